@@ -1,0 +1,1 @@
+"""Audit: one append-only log of PIN, letter, draft, submission and staff events."""

@@ -1,0 +1,7 @@
+"""App configuration for audit."""
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"

@@ -1,0 +1,1 @@
+"""Letters: PIN letter requests, rendering in the Celery worker, the print queue and the print shop."""

@@ -1,0 +1,7 @@
+"""App configuration for members."""
+
+from django.apps import AppConfig
+
+
+class MembersConfig(AppConfig):
+    name = "members"

@@ -1,0 +1,129 @@
+"""Writes to members: create or update a member, and import many from CSV rows in one transaction."""
+
+import datetime
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .kvnr import kvnr_normalize
+from .models import Member
+
+MEMBER_FIELDS = (
+    "first_name",
+    "last_name",
+    "address_line",
+    "street",
+    "postcode",
+    "town",
+    "egk_valid_until",
+    "language",
+)
+REQUIRED_COLUMNS = ("kvnr", "first_name", "last_name", "street", "postcode", "town", "egk_valid_until")
+OPTIONAL_COLUMNS = ("address_line", "language")
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    members: list[Member] = field(default_factory=list)
+
+
+class MemberImportError(Exception):
+    """Raised with every bad row (line number and reason); nothing has been written."""
+
+    def __init__(self, errors: list[tuple[int, str]]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} bad row(s)")
+
+
+def _new_member_user():
+    # Members never log in with a password; the username is random so it reveals nothing.
+    user_model = get_user_model()
+    user = user_model(username=f"member-{secrets.token_hex(8)}")
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def member_upsert(*, kvnr: str, data: Mapping[str, object]) -> tuple[Member, bool]:
+    """Create the member with this KVNR or update its fields; returns (member, created). Validates fully."""
+    kvnr = kvnr_normalize(kvnr)
+    values = {name: data[name] for name in MEMBER_FIELDS if name in data}
+    values.setdefault("address_line", "")
+    values.setdefault("language", "de")
+    with transaction.atomic():
+        member = Member.objects.select_for_update().filter(kvnr=kvnr).first()
+        created = member is None
+        if created:
+            member = Member(kvnr=kvnr, **values)
+            member.full_clean(exclude=["user"])
+            member.user = _new_member_user()
+            member.save()
+        else:
+            for name, value in values.items():
+                setattr(member, name, value)
+            member.full_clean(exclude=["user"])
+            member.save(update_fields=[*values, "updated_at"])
+    return member, created
+
+
+def _parse_date(value: str) -> datetime.date:
+    value = value.strip()
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ValidationError(_("Datum „%(value)s“ ist weder JJJJ-MM-TT noch TT.MM.JJJJ.") % {"value": value[:40]})
+
+
+def _row_values(row: Mapping[str, str | None]) -> tuple[str, dict[str, object]]:
+    missing = [name for name in REQUIRED_COLUMNS if not (row.get(name) or "").strip()]
+    if missing:
+        raise ValidationError(_("Pflichtfeld fehlt: %(fields)s") % {"fields": ", ".join(missing)})
+    values: dict[str, object] = {
+        name: (row.get(name) or "").strip() for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if name != "kvnr"
+    }
+    values["egk_valid_until"] = _parse_date(str(values["egk_valid_until"]))
+    values["language"] = str(values["language"] or "de").lower()
+    return kvnr_normalize(row.get("kvnr") or ""), values
+
+
+def _describe(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+def member_import_rows(*, rows: Iterable[tuple[int, Mapping[str, str | None]]]) -> ImportReport:
+    """Import (line number, row) pairs: all rows or none. Every bad row is reported in MemberImportError."""
+    errors: list[tuple[int, str]] = []
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    with transaction.atomic():
+        for line, row in rows:
+            try:
+                kvnr, values = _row_values(row)
+                if kvnr in seen:
+                    raise ValidationError(_("KVNR doppelt, zuerst in Zeile %(line)d") % {"line": seen[kvnr]})
+                seen[kvnr] = line
+                with transaction.atomic():
+                    member, created = member_upsert(kvnr=kvnr, data=values)
+            except ValidationError as error:
+                errors.append((line, _describe(error)))
+                continue
+            report.members.append(member)
+            if created:
+                report.created += 1
+            else:
+                report.updated += 1
+        if errors:
+            # Raising inside the atomic block rolls back every row already written.
+            raise MemberImportError(errors)
+    return report

@@ -1,0 +1,11 @@
+"""Periodic PIN housekeeping run by Celery beat."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True)
+def expire_and_purge_pins() -> dict[str, int]:
+    """Mark PINs past their validity as expired and delete long-ended ones; safe to run twice."""
+    return {"expired": services.pin_expire_due(), "purged": services.pin_purge_dead()}

@@ -1,0 +1,48 @@
+"""Test-wide fixtures: eager Celery by default, a member, and a helper that issues a PIN."""
+
+import pytest
+
+from audit.services import Actor
+from pins.services import IssuedPin, pin_issue
+from portal.celery import app as celery_app
+from tests.factories import MemberFactory
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(settings):
+    """Tasks run in-process unless a test starts a real worker; the broker is never needed by default."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    """Every test writes files to its own temporary folders."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+        "staging": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "staging"), "base_url": None},
+        },
+    }
+
+
+@pytest.fixture
+def member(db):
+    return MemberFactory()
+
+
+@pytest.fixture
+def issue_pin(db):
+    def _issue(member, purpose: str = "Test", **kwargs) -> IssuedPin:
+        return pin_issue(member=member, purpose=purpose, actor=Actor.system(), **kwargs)
+
+    return _issue

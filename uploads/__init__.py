@@ -1,0 +1,1 @@
+"""Uploads: the member's draft, resumable document uploads and the final transmission."""

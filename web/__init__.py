@@ -1,0 +1,1 @@
+"""Web: the pages a member sees, from the start page and login to the dashboard."""
