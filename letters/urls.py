@@ -1,0 +1,5 @@
+"""URL routes of the letters app."""
+
+app_name = "letters"
+
+urlpatterns: list = []

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what the portal needs on Debian: system packages (as root, when missing), the virtualenv, the
+# pinned Python packages and the compiled translations. `bootstrap.sh test` adds what the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-run}
+packages="libmagic1 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext"
+if [ "$mode" = test ]; then
+    packages="$packages chromium poppler-utils"
+fi
+missing=""
+for package in $packages; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "Installing Debian packages:$missing"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    else
+        echo "These Debian packages are missing:$missing" >&2
+        echo "Install them with: sudo apt-get install$missing" >&2
+        exit 1
+    fi
+fi
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+    python=$(command -v python3.11 || command -v python3)
+fi
+if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "Python 3.11 is needed; $python is $("$python" --version 2>&1). Set PYTHON=/path/to/python3.11." >&2
+    exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+
+# Reinstall only when the lock file or the project's metadata changed.
+stamp=.venv/.portal-installed
+wanted=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+    echo "$wanted" > "$stamp"
+fi
+.venv/bin/python manage.py compilemessages -v0 --ignore=.venv

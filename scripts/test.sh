@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: install what the tests need, lint, migrations check, then the test suite.
+# Extra arguments go to pytest. With DATABASE_URL / CELERY_BROKER_URL / CACHE_URL unset it runs on SQLite and
+# skips what needs PostgreSQL or Redis; .ci/run sets them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh test
+. .venv/bin/activate
+
+echo "== ruff"
+ruff check .
+ruff format --check .
+echo "== migrations"
+python manage.py makemigrations --check --dry-run
+echo "== tests"
+pytest "$@"

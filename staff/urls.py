@@ -1,0 +1,5 @@
+"""URL routes of the staff app."""
+
+app_name = "staff"
+
+urlpatterns: list = []

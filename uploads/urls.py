@@ -1,0 +1,5 @@
+"""URL routes of the uploads app."""
+
+app_name = "uploads"
+
+urlpatterns: list = []

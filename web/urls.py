@@ -1,0 +1,5 @@
+"""URL routes of the web app."""
+
+app_name = "web"
+
+urlpatterns: list = []
