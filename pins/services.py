@@ -141,6 +141,20 @@ def _lock_exhausted(*, member: Member, ids: list[int], ip: str | None, now: date
         )
 
 
+def _reserve_attempt(*, pin_id: int) -> bool:
+    """Count an attempt before checking it; False when the PIN has no attempt left (or is locked).
+
+    One conditional UPDATE: PostgreSQL re-checks the condition after waiting for a concurrent writer, so
+    however many attempts arrive at once, at most PIN_MAX_FAILED_ATTEMPTS of them get through.
+    """
+    reserved = (
+        LetterPin.objects.filter(pk=pin_id, failed_attempts__lt=_max_attempts())
+        .exclude(status=PinStatus.LOCKED)
+        .update(failed_attempts=F("failed_attempts") + 1)
+    )
+    return reserved == 1
+
+
 def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetime) -> VerifyResult:
     if pin.status == PinStatus.INVALIDATED:
         return VerifyResult.ALREADY_USED if pin.end_reason == EndReason.TRANSMITTED else VerifyResult.REVOKED
@@ -176,10 +190,7 @@ def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
         _count_against_all(member=member, ip=ip, now=now)
         return VerifyOutcome(result=VerifyResult.WRONG, member=member)
 
-    reserved = row.status != PinStatus.LOCKED and LetterPin.objects.filter(
-        pk=row.pk, failed_attempts__lt=_max_attempts()
-    ).exclude(status=PinStatus.LOCKED).update(failed_attempts=F("failed_attempts") + 1)
-    if not reserved:
+    if not _reserve_attempt(pin_id=row.pk):
         hashing.verify_dummy(parsed.normalized)
         audit_record(
             action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
