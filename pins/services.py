@@ -175,19 +175,25 @@ def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
     now = timezone.now()
     parsed = pin_parse(pin)
     normalized_kvnr = kvnr_normalize(kvnr) if isinstance(kvnr, str) else ""
-    member = None
-    if kvnr_is_valid(normalized_kvnr):
-        member = Member.objects.filter(kvnr=normalized_kvnr).first()
-    if member is None or parsed is None:
+    if not kvnr_is_valid(normalized_kvnr):
+        hashing.verify_dummy(parsed.normalized if parsed else "")
+        return VerifyOutcome(result=VerifyResult.UNKNOWN)
+
+    row = None
+    if parsed is not None:
+        # The usual case, a PIN of this member, costs one query for the member and the PIN together.
+        row = (
+            LetterPin.objects.select_related("member__user")
+            .filter(member__kvnr=normalized_kvnr, selector=parsed.selector)
+            .first()
+        )
+    member = row.member if row else Member.objects.filter(kvnr=normalized_kvnr).first()
+    if member is None or parsed is None or row is None:
         hashing.verify_dummy(parsed.normalized if parsed else "")
         if member is None:
             return VerifyOutcome(result=VerifyResult.UNKNOWN)
-        return VerifyOutcome(result=VerifyResult.WRONG, member=member)
-
-    row = LetterPin.objects.filter(member=member, selector=parsed.selector).first()
-    if row is None:
-        hashing.verify_dummy(parsed.normalized)
-        _count_against_all(member=member, ip=ip, now=now)
+        if parsed is not None:
+            _count_against_all(member=member, ip=ip, now=now)
         return VerifyOutcome(result=VerifyResult.WRONG, member=member)
 
     if not _reserve_attempt(pin_id=row.pk):
@@ -207,29 +213,24 @@ def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
             _lock_exhausted(member=member, ids=[row.pk], ip=ip, now=now)
         return VerifyOutcome(result=VerifyResult.WRONG, member=member, pin=row)
 
-    # The PIN matched: give the reserved attempt back, then say whether it may be used.
-    LetterPin.objects.filter(pk=row.pk).update(failed_attempts=F("failed_attempts") - 1)
-    row.refresh_from_db()
+    # The PIN matched: the reserved attempt is given back, and the portal may say why it cannot be used.
     result = _result_after_match(pin=row, member=member, now=now)
-    if result != VerifyResult.SUCCESS:
-        audit_record(
-            action=AuditAction.PIN_FAILURE, actor=Actor.member(member.user), member=member, ip=ip,
-            reason=f"PIN matched but {result.value}", data={"pin_id": row.pk},
-        )  # fmt: skip
-        return VerifyOutcome(result=result, matched=True, member=member, pin=row)
-
-    update_fields = ["last_login_at"]
-    row.last_login_at = now
-    if hashing.needs_rehash(row.pin_hash):
-        row.pin_hash = hashing.hash_pin(parsed.normalized)
-        update_fields.append("pin_hash")
+    changes: dict = {"failed_attempts": F("failed_attempts") - 1}
+    if result == VerifyResult.SUCCESS:
+        changes["last_login_at"] = row.last_login_at = now
+        if hashing.needs_rehash(row.pin_hash):
+            changes["pin_hash"] = row.pin_hash = hashing.hash_pin(parsed.normalized)
     with transaction.atomic():
-        row.save(update_fields=update_fields)
+        LetterPin.objects.filter(pk=row.pk).update(**changes)
         audit_record(
-            action=AuditAction.PIN_SUCCESS, actor=Actor.member(member.user), member=member, ip=ip,
+            action=AuditAction.PIN_SUCCESS if result == VerifyResult.SUCCESS else AuditAction.PIN_FAILURE,
+            actor=Actor.member(member.user),
+            member=member,
+            ip=ip,
+            reason="" if result == VerifyResult.SUCCESS else f"PIN matched but {result.value}",
             data={"pin_id": row.pk},
-        )  # fmt: skip
-    return VerifyOutcome(result=VerifyResult.SUCCESS, matched=True, member=member, pin=row)
+        )
+    return VerifyOutcome(result=result, matched=True, member=member, pin=row)
 
 
 def pin_is_usable(*, pin: LetterPin, now: datetime.datetime | None = None) -> bool:
