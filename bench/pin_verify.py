@@ -71,7 +71,7 @@ def run(*, rounds: int, per_round: int) -> None:
         "service, 5 active PINs": lambda i: pin_verify(kvnr=five.kvnr, pin=five_pins[i % 5], ip="127.0.0.1"),
         "service, unknown KVNR": lambda i: pin_verify(kvnr="B123456781", pin="ABCD-EFGH-JKLM", ip="127.0.0.1"),
     }
-    seconds = {name: 0.0 for name in cases}
+    seconds = dict.fromkeys(cases, 0.0)
     per_attempt = {name: [] for name in cases}
     for _ in range(rounds):
         for name, case in cases.items():
