@@ -10,8 +10,7 @@ WORKDIR /app
 COPY requirements.lock pyproject.toml ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY . .
-RUN pip install --no-cache-dir --no-deps -e . \
-    && python manage.py compilemessages -v0 \
+RUN python manage.py compilemessages -v0 \
     && PORTAL_PRODUCTION=1 DEBUG=0 SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijklmnop \
        FILE_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
        python manage.py collectstatic --noinput -v0
