@@ -30,7 +30,7 @@ def _concrete(pattern, prefix: str = "") -> list[str]:
     paths = []
     for entry in pattern.url_patterns if isinstance(pattern, URLResolver) else [pattern]:
         if isinstance(entry, URLResolver):
-            paths += [p for p in _concrete(entry, prefix + _route(entry.pattern))]
+            paths += _concrete(entry, prefix + _route(entry.pattern))
         elif isinstance(entry, URLPattern):
             paths.append(prefix + _route(entry.pattern))
     return paths
