@@ -141,20 +141,6 @@ def _lock_exhausted(*, member: Member, ids: list[int], ip: str | None, now: date
         )
 
 
-def _reserve_attempt(*, pin_id: int) -> bool:
-    """Count an attempt before checking it; False when the PIN has no attempt left (or is locked).
-
-    One conditional UPDATE: PostgreSQL re-checks the condition after waiting for a concurrent writer, so
-    however many attempts arrive at once, at most PIN_MAX_FAILED_ATTEMPTS of them get through.
-    """
-    reserved = (
-        LetterPin.objects.filter(pk=pin_id, failed_attempts__lt=_max_attempts())
-        .exclude(status=PinStatus.LOCKED)
-        .update(failed_attempts=F("failed_attempts") + 1)
-    )
-    return reserved == 1
-
-
 def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetime) -> VerifyResult:
     if pin.status == PinStatus.INVALIDATED:
         return VerifyResult.ALREADY_USED if pin.end_reason == EndReason.TRANSMITTED else VerifyResult.REVOKED
@@ -168,9 +154,10 @@ def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetim
 def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
     """Check a login attempt. Exactly one Argon2 verification, whatever the KVNR and the member's PINs.
 
-    Attempts are reserved before the hash is checked (an atomic conditional increment), so concurrent wrong
-    entries can never evaluate more than PIN_MAX_FAILED_ATTEMPTS guesses against one PIN. A correct PIN gets
-    its reserved attempt back. A locked PIN is never evaluated again.
+    The PIN's row is locked (SELECT ... FOR UPDATE) while its hash is checked and the attempt counted, so
+    concurrent attempts on one PIN are evaluated one after another and each sees the count the previous one
+    left: never more than PIN_MAX_FAILED_ATTEMPTS wrong guesses are evaluated. A locked PIN is never
+    evaluated again. One transaction, one commit per attempt.
     """
     now = timezone.now()
     parsed = pin_parse(pin)
@@ -179,49 +166,52 @@ def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
         hashing.verify_dummy(parsed.normalized if parsed else "")
         return VerifyOutcome(result=VerifyResult.UNKNOWN)
 
-    row = None
-    if parsed is not None:
-        # The usual case, a PIN of this member, costs one query for the member and the PIN together.
-        row = (
-            LetterPin.objects.select_related("member__user")
-            .filter(member__kvnr=normalized_kvnr, selector=parsed.selector)
-            .first()
-        )
-    member = row.member if row else Member.objects.filter(kvnr=normalized_kvnr).first()
-    if member is None or parsed is None or row is None:
-        hashing.verify_dummy(parsed.normalized if parsed else "")
-        if member is None:
-            return VerifyOutcome(result=VerifyResult.UNKNOWN)
+    with transaction.atomic():
+        row = None
         if parsed is not None:
-            _count_against_all(member=member, ip=ip, now=now)
-        return VerifyOutcome(result=VerifyResult.WRONG, member=member)
+            # The usual case, a PIN of this member, costs one query for the member and the PIN together.
+            row = (
+                LetterPin.objects.select_for_update(of=("self",))
+                .select_related("member__user")
+                .filter(member__kvnr=normalized_kvnr, selector=parsed.selector)
+                .first()
+            )
+        member = row.member if row else Member.objects.filter(kvnr=normalized_kvnr).first()
+        if member is None or parsed is None or row is None:
+            hashing.verify_dummy(parsed.normalized if parsed else "")
+            if member is None:
+                return VerifyOutcome(result=VerifyResult.UNKNOWN)
+            if parsed is not None:
+                _count_against_all(member=member, ip=ip, now=now)
+            return VerifyOutcome(result=VerifyResult.WRONG, member=member)
 
-    if not _reserve_attempt(pin_id=row.pk):
-        hashing.verify_dummy(parsed.normalized)
-        audit_record(
-            action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
-            reason="PIN locked", data={"pin_id": row.pk},
-        )  # fmt: skip
-        return VerifyOutcome(result=VerifyResult.LOCKED, member=member, pin=row)
+        if row.status == PinStatus.LOCKED or row.failed_attempts >= _max_attempts():
+            hashing.verify_dummy(parsed.normalized)
+            audit_record(
+                action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
+                reason="PIN locked", data={"pin_id": row.pk},
+            )  # fmt: skip
+            return VerifyOutcome(result=VerifyResult.LOCKED, member=member, pin=row)
 
-    if not hashing.verify_pin(row.pin_hash, parsed.normalized):
-        with transaction.atomic():
+        if not hashing.verify_pin(row.pin_hash, parsed.normalized):
+            row.failed_attempts += 1
+            LetterPin.objects.filter(pk=row.pk).update(failed_attempts=F("failed_attempts") + 1)
             audit_record(
                 action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
                 reason="wrong PIN", data={"pin_id": row.pk},
             )  # fmt: skip
             _lock_exhausted(member=member, ids=[row.pk], ip=ip, now=now)
-        return VerifyOutcome(result=VerifyResult.WRONG, member=member, pin=row)
+            return VerifyOutcome(result=VerifyResult.WRONG, member=member, pin=row)
 
-    # The PIN matched: the reserved attempt is given back, and the portal may say why it cannot be used.
-    result = _result_after_match(pin=row, member=member, now=now)
-    changes: dict = {"failed_attempts": F("failed_attempts") - 1}
-    if result == VerifyResult.SUCCESS:
-        changes["last_login_at"] = row.last_login_at = now
-        if hashing.needs_rehash(row.pin_hash):
-            changes["pin_hash"] = row.pin_hash = hashing.hash_pin(parsed.normalized)
-    with transaction.atomic():
-        LetterPin.objects.filter(pk=row.pk).update(**changes)
+        # The PIN matched: the portal may say why it cannot be used.
+        result = _result_after_match(pin=row, member=member, now=now)
+        if result == VerifyResult.SUCCESS:
+            changes = {"last_login_at": now}
+            if hashing.needs_rehash(row.pin_hash):
+                changes["pin_hash"] = hashing.hash_pin(parsed.normalized)
+            LetterPin.objects.filter(pk=row.pk).update(**changes)
+            for name, value in changes.items():
+                setattr(row, name, value)
         audit_record(
             action=AuditAction.PIN_SUCCESS if result == VerifyResult.SUCCESS else AuditAction.PIN_FAILURE,
             actor=Actor.member(member.user),
