@@ -13,6 +13,9 @@ from pins.auth import SESSION_PIN_KEY, member_logout
 
 SESSION_STARTED_KEY = "member_session_started"
 SESSION_SEEN_KEY = "member_session_seen"
+# Activity is written to the session at most this often: a session write is a database commit, and member
+# pages (and upload requests) come in quick bursts. The idle timeout is counted from the stored time.
+SEEN_WRITE_INTERVAL_SECONDS = 30
 
 
 class SessionEnd:
@@ -62,7 +65,8 @@ def member_session_touch(*, request: HttpRequest, now: datetime.datetime | None 
     if ended:
         member_logout(request)
         return ended
-    request.session[SESSION_SEEN_KEY] = ts
+    if ts - seen >= SEEN_WRITE_INTERVAL_SECONDS:
+        request.session[SESSION_SEEN_KEY] = ts
     return None
 
 
@@ -71,12 +75,19 @@ def member_session_state(*, request: HttpRequest, now: datetime.datetime | None 
     ts = _now_ts(now)
     left_in_lifetime = settings.MEMBER_SESSION_MAX_AGE_SECONDS - (ts - request.session[SESSION_STARTED_KEY])
     idle = settings.MEMBER_IDLE_TIMEOUT_SECONDS
-    remaining = int(min(idle, left_in_lifetime))
+    left_idle = idle - (ts - request.session[SESSION_SEEN_KEY])
     return SessionState(
-        remaining=max(remaining, 0),
+        remaining=max(int(min(left_idle, left_in_lifetime)), 0),
         extendable=left_in_lifetime > idle,
         warning=settings.MEMBER_IDLE_WARNING_SECONDS,
     )
+
+
+def member_session_keepalive(*, request: HttpRequest, now: datetime.datetime | None = None) -> SessionState:
+    """The member asked to stay signed in: restart the idle clock now, whatever the write interval."""
+    now = now or timezone.now()
+    request.session[SESSION_SEEN_KEY] = now.timestamp()
+    return member_session_state(request=request, now=now)
 
 
 def member_language_at_login(*, member: Member, chosen: str | None) -> str:

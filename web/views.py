@@ -19,7 +19,7 @@ from pins.constants import VerifyResult
 from pins.services import VerifyOutcome, pin_verify
 
 from .forms import LoginForm
-from .services import SessionEnd, member_language_at_login, member_session_start
+from .services import SessionEnd, member_language_at_login, member_session_keepalive, member_session_start
 from .throttle import client_ip, login_throttle_blocked_until, login_throttle_record_guess
 
 # Said only when the PIN itself matched (VerifyOutcome.may_explain): why it cannot be used and what to do.
@@ -148,8 +148,8 @@ def logout(request: HttpRequest) -> HttpResponse:
 @require_POST
 @member_required
 def keepalive(request: HttpRequest) -> JsonResponse:
-    """The session warning's "stay signed in": the request itself was the activity, the middleware counted it."""
-    state = request.member_session
+    """The session warning's "stay signed in"."""
+    state = member_session_keepalive(request=request)
     return JsonResponse({"remaining": state.remaining, "extendable": state.extendable})
 
 

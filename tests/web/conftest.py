@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.test.utils import override_settings
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
 
@@ -28,6 +29,13 @@ def live_server(request):
         server = LiveServer(addr)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def clock(time_machine):
+    """Time stands still until the test shifts it."""
+    time_machine.move_to(timezone.now(), tick=False)
+    return time_machine
 
 
 def login_post(client, *, kvnr: str, pin: str, **extra):

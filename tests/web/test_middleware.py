@@ -3,15 +3,10 @@
 import pytest
 from django.contrib.sessions.models import Session
 from django.urls import reverse
-from django.utils import timezone
+
+from web.services import SEEN_WRITE_INTERVAL_SECONDS
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
 
 
 def test_activity_within_the_idle_timeout_keeps_the_session(clock, signed_in, settings):
@@ -45,12 +40,31 @@ def test_each_request_restarts_the_idle_clock(clock, signed_in, settings):
     assert client.get(reverse("web:dashboard")).status_code == 200
 
 
+def test_requests_soon_after_the_last_write_do_not_write_the_session(clock, signed_in):
+    client, _issued = signed_in
+
+    clock.shift(SEEN_WRITE_INTERVAL_SECONDS - 1)
+    response = client.get(reverse("web:dashboard"))
+
+    assert "sessionid" not in response.cookies
+
+
+def test_idle_clock_counts_from_the_last_written_activity(clock, signed_in, settings):
+    client, _issued = signed_in
+    clock.shift(SEEN_WRITE_INTERVAL_SECONDS - 1)
+    client.get(reverse("web:dashboard"))
+
+    clock.shift(settings.MEMBER_IDLE_TIMEOUT_SECONDS - SEEN_WRITE_INTERVAL_SECONDS + 1)
+
+    assert client.get(reverse("web:dashboard")).status_code == 302
+
+
 def test_keepalive_restarts_the_idle_clock(clock, signed_in, settings):
     client, _issued = signed_in
 
-    clock.shift(settings.MEMBER_IDLE_TIMEOUT_SECONDS - 10)
+    clock.shift(10)
     client.post(reverse("web:keepalive"))
-    clock.shift(settings.MEMBER_IDLE_TIMEOUT_SECONDS - 10)
+    clock.shift(settings.MEMBER_IDLE_TIMEOUT_SECONDS - 1)
 
     assert client.get(reverse("web:dashboard")).status_code == 200
 

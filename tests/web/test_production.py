@@ -34,7 +34,9 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def production_env(tmp_path_factory) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    # The browser fixture sets DJANGO_ALLOW_ASYNC_UNSAFE for the test process; a deployment never has it.
+    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
     env.update(
         {
             "PORTAL_PRODUCTION": "1",

@@ -298,7 +298,7 @@ def test_logout_refuses_get(signed_in):
     assert client.get(reverse("web:logout")).status_code == 405
 
 
-def test_keepalive_reports_the_seconds_left(signed_in, settings):
+def test_keepalive_reports_the_seconds_left(clock, signed_in, settings):
     client, _issued = signed_in
 
     response = client.post(reverse("web:keepalive"))
@@ -312,7 +312,7 @@ def test_keepalive_without_a_session_redirects_to_login(client, db):
     assert response.status_code == 302
 
 
-def test_member_pages_carry_the_session_warning_with_its_timeout(signed_in, settings):
+def test_member_pages_carry_the_session_warning_with_its_timeout(clock, signed_in, settings):
     client, _issued = signed_in
 
     text = client.get(reverse("web:dashboard")).content.decode()
