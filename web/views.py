@@ -5,7 +5,7 @@ import math
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -89,7 +89,6 @@ def _signed_in(request: HttpRequest, outcome: VerifyOutcome, next_url: str) -> H
     language = member_language_at_login(
         member=outcome.member, chosen=request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
     )
-    translation.activate(language)
     response = redirect(next_url or "web:dashboard")
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,

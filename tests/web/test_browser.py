@@ -148,6 +148,20 @@ def test_stay_signed_in_closes_the_warning_and_keeps_the_session(page, member, i
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Willkommen, {member.full_name}")
 
 
+def test_pages_fit_a_360_px_wide_phone_without_sideways_scrolling(page, db):
+    page.set_viewport_size({"width": 360, "height": 740})
+    too_wide = []
+    for path in ["/", "/anmelden/", "/datenschutz/", "/impressum/", "/abgemeldet/"]:
+        page.goto(path)
+        if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+            too_wide.append(path)
+    sign_in(page, kvnr="A123456780", pin="ABCD-EFGH-JKLM")
+    if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+        too_wide.append("failed login")
+
+    assert too_wide == []
+
+
 def axe_violations(page: Page) -> str:
     results = Axe().run(page)
     return results.generate_report() if results.violations_count else ""

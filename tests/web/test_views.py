@@ -1,6 +1,7 @@
 """The member pages in web/views.py: every login outcome, dashboard, logout, keep-alive, language, static pages."""
 
 import datetime
+import re
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -235,6 +236,14 @@ def test_login_page_of_a_signed_in_member_goes_to_the_dashboard(signed_in):
     response = client.get(reverse("web:login"))
 
     assert response["Location"] == reverse("web:dashboard")
+
+
+def test_pin_field_is_a_password_field_without_autocomplete(client, db):
+    text = client.get(reverse("web:login")).content.decode()
+
+    pin_input = re.search(r'<input[^>]*id="id_pin"[^>]*>', text).group(0)
+    assert 'type="password"' in pin_input
+    assert 'autocomplete="off"' in pin_input
 
 
 def test_login_page_is_never_cached(client, db):
