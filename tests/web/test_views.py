@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from audit.services import Actor
 from members.models import Member
 from pins.auth import SESSION_PIN_KEY
 from pins.constants import EndReason
@@ -157,8 +158,6 @@ def test_invalid_health_card_is_explained_when_the_pin_matched(client, member, i
 
 
 def test_pin_of_transmitted_data_is_explained_as_already_transmitted(client, member, issue_pin):
-    from audit.services import Actor
-
     issued = issue_pin(member)
     pin_invalidate_all(member=member, reason=EndReason.TRANSMITTED, actor=Actor.member(member.user))
 
@@ -168,8 +167,6 @@ def test_pin_of_transmitted_data_is_explained_as_already_transmitted(client, mem
 
 
 def test_revoked_pin_is_explained_as_no_longer_valid(client, member, issue_pin):
-    from audit.services import Actor
-
     issued = issue_pin(member)
     pin_invalidate(pin=issued.pin, reason=EndReason.CANCELLED, actor=Actor.system())
 
