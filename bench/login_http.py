@@ -7,7 +7,7 @@ Starts gunicorn (2 sync workers) on 127.0.0.1 with the portal against the Postgr
 - logins per second through the real login view (POST /anmelden/, CSRF and all) from a few client threads;
 - p50/p99 latency of the dashboard page against a bare template view (anonymous and with a member session).
 
-Usage: DATABASE_URL=postgres://... CACHE_URL=redis://... .venv/bin/python bench/login_http.py [--logins 200]
+Usage: DATABASE_URL=postgres://... CACHE_URL=redis://... [CONN_MAX_AGE=60] .venv/bin/python bench/login_http.py
 """
 
 import argparse
@@ -274,7 +274,10 @@ def main() -> None:
     pairs = prepare_members(args.members)
     argon2 = settings.PIN_ARGON2
     print(f"Argon2id parameters: t={argon2['time_cost']}, m={argon2['memory_cost']} KiB, p={argon2['parallelism']}")
-    print(f"Cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; database: {urlparse(url).path[1:]}")
+    print(
+        f"Cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; database: {urlparse(url).path[1:]}, "
+        f"CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']} (0 = a new connection per request)"
+    )
 
     raw_one = argon2_rate(1, args.argon2_seconds)
     raw_two = argon2_rate(2, args.argon2_seconds)
