@@ -5,6 +5,9 @@ import datetime
 import hashlib
 import io
 import logging
+import shutil
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from typing import IO
 
@@ -19,7 +22,7 @@ from pypdf import PdfReader, PdfWriter
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record, audit_record_many
-from core.crypto import DecryptionError, read_decrypted, save_encrypted
+from core.crypto import SEGMENT_SIZE, DecryptionError, read_decrypted, save_encrypted
 from members.models import Member
 from pins.constants import EndReason, PinStatus
 from pins.services import pin_invalidate, pin_is_usable, pin_issue
@@ -31,6 +34,9 @@ from .rendering import LetterContent, render_letter
 from .selectors import print_queue
 
 logger = logging.getLogger(__name__)
+
+# A merged batch PDF is held in memory up to this size, then spooled to a temporary file.
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def _storage():
@@ -317,6 +323,24 @@ def batch_collect(
             entries=[(letter.member_id, {"letter_id": letter.pk, "batch_id": batch.pk}) for letter in letters],
             reason=batch.reference,
         )
+    return batch
+
+
+def batch_collect_archive(*, user: AbstractBaseUser, out: IO[bytes], limit: int = 500) -> PrintBatch | None:
+    """Collect a batch as one ZIP (<ref>.pdf, <ref>.csv) written to `out`, for the print shop's download.
+
+    Collecting and packing share one transaction: if the archive cannot be written, nothing counts as collected.
+    """
+    manifest = io.StringIO()
+    with transaction.atomic(), tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as pdf:
+        batch = batch_collect(user=user, pdf_out=pdf, manifest_out=manifest, limit=limit)
+        if batch is None:
+            return None
+        pdf.seek(0)
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            with bundle.open(f"{batch.reference}.pdf", "w") as entry:
+                shutil.copyfileobj(pdf, entry, SEGMENT_SIZE)
+            bundle.writestr(f"{batch.reference}.csv", manifest.getvalue())
     return batch
 
 
