@@ -245,7 +245,7 @@ def test_batch_marks_letters_collected_by_whom_and_when(member, request_letter, 
 
 def test_a_letter_is_collected_only_once(member, request_letter):
     request_letter(member)
-    first, _, rows = collect()
+    _, _, rows = collect()
     second, pdf, _ = collect()
     assert len(rows) == 1
     assert second is None
@@ -301,7 +301,7 @@ def test_release_puts_a_collected_letter_back_once_and_audits_it(member, request
         "letter_id": letter.pk,
         "batch_id": first.pk,
     }
-    second, _, rows = collect()
+    _, _, rows = collect()
     assert [int(row["letter_id"]) for row in rows] == [letter.pk]
     assert collect()[0] is None
 
