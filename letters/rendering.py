@@ -132,7 +132,7 @@ class LetterRenderer:
             failure = type(error).__name__
         if failure is not None:
             # Raised outside the except block so that no traceback chain leads back to the letter's text.
-            raise LetterRenderError(f"rendering the letter failed ({failure})")
+            raise LetterRenderError(f"Brief konnte nicht gesetzt werden ({failure})")
         return result
 
 

@@ -121,7 +121,7 @@ def test_failed_render_rolls_back_its_pin(member, monkeypatch, django_capture_on
         letter = letter_request_create(member=member, purpose="Neu", actor=Actor.system())
 
     def broken(*, content):
-        raise LetterRenderError("rendering the letter failed (ValueError)")
+        raise LetterRenderError("Brief konnte nicht gesetzt werden (ValueError)")
 
     monkeypatch.setattr(services, "render_letter", broken)
     with pytest.raises(LetterRenderError):

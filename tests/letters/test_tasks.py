@@ -62,14 +62,14 @@ def test_a_render_error_fails_the_letter_at_once(waiting_letter, monkeypatch):
 
     def broken(*, request_id):
         calls.append(request_id)
-        raise LetterRenderError("rendering the letter failed (TemplateSyntaxError)")
+        raise LetterRenderError("Brief konnte nicht gesetzt werden (TemplateSyntaxError)")
 
     monkeypatch.setattr(services, "letter_render", broken)
     render_letter_task.apply(args=(waiting_letter.pk,))
     waiting_letter.refresh_from_db()
     assert len(calls) == 1
     assert waiting_letter.status == LetterStatus.FAILED
-    assert waiting_letter.failure_reason == "rendering the letter failed (TemplateSyntaxError)"
+    assert waiting_letter.failure_reason == "Brief konnte nicht gesetzt werden (TemplateSyntaxError)"
 
 
 def test_backoff_grows_and_is_capped():
