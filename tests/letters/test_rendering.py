@@ -6,6 +6,7 @@ import io
 
 import pytest
 from pypdf import PdfReader
+from weasyprint import HTML
 
 from letters import rendering
 from letters.rendering import LetterContent, LetterRenderError, render_letter
@@ -141,6 +142,19 @@ def test_letter_declares_pdf_a_2b(pdf):
     assert 'pdfaid:part="2"' in xmp
     assert 'pdfaid:conformance="B"' in xmp
     assert "/OutputIntents" in root
+
+
+def test_letter_user_agent_stylesheet_sets_the_letter_exactly_as_weasyprints_own(content):
+    renderer = rendering.renderer()
+    html = renderer.html(content)
+    ours = renderer.document(html).write_pdf()
+    full = HTML(string=html, url_fetcher=renderer.fetcher, base_url=renderer.font_dir.as_uri() + "/")
+    theirs = full.render(stylesheets=[renderer.stylesheet], font_config=renderer.font_config).write_pdf()
+
+    def layout(pdf):
+        return [(run.text, round(run.x, 1), round(run.baseline, 1), run.size) for run in text_runs(pdf)]
+
+    assert layout(ours) == layout(theirs)
 
 
 def test_render_error_carries_neither_the_letter_text_nor_its_cause(content, monkeypatch):
