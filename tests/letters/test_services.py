@@ -24,11 +24,13 @@ from letters.rendering import LetterRenderError
 from letters.services import (
     batch_collect,
     letter_cancel,
+    letter_mark_failed,
     letter_purge_pdfs,
     letter_release,
     letter_render,
     letter_request_create,
     letter_requeue_stale,
+    letter_retry,
 )
 from pins.constants import EndReason, PinStatus
 from pins.models import LetterPin
@@ -214,6 +216,28 @@ def test_requeue_gives_up_on_a_request_the_worker_died_on_too_often(
     letter.refresh_from_db()
     assert letter.status == LetterStatus.FAILED
     assert letter.failure_reason
+
+
+def test_a_failed_letter_can_be_sent_to_the_worker_again(member, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        letter = letter_request_create(member=member, purpose="Neu", actor=Actor.system())
+    letter_mark_failed(request_id=letter.pk, reason="Brief konnte nicht gesetzt werden (ValueError)")
+    with django_capture_on_commit_callbacks(execute=True):
+        letter_retry(letter=letter, actor=Actor.system())
+    letter.refresh_from_db()
+    assert letter.status == LetterStatus.RENDERED
+    assert letter.failure_reason == ""
+    assert [change.status for change in letter.history.all()] == [
+        LetterStatus.REQUESTED,
+        LetterStatus.FAILED,
+        LetterStatus.REQUESTED,
+        LetterStatus.RENDERED,
+    ]
+
+
+def test_only_a_failed_letter_can_be_retried(member, request_letter):
+    with pytest.raises(LetterStateError):
+        letter_retry(letter=request_letter(member), actor=Actor.system())
 
 
 def test_batch_pages_follow_the_manifest_order(request_letter, letter_pdf):
