@@ -65,6 +65,16 @@ def test_request_is_written_with_history_and_audit_before_the_worker_runs(member
     assert not LetterPin.objects.filter(member=member).exists()
 
 
+def test_only_the_request_id_goes_to_the_broker(member, monkeypatch, django_capture_on_commit_callbacks):
+    from letters.tasks import render_letter_task
+
+    sent = []
+    monkeypatch.setattr(render_letter_task, "apply_async", lambda args, **options: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = letter_request_create(member=member, purpose="Neu", actor=Actor.system())
+    assert sent == [(letter.pk,)]
+
+
 def test_rendered_letter_has_one_active_pin_and_one_encrypted_pdf(member, request_letter, letter_pdf):
     letter = request_letter(member)
     assert letter.status == LetterStatus.RENDERED
