@@ -294,11 +294,9 @@ def batch_collect(
     """
     actor = Actor.staff(user) if user is not None else Actor.system()
     with transaction.atomic():
-        letters = list(
-            LetterRequest.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(pk__in=list(print_queue().values_list("pk", flat=True)[:limit]))
-            .order_by("rendered_at", "id")
-        )
+        # The queue's conditions are part of the locking query, so a letter another collection took meanwhile is
+        # either still locked (skipped) or already committed as collected (not selected).
+        letters = list(print_queue().select_for_update(of=("self",), skip_locked=True)[:limit])
         if not letters:
             return None
         rows = _write_batch(letters=letters, pdf_out=pdf_out, manifest_out=manifest_out)

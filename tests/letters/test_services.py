@@ -378,3 +378,43 @@ def test_purge_cancels_unprinted_letters_whose_pin_ended(member, request_letter,
     letter.refresh_from_db()
     assert letter.status == LetterStatus.CANCELLED
     assert not storages["default"].exists(letter.storage_name)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks (SKIP LOCKED) need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_collections_at_once_never_hand_out_the_same_letter(monkeypatch):
+    import threading
+
+    from django.db import connections
+
+    for _ in range(3):
+        letter_request_create(member=MemberFactory(), purpose="Neu", actor=Actor.system())
+    started, release = threading.Event(), threading.Event()
+    real_write = services._write_batch
+
+    def slow_write(**kwargs):
+        if threading.current_thread().name == "first":
+            started.set()
+            release.wait(timeout=60)
+        return real_write(**kwargs)
+
+    monkeypatch.setattr(services, "_write_batch", slow_write)
+    results = {}
+
+    def first():
+        try:
+            results["first"] = collect(limit=2)[2]
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=first, name="first")
+    thread.start()
+    assert started.wait(timeout=60)
+    results["second"] = collect(limit=5)[2]
+    release.set()
+    thread.join()
+    first_ids = [row["letter_id"] for row in results["first"]]
+    second_ids = [row["letter_id"] for row in results["second"]]
+    assert len(first_ids) == 2
+    assert len(second_ids) == 1
+    assert not set(first_ids) & set(second_ids)
