@@ -49,7 +49,7 @@ def _history(*, letter: LetterRequest, status: str, by: AbstractBaseUser | None 
 
 def _enqueue(letter_id: int) -> None:
     """Hand a request to the worker. A broker that is down loses nothing: the beat re-enqueues waiting requests."""
-    from .tasks import render_letter_task
+    from .tasks import render_letter_task  # here, not at the top: the tasks module imports this one
 
     try:
         render_letter_task.apply_async(
