@@ -18,7 +18,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pypdf import PdfReader, PdfWriter
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record, audit_record_many
@@ -30,6 +29,7 @@ from pins.services import pin_invalidate, pin_is_usable, pin_issue
 from .constants import BatchChannel, LetterStatus
 from .exceptions import LetterStateError
 from .models import LetterRequest, LetterStatusChange, PrintBatch
+from .pdfmerge import PdfConcatenator
 from .rendering import LetterContent, render_letter
 from .selectors import print_queue
 
@@ -262,16 +262,14 @@ def _letter_pdf(letter: LetterRequest) -> bytes:
 
 
 def _write_batch(*, letters: list[LetterRequest], pdf_out: IO[bytes], manifest_out: IO[str]) -> list[ManifestRow]:
-    writer = PdfWriter()
+    merged = PdfConcatenator(pdf_out)
     rows: list[ManifestRow] = []
     page = 1
     for position, letter in enumerate(letters, start=1):
-        reader = PdfReader(io.BytesIO(_letter_pdf(letter)))
-        pages = len(reader.pages)
-        writer.append(reader)
+        pages = merged.append(io.BytesIO(_letter_pdf(letter)))
         rows.append(ManifestRow(position, letter.pk, letter.reference, page, pages, letter.pdf_sha256))
         page += pages
-    writer.write(pdf_out)
+    merged.close()
     manifest = csv.writer(manifest_out, lineterminator="\n")
     manifest.writerow(MANIFEST_HEADER)
     manifest.writerows(row.as_list() for row in rows)
