@@ -1,34 +1,8 @@
-"""Fixtures for the member pages: an empty cache per test (throttle counters), a signed-in client, live server."""
-
-import os
+"""Fixtures for the member pages: a still clock and a signed-in client."""
 
 import pytest
-from django.core.cache import cache
-from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
-from pytest_django.live_server_helper import LiveServer
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture(scope="session")
-def live_server(request):
-    """pytest-django's live server, started with a MEDIA_URL that Django's live-server thread can parse.
-
-    The portal's MEDIA_URL is None so that no private file ever has a URL; the live-server thread builds a media
-    handler from MEDIA_URL when it starts and fails on None. A path no page links to keeps private files unserved.
-    """
-    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
-    with override_settings(MEDIA_URL="/__no-media-here__/"):
-        server = LiveServer(addr)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
