@@ -208,6 +208,9 @@ PIN_ARGON2 = {
     "memory_cost": env.int("PIN_ARGON2_MEMORY_KIB", default=19 * 1024),
     "parallelism": env.int("PIN_ARGON2_PARALLELISM", default=1),
 }
+# TOTP secrets are never shown in admin (enrolment goes through `manage.py create_staff`, which prints the QR
+# code once); this also turns django-otp's config and QR views into a plain 403.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
 # The insurer's postal address, printed as the letters' sender block and return line.
