@@ -18,6 +18,18 @@ def test_demo_prints_a_kvnr_and_pin_that_log_in(settings, capsys):
 
 
 @pytest.mark.django_db
+def test_demo_puts_a_rendered_letter_for_each_demo_member_in_the_print_queue(
+    settings, capsys, django_capture_on_commit_callbacks
+):
+    from letters.selectors import print_queue
+
+    settings.DEBUG = True
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo")
+    assert print_queue().count() == 2
+
+
+@pytest.mark.django_db
 def test_demo_can_run_again_and_older_pins_stay_valid(settings, capsys):
     settings.DEBUG = True
     call_command("demo")

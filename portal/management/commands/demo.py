@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor
+from letters.services import letter_request_create
 from members.services import member_upsert
 from pins.services import pin_issue
 
@@ -50,6 +51,8 @@ class Command(BaseCommand):
                 data["egk_valid_until"] = today + datetime.timedelta(days=365 * entry["card_years"])
                 member, _ = member_upsert(kvnr=entry["kvnr"], data=data)
                 issued = pin_issue(member=member, purpose="Demo", actor=Actor.system())
+                # A letter as the print shop would get it (rendered by the worker once this commits).
+                letter_request_create(member=member, purpose="Demo", actor=Actor.system())
                 card = "valid" if member.card_is_valid() else "EXPIRED health card"
                 lines.append(f"  {member.full_name:<18} KVNR {member.kvnr}  PIN {issued.display}  ({card})")
         self.stdout.write("")
