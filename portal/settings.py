@@ -207,6 +207,20 @@ PIN_ARGON2 = {
     "memory_cost": env.int("PIN_ARGON2_MEMORY_KIB", default=19 * 1024),
     "parallelism": env.int("PIN_ARGON2_PARALLELISM", default=1),
 }
+# Uploads (uploads.services): limits are checked against the announced size before any byte is stored.
+UPLOAD_MAX_FILE_SIZE = env.int("UPLOAD_MAX_FILE_SIZE", default=20 * 1024 * 1024)
+UPLOAD_MAX_DRAFT_SIZE = env.int("UPLOAD_MAX_DRAFT_SIZE", default=100 * 1024 * 1024)
+UPLOAD_MAX_DRAFT_FILES = env.int("UPLOAD_MAX_DRAFT_FILES", default=20)
+# Images with more pixels are refused as decompression bombs (a 48-megapixel phone photo still passes).
+UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=50_000_000)
+# A partial upload not completed within this time is purged from staging.
+UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
+# Drafts of members whose PINs have all ended are purged this long after the last one ended.
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
+# How long after transmission the receipt PDF can be downloaded (the session has ended by then).
+RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=30)
+# clamd's unix socket for a virus scan of every completed file; empty: files are marked unscanned.
+CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
 
@@ -230,6 +244,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "pins-expire-and-purge": {"task": "pins.tasks.expire_and_purge_pins", "schedule": crontab(minute="*/15")},
+    "uploads-purge-expired": {"task": "uploads.tasks.purge_expired", "schedule": crontab(minute="7")},
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.
