@@ -5,6 +5,7 @@ import socket
 import struct
 import tempfile
 import unicodedata
+import warnings
 from collections.abc import Iterator
 from typing import IO
 
@@ -101,7 +102,11 @@ def _check_pdf(src: IO[bytes]) -> None:
 def _clean_image(src: IO[bytes], *, mime: str) -> tuple[IO[bytes], str]:
     """Re-encode the image without EXIF/GPS (orientation applied); HEIC becomes JPEG. Returns (file, mime)."""
     try:
-        with Image.open(src) as image:
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning fires at open; our stricter limit is checked right below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(src)
+        with image:
             width, height = image.size
             if width * height > settings.UPLOAD_MAX_IMAGE_PIXELS:
                 raise InvalidFile(

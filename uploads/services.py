@@ -205,9 +205,14 @@ def _lock(upload: Upload) -> Upload:
     return locked
 
 
-def upload_check_live(*, upload: Upload, now: datetime.datetime | None = None) -> None:
-    """Raise UploadExpired when an unfinished upload is past its expiry."""
-    if upload.status == UploadStatus.IN_PROGRESS and upload.expires_at <= (now or timezone.now()):
+def upload_ensure_live(*, upload: Upload, now: datetime.datetime | None = None) -> None:
+    """An unfinished upload past its expiry is deleted here and then; raises UploadExpired (410) for it."""
+    expired = Upload.objects.filter(
+        pk=upload.pk, status=UploadStatus.IN_PROGRESS, expires_at__lte=now or timezone.now()
+    )
+    deleted, _detail = expired.delete()
+    if deleted:
+        _discard_files(upload)
         raise UploadExpired(_("Dieser Upload ist abgelaufen und wurde gelöscht. Bitte laden Sie die Datei neu hoch."))
 
 
@@ -220,10 +225,10 @@ def upload_append(
     (413) when more bytes are sent than announced, UnsupportedType (415) as soon as the first bytes show a type
     that is not allowed, InvalidFile (422) when the complete file is unusable. Refused files are deleted.
     """
+    upload_ensure_live(upload=upload)
     refusal: UploadError | None = None
     with transaction.atomic():
         locked = _lock(upload)
-        upload_check_live(upload=locked)
         if offset != locked.offset:
             raise OffsetMismatch(
                 _("Der Upload steht an einer anderen Stelle (%(offset)s Bytes). Bitte fortsetzen.")
