@@ -393,3 +393,15 @@ def test_staged_parts_are_removed_once_complete(member_client):
     upload = Upload.objects.get()
     assert upload.status == UploadStatus.COMPLETE
     assert not storages["staging"].exists(upload.staging_name + "000000000000")
+
+
+def test_draft_page_is_available_in_english(member_client):
+    member_client.cookies["portal_language"] = "en"
+    page = member_client.get(reverse("uploads:draft")).content.decode()
+    assert "Save for later" in page
+
+
+def test_refusal_message_is_in_the_members_language(member_client):
+    member_client.cookies["portal_language"] = "en"
+    response = tus_create(member_client, 0)
+    assert response.json()["message"] == "The file is empty. Please choose another file."
