@@ -6,7 +6,6 @@ import struct
 import tempfile
 import unicodedata
 import warnings
-from collections.abc import Iterator
 from typing import IO
 
 import magic
@@ -68,16 +67,6 @@ def type_detect(*, head: bytes, name: str) -> str:
             _("Die Dateiendung passt nicht zum Inhalt der Datei. %(allowed)s") % {"allowed": ALLOWED_TYPES_MESSAGE}
         )
     return mime
-
-
-def copy_chunks(chunks: Iterator[bytes], dest: IO[bytes]) -> int:
-    size = 0
-    for chunk in chunks:
-        dest.write(chunk)
-        size += len(chunk)
-    dest.flush()
-    dest.seek(0)
-    return size
 
 
 def _check_pdf(src: IO[bytes]) -> None:

@@ -110,8 +110,6 @@ def draft_edit(request: HttpRequest) -> HttpResponse:
         messages.warning(request, _("Einige Angaben wurden nicht gespeichert. Bitte prüfen Sie die markierten Felder."))
         return render(request, "uploads/draft.html", _draft_context(request, draft, form), status=400)
     messages.success(request, _saved_message(draft))
-    if request.POST.get("next") == "review":
-        return redirect("uploads:review")
     return redirect("uploads:draft")
 
 
