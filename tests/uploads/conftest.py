@@ -1,4 +1,7 @@
-"""Fixtures for the uploads tests: a logged-in member client (session verified by a letter PIN)."""
+"""Fixtures for the uploads tests: a logged-in member client (session verified by a letter PIN), a fake clamd."""
+
+import socket
+import threading
 
 import pytest
 from django.conf import settings as django_settings
@@ -53,3 +56,32 @@ def _live_server_media_url():
         return
     with override_settings(MEDIA_URL="/__no-media__/"):
         yield
+
+
+@pytest.fixture
+def clamd(tmp_path, settings):
+    """A stand-in clamd on a unix socket that answers every INSTREAM with the reply given to it."""
+    path = str(tmp_path / "clamd.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    settings.CLAMD_SOCKET = path
+    received = bytearray()
+
+    def serve(reply: bytes):
+        conn, _ = server.accept()
+        with conn:
+            while True:
+                data = conn.recv(65536)
+                received.extend(data)
+                if received.endswith(b"\0\0\0\0"):
+                    break
+            conn.sendall(reply)
+
+    def start(reply: bytes):
+        thread = threading.Thread(target=serve, args=(reply,), daemon=True)
+        thread.start()
+        return received
+
+    yield start
+    server.close()

@@ -182,6 +182,18 @@ def test_upload_without_clamd_is_marked_unscanned(draft, actor):
     assert upload_whole(draft, actor, pdf_bytes()).scan_status == ScanStatus.UNSCANNED
 
 
+def test_infected_file_is_refused_and_deleted_when_clamd_finds_a_virus(draft, actor, clamd):
+    clamd(b"stream: Eicar-Signature FOUND\0")
+    with pytest.raises(InvalidFile, match="Virus"):
+        upload_whole(draft, actor, pdf_bytes())
+    assert not Upload.objects.exists()
+
+
+def test_clean_scan_is_recorded(draft, actor, clamd):
+    clamd(b"stream: OK\0")
+    assert upload_whole(draft, actor, pdf_bytes()).scan_status == ScanStatus.CLEAN
+
+
 def test_deleting_an_upload_removes_its_encrypted_file(draft, actor):
     upload = upload_whole(draft, actor, pdf_bytes())
     services.upload_delete(upload=upload, actor=actor)
