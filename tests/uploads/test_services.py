@@ -178,6 +178,16 @@ def test_gps_exif_is_stripped_from_jpeg(draft, actor):
     assert not stored.getexif()
 
 
+def test_photo_taken_sideways_is_stored_upright_without_orientation_tag(draft, actor):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees
+    upload = upload_whole(draft, actor, image_bytes(fmt="JPEG", size=(40, 20), exif=exif.tobytes()), name="a.jpg")
+    stored = Image.open(io.BytesIO(b"".join(services.upload_open(upload=upload))))
+    assert stored.size == (20, 40)
+
+
 def test_upload_without_clamd_is_marked_unscanned(draft, actor):
     assert upload_whole(draft, actor, pdf_bytes()).scan_status == ScanStatus.UNSCANNED
 
