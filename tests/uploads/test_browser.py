@@ -120,3 +120,30 @@ def test_upload_cut_off_by_a_reload_resumes_from_its_offset_when_the_same_file_i
     assert seen["offsets_after_reload"][0] == 2 * 64 * 1024
     assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
     context.close()
+
+
+def test_cancelling_an_upload_deletes_it_on_the_server(browser, live_server, member, issue_pin, settings):
+    settings.UPLOAD_CHUNK_SIZE = 64 * 1024
+    context = member_context(browser, live_server, issue_pin(member).pin)
+    page = context.new_page()
+    page.goto("/antrag/")
+    patches = []
+
+    def stall_after_first_chunk(route):
+        if route.request.method == "PATCH":
+            patches.append(1)
+            if len(patches) > 1:
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    context.route("**/antrag/uploads/**", stall_after_first_chunk)
+    data = pdf_bytes(padding=300_000)
+    page.set_input_files("#file-input", files=[{"name": "Falsch.pdf", "mimeType": "application/pdf", "buffer": data}])
+    page.wait_for_selector(".upload-item[data-state=waiting]")
+    assert Upload.objects.get().offset == 64 * 1024
+    with page.expect_response(lambda response: response.request.method == "DELETE"):
+        page.click(".upload-cancel")
+    assert not Upload.objects.exists()
+    assert page.query_selector(".upload-item") is None
+    context.close()
