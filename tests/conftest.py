@@ -7,6 +7,8 @@ from pins.services import IssuedPin, pin_issue
 from portal.celery import app as celery_app
 from tests.factories import MemberFactory
 
+pytest_plugins = ["tests.leakscan"]
+
 
 @pytest.fixture(autouse=True)
 def _celery_eager(settings):
