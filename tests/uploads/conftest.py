@@ -6,7 +6,6 @@ import threading
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client, override_settings
-from django.urls import NoReverseMatch, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from pins.auth import SESSION_PIN_KEY
@@ -36,15 +35,6 @@ def other_member(db):
 @pytest.fixture
 def other_client(other_member, issue_pin):
     return login_member(Client(), issue_pin(other_member).pin)
-
-
-@pytest.fixture(autouse=True)
-def _login_url(settings):
-    """Redirects to the login page need web's login route, which the web app adds; until then use "/"."""
-    try:
-        reverse(settings.LOGIN_URL)
-    except NoReverseMatch:
-        settings.LOGIN_URL = "/"
 
 
 @pytest.fixture(scope="session", autouse=True)
