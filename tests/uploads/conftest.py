@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client, override_settings
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from pins.auth import SESSION_PIN_KEY
@@ -75,3 +76,10 @@ def clamd(tmp_path, settings):
 
     yield start
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def _german():
+    """Messages are asserted in German, the default; a request in English earlier in the thread must not leak."""
+    with translation.override("de"):
+        yield
