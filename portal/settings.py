@@ -226,6 +226,16 @@ RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=15)
 CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
+# The insurer's postal address, printed as the letters' sender block and return line.
+INSURER_POSTAL_ADDRESS = env.list("INSURER_POSTAL_ADDRESS", default=["Postfach 10 02 00", "50442 Köln"])
+
+# PIN letters (letters app): the fonts embedded in every letter (Debian's fonts-dejavu-core), how long a
+# collected letter's PDF is kept, when a request still waiting for the worker is handed to it again, and how
+# often the worker tries before the letter is marked failed.
+LETTER_FONT_DIR = env.str("LETTER_FONT_DIR", default="/usr/share/fonts/truetype/dejavu")
+LETTER_PDF_RETENTION_DAYS = env.int("LETTER_PDF_RETENTION_DAYS", default=7)
+LETTER_REQUEUE_AFTER_MINUTES = env.int("LETTER_REQUEUE_AFTER_MINUTES", default=5)
+LETTER_MAX_ATTEMPTS = env.int("LETTER_MAX_ATTEMPTS", default=5)
 
 # Celery: eager (in-process) when no broker is configured, so the portal runs on its own.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -247,6 +257,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "pins-expire-and-purge": {"task": "pins.tasks.expire_and_purge_pins", "schedule": crontab(minute="*/15")},
+    "letters-requeue-stale": {"task": "letters.tasks.requeue_stale_letters", "schedule": crontab(minute="*/2")},
+    "letters-purge-pdfs": {"task": "letters.tasks.purge_collected_pdfs", "schedule": crontab(minute=17)},
     "uploads-purge-expired": {"task": "uploads.tasks.purge_expired", "schedule": crontab(minute="7")},
 }
 
@@ -295,5 +307,30 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint and fontTools narrate every step of a PIN letter at INFO/DEBUG; only their warnings count.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
+
+# --- Member portal (web app, issue 3): member sessions, login throttling, extra security headers. ---
+# A member session ends after this much inactivity (a warning shows MEMBER_IDLE_WARNING_SECONDS before) and
+# at the latest this long after login, whatever the activity.
+MEMBER_IDLE_TIMEOUT_SECONDS = env.int("MEMBER_IDLE_TIMEOUT_SECONDS", default=15 * 60)
+MEMBER_IDLE_WARNING_SECONDS = env.int("MEMBER_IDLE_WARNING_SECONDS", default=60)
+MEMBER_SESSION_MAX_AGE_SECONDS = env.int("MEMBER_SESSION_MAX_AGE_SECONDS", default=2 * 3600)
+# Login throttling on top of the per-PIN rule, counted in the cache by client address (never by KVNR): this
+# many PIN guesses that did not match, from one address (IPv6: one /64) or from everywhere together, within
+# the window block further logins from there (or from everywhere) until the window has passed.
+LOGIN_THROTTLE_IP_LIMIT = env.int("LOGIN_THROTTLE_IP_LIMIT", default=20)
+LOGIN_THROTTLE_IP_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_IP_WINDOW_SECONDS", default=15 * 60)
+LOGIN_THROTTLE_GLOBAL_LIMIT = env.int("LOGIN_THROTTLE_GLOBAL_LIMIT", default=600)
+LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS", default=10 * 60)
+# Browser features no page of the portal uses.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()"
+MIDDLEWARE += [
+    "core.middleware.SecurityHeadersMiddleware",
+    "web.middleware.MemberSessionMiddleware",
+]

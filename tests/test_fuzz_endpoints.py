@@ -12,10 +12,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.helpers import login_member, login_staff
 
 FIELD_NAMES = [
     "kvnr", "pin", "next", "language", "reason", "message", "phone", "email", "street", "postcode", "town",
@@ -82,25 +83,13 @@ headers = st.fixed_dictionaries(
 
 
 def _member_client(member, issue_pin) -> Client:
-    client = Client()
-    pin = issue_pin(member).pin
-    client.force_login(member.user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = pin.persistent_id
-    session["member_pin_id"] = pin.pk
-    session.save()
-    return client
+    return login_member(Client(), issue_pin(member).pin)
 
 
 def _staff_client() -> Client:
     user = User.objects.create_superuser("fuzz-admin", "admin@example.org", "a long admin password 42")
     device = TOTPDevice.objects.create(user=user, name="fuzz", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+    return login_staff(Client(), user, device)
 
 
 @pytest.fixture(params=["anonymous", "member", "staff"])
@@ -133,4 +122,11 @@ def test_no_input_makes_an_endpoint_fail(visitor, path, method, data, extra, bod
 
 
 def test_the_fuzzer_sees_the_routes():
-    assert "/admin/login/" in ROUTES
+    assert {"/admin/login/", "/anmelden/"} <= set(ROUTES)
+
+
+@pytest.mark.django_db
+def test_the_member_visitor_reaches_member_pages(member, issue_pin):
+    from django.urls import reverse
+
+    assert _member_client(member, issue_pin).get(reverse("web:dashboard")).status_code == 200

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from pins.auth import member_login, member_required
 from pins.services import pin_verify
+from web.services import member_session_start
 
 
 @member_required
@@ -17,6 +18,7 @@ def login(request):
     if not outcome.ok:
         return HttpResponse(outcome.result, status=403)
     member_login(request, pin=outcome.pin)
+    member_session_start(request=request)
     return HttpResponse("ok")
 
 
