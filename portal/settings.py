@@ -211,6 +211,22 @@ PIN_ARGON2 = {
 # TOTP secrets are never shown in admin (enrolment goes through `manage.py create_staff`, which prints the QR
 # code once); this also turns django-otp's config and QR views into a plain 403.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Uploads (uploads.services): limits are checked against the announced size before any byte is stored.
+UPLOAD_MAX_FILE_SIZE = env.int("UPLOAD_MAX_FILE_SIZE", default=20 * 1024 * 1024)
+UPLOAD_MAX_DRAFT_SIZE = env.int("UPLOAD_MAX_DRAFT_SIZE", default=100 * 1024 * 1024)
+UPLOAD_MAX_DRAFT_FILES = env.int("UPLOAD_MAX_DRAFT_FILES", default=20)
+# The browser sends files in chunks of this size (each one PATCH request of the resumable upload protocol).
+UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=2 * 1024 * 1024)
+# Images with more pixels are refused as decompression bombs (a 48-megapixel phone photo still passes).
+UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=50_000_000)
+# A partial upload not completed within this time is purged from staging.
+UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
+# Drafts of members whose PINs have all ended are purged this long after the last one ended.
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
+# How long after transmission the receipt PDF can be downloaded (the session has ended by then).
+RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=15)
+# clamd's unix socket for a virus scan of every completed file; empty: files are marked unscanned.
+CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
 # The insurer's postal address, printed as the letters' sender block and return line.
@@ -248,6 +264,7 @@ CELERY_BEAT_SCHEDULE = {
     "pins-expire-and-purge": {"task": "pins.tasks.expire_and_purge_pins", "schedule": crontab(minute="*/15")},
     "letters-requeue-stale": {"task": "letters.tasks.requeue_stale_letters", "schedule": crontab(minute="*/2")},
     "letters-purge-pdfs": {"task": "letters.tasks.purge_collected_pdfs", "schedule": crontab(minute=17)},
+    "uploads-purge-expired": {"task": "uploads.tasks.purge_expired", "schedule": crontab(minute="7")},
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.
