@@ -1,5 +1,14 @@
-"""URL routes of the letters app."""
+"""URL routes of the letters app: the print shop's queue, batch collection, re-release and the specimen letter."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "letters"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("abholen/", views.collect, name="collect"),
+    path("freigeben/", views.release, name="release"),
+    path("musterbrief/", views.specimen, name="specimen"),
+]

@@ -221,6 +221,16 @@ SUBMISSION_EXPORT_STORAGE = env.str("SUBMISSION_EXPORT_STORAGE", default="")
 
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
+# The insurer's postal address, printed as the letters' sender block and return line.
+INSURER_POSTAL_ADDRESS = env.list("INSURER_POSTAL_ADDRESS", default=["Postfach 10 02 00", "50442 Köln"])
+
+# PIN letters (letters app): the fonts embedded in every letter (Debian's fonts-dejavu-core), how long a
+# collected letter's PDF is kept, when a request still waiting for the worker is handed to it again, and how
+# often the worker tries before the letter is marked failed.
+LETTER_FONT_DIR = env.str("LETTER_FONT_DIR", default="/usr/share/fonts/truetype/dejavu")
+LETTER_PDF_RETENTION_DAYS = env.int("LETTER_PDF_RETENTION_DAYS", default=7)
+LETTER_REQUEUE_AFTER_MINUTES = env.int("LETTER_REQUEUE_AFTER_MINUTES", default=5)
+LETTER_MAX_ATTEMPTS = env.int("LETTER_MAX_ATTEMPTS", default=5)
 
 # Celery: eager (in-process) when no broker is configured, so the portal runs on its own.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -242,6 +252,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "pins-expire-and-purge": {"task": "pins.tasks.expire_and_purge_pins", "schedule": crontab(minute="*/15")},
+    "letters-requeue-stale": {"task": "letters.tasks.requeue_stale_letters", "schedule": crontab(minute="*/2")},
+    "letters-purge-pdfs": {"task": "letters.tasks.purge_collected_pdfs", "schedule": crontab(minute=17)},
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.

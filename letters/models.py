@@ -1,0 +1,160 @@
+"""Letter requests with their status history, and the print batches in which the print shop collects them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .constants import BatchChannel, LetterStatus
+
+
+class PrintBatch(models.Model):
+    """One collection by the print shop: who took which letters when, in the order of the merged PDF."""
+
+    collected_at = models.DateTimeField(_("abgeholt am"), default=timezone.now)
+    # Null when the automated folder drop collected the batch.
+    collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("abgeholt von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    channel = models.CharField(_("Weg"), max_length=16, choices=BatchChannel.choices, default=BatchChannel.DOWNLOAD)
+    letter_count = models.PositiveIntegerField(_("Briefe"), default=0)
+    page_count = models.PositiveIntegerField(_("Seiten"), default=0)
+    # The manifest rows as handed out (letter id, reference, pages, sha256), in page order.
+    manifest = models.JSONField(_("Manifest"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("Druckauftrag")
+        verbose_name_plural = _("Druckaufträge")
+        ordering = ["-collected_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.letter_count})"
+
+    @property
+    def reference(self) -> str:
+        return f"D-{self.pk:06d}"
+
+
+class LetterRequest(models.Model):
+    """A PIN letter for a member: requested, rendered by the worker, collected by the print shop.
+
+    The PIN is created by the worker together with the PDF; its plaintext is only ever inside the encrypted PDF.
+    The row and its history stay when the PDF is deleted after collection.
+    """
+
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("Mitglied"), on_delete=models.PROTECT, related_name="letter_requests"
+    )
+    purpose = models.CharField(_("Anlass"), max_length=200)
+    # Null when the system asked for the letter (an import, the demo data).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("angefordert von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(_("Status"), max_length=16, choices=LetterStatus.choices, default=LetterStatus.REQUESTED)
+    pin = models.ForeignKey(
+        "pins.LetterPin",
+        verbose_name=_("PIN"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="letters",
+    )
+    pdf_name = models.CharField(_("PDF-Datei"), max_length=255, blank=True)
+    pdf_sha256 = models.CharField(_("SHA-256 des PDF"), max_length=64, blank=True)
+    pages = models.PositiveSmallIntegerField(_("Seiten"), null=True, blank=True)
+    created_at = models.DateTimeField(_("angefordert am"), default=timezone.now)
+    enqueued_at = models.DateTimeField(_("zuletzt an den Worker gegeben"), null=True, blank=True)
+    rendered_at = models.DateTimeField(_("erstellt am"), null=True, blank=True)
+    collected_at = models.DateTimeField(_("abgeholt am"), null=True, blank=True)
+    collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("abgeholt von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    batch = models.ForeignKey(
+        PrintBatch,
+        verbose_name=_("Druckauftrag"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letters",
+    )
+    pdf_deleted_at = models.DateTimeField(_("PDF gelöscht am"), null=True, blank=True)
+    failure_reason = models.CharField(_("Fehlergrund"), max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("Versuche"), default=0)
+
+    class Meta:
+        verbose_name = _("PIN-Brief")
+        verbose_name_plural = _("PIN-Briefe")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("collect_letters", "Darf Briefe für den Druck abholen"),
+            ("release_letters", "Darf einen abgeholten Brief erneut freigeben"),
+            ("cancel_letterrequest", "Darf einen Brief stornieren"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["pin"], condition=Q(pin__isnull=False), name="letters_one_letter_per_pin")
+        ]
+        indexes = [
+            models.Index(fields=["status", "rendered_at"], name="letters_status_rendered"),
+            models.Index(fields=["status", "enqueued_at"], name="letters_status_enqueued"),
+            models.Index(fields=["status", "collected_at"], name="letters_status_collected"),
+            models.Index(fields=["member", "-created_at"], name="letters_member_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.get_status_display()})"
+
+    @property
+    def reference(self) -> str:
+        """The letter's reference, printed in the letter and in the print manifest."""
+        return f"B-{self.pk:08d}"
+
+    @property
+    def aad(self) -> bytes:
+        """Binds the encrypted PDF to this row: a file moved to another letter does not decrypt."""
+        return f"letter:{self.pk}".encode()
+
+    @property
+    def storage_name(self) -> str:
+        """Deterministic, so a retried render overwrites instead of leaving a second PDF."""
+        return f"letters/{self.pk}.pdf.enc"
+
+
+class LetterStatusChange(models.Model):
+    """One step in a letter's life, kept after its PDF is deleted so a member's call can be answered."""
+
+    letter = models.ForeignKey(LetterRequest, on_delete=models.CASCADE, related_name="history")
+    status = models.CharField(_("Status"), max_length=16, choices=LetterStatus.choices)
+    at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("durch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("Vermerk"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("Statusänderung")
+        verbose_name_plural = _("Statusänderungen")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_status_display()}"

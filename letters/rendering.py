@@ -1,0 +1,150 @@
+"""The PIN letter as a PDF: template, stylesheet and fonts are loaded once per process and reused for every letter.
+
+WeasyPrint only ever reads the shipped fonts (Debian's DejaVu, settings.LETTER_FONT_DIR); every other URL is
+refused, so a letter never fetches anything. Errors are re-raised as LetterRenderError carrying the error's type
+only: a template or layout message could quote the letter's text, and the letter's text holds the PIN.
+"""
+
+import datetime
+import io
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.template import Template
+from django.template.loader import get_template
+from django.utils import translation
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+STYLESHEET = Path(__file__).with_name("letter.css")
+FONT_FILES = {
+    "Letter Sans": {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"},
+    "Letter Mono": {"normal": "DejaVuSansMono.ttf"},
+}
+PDF_VARIANT = "pdf/a-2b"
+# A PIN for specimens: "0" and "I" are not in the PIN alphabet, so it can never be anybody's real PIN.
+SPECIMEN_PIN = "MUST-ER00-PIN0"
+
+# WeasyPrint reports its steps at INFO/DEBUG; nothing of that belongs in a worker's log next to a PIN letter.
+logging.getLogger("weasyprint").setLevel(logging.WARNING)
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+
+class LetterRenderError(Exception):
+    """The letter could not be rendered; the message names the error's type, never its text."""
+
+
+@dataclass(frozen=True)
+class LetterContent:
+    """Everything printed in one letter."""
+
+    reference: str
+    language: str
+    full_name: str
+    address_lines: list[str]
+    purpose: str
+    valid_until: datetime.date
+    letter_date: datetime.date
+    pin_display: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    pdf: bytes = field(repr=False)
+    pages: int
+
+
+def _font_css(font_dir: Path) -> str:
+    rules = []
+    for family, weights in FONT_FILES.items():
+        for weight, filename in weights.items():
+            uri = (font_dir / filename).as_uri()
+            rules.append(f'@font-face {{ font-family: "{family}"; font-weight: {weight}; src: url("{uri}"); }}')
+    return "\n".join(rules)
+
+
+class FontOnlyFetcher(URLFetcher):
+    """Hands WeasyPrint the shipped font files and refuses every other URL; a refused font stops the render."""
+
+    def __init__(self, allowed: set[str]) -> None:
+        super().__init__(allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=True)
+        self.allowed = frozenset(allowed)
+
+    def fetch(self, url, headers=None):
+        if url not in self.allowed:
+            raise ValueError("letters fetch nothing but their own fonts")
+        return super().fetch(url, headers)
+
+
+class LetterRenderer:
+    """Holds the parsed stylesheet, the font configuration and the compiled template; one per process."""
+
+    def __init__(self) -> None:
+        self.font_dir = Path(settings.LETTER_FONT_DIR).resolve()
+        self.allowed = {(self.font_dir / name).as_uri() for weights in FONT_FILES.values() for name in weights.values()}
+        missing = [uri for uri in self.allowed if not Path(uri.removeprefix("file://")).exists()]
+        if missing:
+            raise LetterRenderError(f"letter fonts missing: {sorted(missing)} (install fonts-dejavu-core)")
+        self.font_config = FontConfiguration()
+        css_text = _font_css(self.font_dir) + "\n" + STYLESHEET.read_text(encoding="utf-8")
+        self.fetcher = FontOnlyFetcher(self.allowed)
+        self.stylesheet = CSS(string=css_text, font_config=self.font_config, url_fetcher=self.fetcher)
+        self.template: Template = get_template("letters/letter.html")
+        self.cache: dict = {}
+
+    def context(self, content: LetterContent) -> dict:
+        return {
+            "language": content.language,
+            "reference": content.reference,
+            "full_name": content.full_name,
+            "address_lines": content.address_lines,
+            "purpose": content.purpose,
+            "pin_display": content.pin_display,
+            "valid_until": content.valid_until,
+            "letter_date": content.letter_date,
+            "insurer_name": settings.INSURER_NAME,
+            "sender_lines": settings.INSURER_POSTAL_ADDRESS,
+            "return_line": " · ".join([settings.INSURER_NAME, *settings.INSURER_POSTAL_ADDRESS]),
+            "hotline": settings.HOTLINE_PHONE,
+            "portal_url": settings.PORTAL_PUBLIC_URL,
+        }
+
+    def html(self, content: LetterContent) -> str:
+        with translation.override(content.language):
+            return self.template.render(self.context(content))
+
+    def render(self, content: LetterContent) -> RenderedLetter:
+        failure = None
+        try:
+            html = self.html(content)
+            document = HTML(string=html, url_fetcher=self.fetcher, base_url=self.font_dir.as_uri() + "/").render(
+                stylesheets=[self.stylesheet], font_config=self.font_config, cache=self.cache
+            )
+            out = io.BytesIO()
+            document.write_pdf(out, pdf_variant=PDF_VARIANT)
+            result = RenderedLetter(pdf=out.getvalue(), pages=len(document.pages))
+        except Exception as error:  # any failure: its text may quote the PIN
+            failure = type(error).__name__
+        if failure is not None:
+            # Raised outside the except block so that no traceback chain leads back to the letter's text.
+            raise LetterRenderError(f"rendering the letter failed ({failure})")
+        return result
+
+
+_local = threading.local()
+
+
+def renderer() -> LetterRenderer:
+    """This thread's renderer (WeasyPrint objects are not shared between threads)."""
+    if getattr(_local, "renderer", None) is None:
+        _local.renderer = LetterRenderer()
+    return _local.renderer
+
+
+def render_letter(*, content: LetterContent) -> RenderedLetter:
+    return renderer().render(content)

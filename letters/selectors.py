@@ -1,0 +1,35 @@
+"""Reads for the letters app: a member's letters with their history, the print queue, recent print batches."""
+
+from django.db.models import QuerySet
+
+from members.models import Member
+from pins.constants import PinStatus
+
+from .constants import LetterStatus
+from .models import LetterRequest, PrintBatch
+
+
+def letters_for_member(*, member: Member) -> QuerySet[LetterRequest]:
+    """The member's letters, newest first, with their status history (for answering a call)."""
+    return (
+        LetterRequest.objects.filter(member=member)
+        .select_related("pin", "requested_by", "collected_by", "batch")
+        .prefetch_related("history", "history__by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def print_queue() -> QuerySet[LetterRequest]:
+    """Letters ready for print, in the order they will be collected (oldest first); never one whose PIN ended."""
+    return LetterRequest.objects.filter(status=LetterStatus.RENDERED, pin__status=PinStatus.ACTIVE).order_by(
+        "rendered_at", "id"
+    )
+
+
+def print_batches_recent(*, limit: int = 20) -> list[PrintBatch]:
+    return list(PrintBatch.objects.select_related("collected_by").order_by("-collected_at", "-id")[:limit])
+
+
+def letters_failed() -> QuerySet[LetterRequest]:
+    """Letters the worker gave up on, with their reason, for staff to look at."""
+    return LetterRequest.objects.filter(status=LetterStatus.FAILED).select_related("member").order_by("-id")

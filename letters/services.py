@@ -1,0 +1,409 @@
+"""Writes for the letters app: request, render, cancel, collect, re-release and purge PIN letters."""
+
+import csv
+import datetime
+import hashlib
+import io
+import logging
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.storage import storages
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pypdf import PdfReader, PdfWriter
+
+from audit.constants import AuditAction
+from audit.services import Actor, audit_record, audit_record_many
+from core.crypto import SEGMENT_SIZE, DecryptionError, read_decrypted, save_encrypted
+from members.models import Member
+from pins.constants import EndReason, PinStatus
+from pins.services import pin_invalidate, pin_is_usable, pin_issue
+
+from .constants import BatchChannel, LetterStatus
+from .exceptions import LetterStateError
+from .models import LetterRequest, LetterStatusChange, PrintBatch
+from .rendering import LetterContent, render_letter
+from .selectors import print_queue
+
+logger = logging.getLogger(__name__)
+
+# A merged batch PDF is held in memory up to this size, then spooled to a temporary file.
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def _storage():
+    return storages["default"]
+
+
+def _history(*, letter: LetterRequest, status: str, by: AbstractBaseUser | None = None, note: str = "") -> None:
+    LetterStatusChange.objects.create(letter=letter, status=status, by=by, note=note[:200])
+
+
+def _enqueue(letter_id: int) -> None:
+    """Hand a request to the worker. A broker that is down loses nothing: the beat re-enqueues waiting requests."""
+    from .tasks import render_letter_task
+
+    try:
+        render_letter_task.apply_async(
+            (letter_id,), retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+        )
+    except Exception as error:  # any broker failure: the request waits for the beat
+        logger.warning("letter %s not enqueued (%s); the beat task will retry", letter_id, type(error).__name__)
+
+
+def letter_request_create(*, member: Member, purpose: str, actor: Actor) -> LetterRequest:
+    """Ask for a PIN letter, in the caller's transaction; the worker renders it once that transaction commits."""
+    now = timezone.now()
+    with transaction.atomic():
+        letter = LetterRequest.objects.create(
+            member=member, purpose=purpose.strip()[:200], requested_by=actor.user, created_at=now, enqueued_at=now
+        )
+        _history(letter=letter, status=LetterStatus.REQUESTED, by=actor.user)
+        audit_record(
+            action=AuditAction.LETTER_REQUESTED,
+            actor=actor,
+            member=member,
+            reason=letter.purpose,
+            data={"letter_id": letter.pk},
+        )
+        letter_id = letter.pk
+        transaction.on_commit(lambda: _enqueue(letter_id))
+    return letter
+
+
+def _content(*, letter: LetterRequest, pin_display: str, valid_until: datetime.datetime) -> LetterContent:
+    member = letter.member
+    return LetterContent(
+        reference=letter.reference,
+        language=member.language or settings.LANGUAGE_CODE,
+        full_name=member.full_name,
+        address_lines=member.address_lines,
+        purpose=letter.purpose,
+        valid_until=timezone.localdate(valid_until),
+        letter_date=timezone.localdate(),
+        pin_display=pin_display,
+    )
+
+
+def letter_render(*, request_id: int) -> None:
+    """The worker's step: create the PIN, render the letter, store it encrypted and mark it rendered, atomically.
+
+    The row is locked first and nothing happens unless it is still "requested", so a second run (a duplicate
+    message, a redelivery after a killed worker) finds the work done. A run that dies half-way commits nothing:
+    its PIN row rolls back, and its file, written under the letter's fixed name, is overwritten by the retry.
+    """
+    LetterRequest.objects.filter(pk=request_id, status=LetterStatus.REQUESTED).update(attempts=F("attempts") + 1)
+    with transaction.atomic():
+        letter = (
+            LetterRequest.objects.select_for_update(of=("self",)).select_related("member").filter(pk=request_id).first()
+        )
+        if letter is None or letter.status != LetterStatus.REQUESTED:
+            return
+        issued = pin_issue(member=letter.member, purpose=letter.purpose, actor=Actor.system())
+        rendered = render_letter(
+            content=_content(letter=letter, pin_display=issued.display, valid_until=issued.pin.expires_at)
+        )
+        stored = save_encrypted(storage=_storage(), name=letter.storage_name, chunks=[rendered.pdf], aad=letter.aad)
+        letter.status = LetterStatus.RENDERED
+        letter.pin = issued.pin
+        letter.pdf_name = stored.name
+        letter.pdf_sha256 = stored.sha256
+        letter.pages = rendered.pages
+        letter.rendered_at = timezone.now()
+        letter.failure_reason = ""
+        letter.save(update_fields=["status", "pin", "pdf_name", "pdf_sha256", "pages", "rendered_at", "failure_reason"])
+        _history(letter=letter, status=LetterStatus.RENDERED)
+        audit_record(
+            action=AuditAction.LETTER_RENDERED,
+            actor=Actor.system(),
+            member=letter.member,
+            data={"letter_id": letter.pk, "pin_id": letter.pin_id, "pages": rendered.pages},
+        )
+
+
+def letter_mark_failed(*, request_id: int, reason: str) -> bool:
+    """Give up on a request the worker could not render; staff see the reason. False if it was no longer waiting."""
+    with transaction.atomic():
+        letter = LetterRequest.objects.select_for_update(of=("self",)).select_related("member").get(pk=request_id)
+        if letter.status != LetterStatus.REQUESTED:
+            return False
+        letter.status = LetterStatus.FAILED
+        letter.failure_reason = reason[:200]
+        letter.save(update_fields=["status", "failure_reason"])
+        _history(letter=letter, status=LetterStatus.FAILED, note=reason)
+        audit_record(
+            action=AuditAction.LETTER_FAILED,
+            actor=Actor.system(),
+            member=letter.member,
+            reason=reason,
+            data={"letter_id": letter.pk, "attempts": letter.attempts},
+        )
+    logger.error("letter %s failed: %s", request_id, reason)
+    return True
+
+
+def letter_retry(*, letter: LetterRequest, actor: Actor) -> None:
+    """Send a failed letter to the worker again (after the cause was fixed)."""
+    with transaction.atomic():
+        letter = LetterRequest.objects.select_for_update(of=("self",)).select_related("member").get(pk=letter.pk)
+        if letter.status != LetterStatus.FAILED:
+            raise LetterStateError(_("Nur ein fehlgeschlagener Brief kann erneut erstellt werden."))
+        letter.status = LetterStatus.REQUESTED
+        letter.failure_reason = ""
+        letter.attempts = 0
+        letter.enqueued_at = timezone.now()
+        letter.save(update_fields=["status", "failure_reason", "attempts", "enqueued_at"])
+        _history(letter=letter, status=LetterStatus.REQUESTED, by=actor.user, note="erneut angestoßen")
+        audit_record(
+            action=AuditAction.LETTER_REQUESTED,
+            actor=actor,
+            member=letter.member,
+            reason="retry after failure",
+            data={"letter_id": letter.pk},
+        )
+        letter_id = letter.pk
+        transaction.on_commit(lambda: _enqueue(letter_id))
+
+
+def _delete_pdf(letter: LetterRequest) -> None:
+    """Remove the letter's file once the transaction commits (a rollback must not lose a PDF still needed)."""
+    storage, name = _storage(), letter.storage_name
+    transaction.on_commit(lambda: storage.delete(name) if storage.exists(name) else None)
+
+
+def letter_cancel(*, letter: LetterRequest, actor: Actor) -> None:
+    """Cancel a letter not yet collected by the print shop; its PIN stops working and its PDF is deleted."""
+    with transaction.atomic():
+        letter = LetterRequest.objects.select_for_update(of=("self",)).select_related("member").get(pk=letter.pk)
+        if letter.status == LetterStatus.COLLECTED:
+            raise LetterStateError(
+                _("Der Brief wurde schon von der Druckerei abgeholt und kann nicht mehr storniert werden.")
+            )
+        if letter.status == LetterStatus.CANCELLED:
+            raise LetterStateError(_("Der Brief ist bereits storniert."))
+        now = timezone.now()
+        if letter.pin_id:
+            pin_invalidate(pin=letter.pin, reason=EndReason.CANCELLED, actor=actor)
+        letter.status = LetterStatus.CANCELLED
+        update_fields = ["status"]
+        if letter.pdf_name:
+            letter.pdf_name = ""
+            letter.pdf_deleted_at = now
+            update_fields += ["pdf_name", "pdf_deleted_at"]
+        letter.save(update_fields=update_fields)
+        _delete_pdf(letter)
+        _history(letter=letter, status=LetterStatus.CANCELLED, by=actor.user)
+        audit_record(
+            action=AuditAction.LETTER_CANCELLED,
+            actor=actor,
+            member=letter.member,
+            data={"letter_id": letter.pk, "pin_id": letter.pin_id},
+        )
+
+
+def letter_requeue_stale(*, now: datetime.datetime | None = None, limit: int = 1000) -> int:
+    """Hand requests that still wait after LETTER_REQUEUE_AFTER_MINUTES to the worker again; returns the count.
+
+    Rows a worker is rendering right now are locked and skipped. A request the worker has already tried
+    LETTER_MAX_ATTEMPTS times (it died each time, say) is marked failed instead of being sent round again.
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(minutes=settings.LETTER_REQUEUE_AFTER_MINUTES)
+    waiting = LetterRequest.objects.filter(status=LetterStatus.REQUESTED, enqueued_at__lt=cutoff)
+    exhausted = list(waiting.filter(attempts__gte=settings.LETTER_MAX_ATTEMPTS).values_list("pk", flat=True))
+    for pk in exhausted:
+        letter_mark_failed(request_id=pk, reason=f"Worker gab nach {settings.LETTER_MAX_ATTEMPTS} Versuchen auf")
+    with transaction.atomic():
+        ids = list(
+            waiting.filter(attempts__lt=settings.LETTER_MAX_ATTEMPTS)
+            .select_for_update(skip_locked=True)
+            .order_by("enqueued_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        LetterRequest.objects.filter(pk__in=ids).update(enqueued_at=now)
+        transaction.on_commit(lambda: [_enqueue(pk) for pk in ids])
+    if ids:
+        logger.info("re-enqueued %d waiting letter requests", len(ids))
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    position: int
+    letter_id: int
+    reference: str
+    first_page: int
+    pages: int
+    sha256: str
+
+    def as_list(self) -> list:
+        return [self.position, self.letter_id, self.reference, self.first_page, self.pages, self.sha256]
+
+
+MANIFEST_HEADER = ["position", "letter_id", "reference", "first_page", "pages", "sha256"]
+
+
+def _letter_pdf(letter: LetterRequest) -> bytes:
+    """The letter's plaintext PDF; a wrong key, a moved file or a changed file fails loudly."""
+    pdf = read_decrypted(storage=_storage(), name=letter.pdf_name, aad=letter.aad)
+    if hashlib.sha256(pdf).hexdigest() != letter.pdf_sha256:
+        raise DecryptionError(f"letter {letter.pk}: PDF does not match its recorded SHA-256")
+    return pdf
+
+
+def _write_batch(*, letters: list[LetterRequest], pdf_out: IO[bytes], manifest_out: IO[str]) -> list[ManifestRow]:
+    writer = PdfWriter()
+    rows: list[ManifestRow] = []
+    page = 1
+    for position, letter in enumerate(letters, start=1):
+        reader = PdfReader(io.BytesIO(_letter_pdf(letter)))
+        pages = len(reader.pages)
+        writer.append(reader)
+        rows.append(ManifestRow(position, letter.pk, letter.reference, page, pages, letter.pdf_sha256))
+        page += pages
+    writer.write(pdf_out)
+    manifest = csv.writer(manifest_out, lineterminator="\n")
+    manifest.writerow(MANIFEST_HEADER)
+    manifest.writerows(row.as_list() for row in rows)
+    return rows
+
+
+def batch_collect(
+    *,
+    user: AbstractBaseUser | None,
+    pdf_out: IO[bytes],
+    manifest_out: IO[str],
+    limit: int = 500,
+    channel: str = BatchChannel.DOWNLOAD,
+) -> PrintBatch | None:
+    """Take up to `limit` letters ready for print: write their merged PDF and manifest, mark them collected.
+
+    Letters are handed out once: they are locked (two collectors get different letters) and leave the queue in
+    the same transaction that writes the outputs, so an output that fails to write collects nothing. `user` is
+    None for the automated folder drop. Returns None when nothing is ready.
+    """
+    actor = Actor.staff(user) if user is not None else Actor.system()
+    with transaction.atomic():
+        letters = list(
+            LetterRequest.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(pk__in=list(print_queue().values_list("pk", flat=True)[:limit]))
+            .order_by("rendered_at", "id")
+        )
+        if not letters:
+            return None
+        rows = _write_batch(letters=letters, pdf_out=pdf_out, manifest_out=manifest_out)
+        now = timezone.now()
+        batch = PrintBatch.objects.create(
+            collected_at=now,
+            collected_by=user,
+            channel=channel,
+            letter_count=len(rows),
+            page_count=sum(row.pages for row in rows),
+            manifest=[dict(zip(MANIFEST_HEADER, row.as_list(), strict=True)) for row in rows],
+        )
+        ids = [letter.pk for letter in letters]
+        LetterRequest.objects.filter(pk__in=ids).update(
+            status=LetterStatus.COLLECTED, collected_at=now, collected_by=user, batch=batch
+        )
+        LetterStatusChange.objects.bulk_create(
+            LetterStatusChange(letter=letter, status=LetterStatus.COLLECTED, at=now, by=user, note=batch.reference)
+            for letter in letters
+        )
+        audit_record_many(
+            action=AuditAction.LETTER_COLLECTED,
+            actor=actor,
+            entries=[(letter.member_id, {"letter_id": letter.pk, "batch_id": batch.pk}) for letter in letters],
+            reason=batch.reference,
+        )
+    return batch
+
+
+def batch_collect_archive(*, user: AbstractBaseUser, out: IO[bytes], limit: int = 500) -> PrintBatch | None:
+    """Collect a batch as one ZIP (<ref>.pdf, <ref>.csv) written to `out`, for the print shop's download.
+
+    Collecting and packing share one transaction: if the archive cannot be written, nothing counts as collected.
+    """
+    manifest = io.StringIO()
+    with transaction.atomic(), tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as pdf:
+        batch = batch_collect(user=user, pdf_out=pdf, manifest_out=manifest, limit=limit)
+        if batch is None:
+            return None
+        pdf.seek(0)
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            with bundle.open(f"{batch.reference}.pdf", "w") as entry:
+                shutil.copyfileobj(pdf, entry, SEGMENT_SIZE)
+            bundle.writestr(f"{batch.reference}.csv", manifest.getvalue())
+    return batch
+
+
+def letter_release(*, letter: LetterRequest, actor: Actor) -> None:
+    """Put a collected letter back in the print queue (a misprint, a lost batch). Audited; needs its PDF and PIN."""
+    with transaction.atomic():
+        letter = LetterRequest.objects.select_for_update(of=("self",)).select_related("member", "pin").get(pk=letter.pk)
+        if letter.status != LetterStatus.COLLECTED:
+            raise LetterStateError(_("Nur ein abgeholter Brief kann erneut freigegeben werden."))
+        if not letter.pdf_name:
+            raise LetterStateError(
+                _("Das PDF dieses Briefs ist bereits gelöscht. Bitte fordern Sie einen neuen Brief an.")
+            )
+        if letter.pin is None or not pin_is_usable(pin=letter.pin):
+            raise LetterStateError(_("Die PIN dieses Briefs gilt nicht mehr. Bitte fordern Sie einen neuen Brief an."))
+        previous_batch = letter.batch_id
+        letter.status = LetterStatus.RENDERED
+        letter.collected_at = None
+        letter.collected_by = None
+        letter.batch = None
+        letter.save(update_fields=["status", "collected_at", "collected_by", "batch"])
+        _history(letter=letter, status=LetterStatus.RENDERED, by=actor.user, note="erneut freigegeben")
+        audit_record(
+            action=AuditAction.LETTER_RELEASED,
+            actor=actor,
+            member=letter.member,
+            data={"letter_id": letter.pk, "batch_id": previous_batch},
+        )
+
+
+def letter_purge_pdfs(*, now: datetime.datetime | None = None, batch_size: int = 500) -> int:
+    """Delete PDFs collected more than LETTER_PDF_RETENTION_DAYS ago, and cancel unprinted letters whose PIN ended.
+
+    A rendered letter whose PIN has expired or been ended (the member transmitted) must not be printed any more.
+    Returns the number of PDFs deleted.
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.LETTER_PDF_RETENTION_DAYS)
+    total = 0
+    while True:
+        with transaction.atomic():
+            letters = list(
+                LetterRequest.objects.select_for_update(skip_locked=True)
+                .filter(status=LetterStatus.COLLECTED, collected_at__lt=cutoff)
+                .exclude(pdf_name="")
+                .order_by("id")[:batch_size]
+            )
+            if not letters:
+                break
+            LetterRequest.objects.filter(pk__in=[letter.pk for letter in letters]).update(
+                pdf_name="", pdf_deleted_at=now
+            )
+            LetterStatusChange.objects.bulk_create(
+                LetterStatusChange(letter=letter, status=letter.status, at=now, note="PDF gelöscht")
+                for letter in letters
+            )
+            for letter in letters:
+                _delete_pdf(letter)
+        total += len(letters)
+    dead = LetterRequest.objects.filter(status=LetterStatus.RENDERED).exclude(pin__status=PinStatus.ACTIVE)
+    for letter in dead.select_related("pin")[:batch_size]:
+        letter_cancel(letter=letter, actor=Actor.system())
+        total += 1
+    if total:
+        logger.info("deleted %d letter PDFs", total)
+    return total

@@ -1,0 +1,130 @@
+"""The print shop's pages: the print queue, collecting a batch as one ZIP download, re-release, the specimen letter."""
+
+import datetime
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import Actor
+
+from .exceptions import LetterStateError
+from .forms import CollectForm, ReleaseForm, SpecimenForm
+from .models import LetterRequest
+from .rendering import SPECIMEN_PIN, LetterContent, render_letter
+from .selectors import letters_failed, print_batches_recent, print_queue
+from .services import batch_collect_archive, letter_release
+
+# Held in memory up to this size, then spooled to a temporary file.
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def verified_permission_required(perm: str) -> Callable:
+    """Staff with a two-factor (OTP-verified) session and `perm`; others get 403, anonymous users the login."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+            if not (user.is_active and user.is_verified() and user.has_perm(perm)):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+@require_GET
+@never_cache
+@verified_permission_required("letters.collect_letters")
+def queue(request: HttpRequest) -> HttpResponse:
+    waiting = print_queue()
+    return render(
+        request,
+        "letters/print_queue.html",
+        {
+            "ready_count": waiting.count(),
+            "ready": waiting[:100],
+            "batches": print_batches_recent(),
+            "failed_count": letters_failed().count(),
+            "collect_form": CollectForm(),
+            "release_form": ReleaseForm() if request.user.has_perm("letters.release_letters") else None,
+        },
+    )
+
+
+@require_POST
+@never_cache
+@verified_permission_required("letters.collect_letters")
+def collect(request: HttpRequest) -> HttpResponse:
+    form = CollectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Bitte geben Sie eine Anzahl zwischen 1 und 500 an."))
+        return redirect("letters:queue")
+    # FileResponse closes the archive once it is sent.
+    archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    batch = batch_collect_archive(user=request.user, out=archive, limit=form.cleaned_data["limit"])
+    if batch is None:
+        archive.close()
+        messages.info(request, _("Zurzeit liegen keine Briefe zum Drucken bereit."))
+        return redirect("letters:queue")
+    archive.seek(0)
+    response = FileResponse(archive, as_attachment=True, filename=f"druckauftrag-{batch.reference}.zip")
+    response["Content-Type"] = "application/zip"
+    return response
+
+
+@require_POST
+@verified_permission_required("letters.release_letters")
+def release(request: HttpRequest) -> HttpResponse:
+    form = ReleaseForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("letter", []):
+            messages.error(request, error)
+        return redirect("letters:queue")
+    letter: LetterRequest = form.cleaned_data["letter"]
+    try:
+        letter_release(letter=letter, actor=Actor.staff(request.user))
+    except LetterStateError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("Brief %(reference)s ist wieder in der Druckwarteschlange.") % {"reference": letter.reference}
+        )
+    return redirect("letters:queue")
+
+
+@require_GET
+@verified_permission_required("letters.view_letterrequest")
+def specimen(request: HttpRequest) -> HttpResponse:
+    """The letter with made-up data and a PIN that cannot exist; no member, PIN or letter row is touched."""
+    form = SpecimenForm(request.GET or None)
+    language = form.cleaned_data["sprache"] if form.is_valid() and form.cleaned_data["sprache"] else "de"
+    today = timezone.localdate()
+    content = LetterContent(
+        reference="B-00000000",
+        language=language,
+        full_name="Erika Mustermann",
+        address_lines=["Erika Mustermann", "Heidestraße 17", "51147 Köln"],
+        purpose=_("Musterbrief"),
+        valid_until=today + datetime.timedelta(days=60),
+        letter_date=today,
+        pin_display=SPECIMEN_PIN,
+    )
+    rendered = render_letter(content=content)
+    response = HttpResponse(rendered.pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="musterbrief-{language}.pdf"'
+    return response
