@@ -219,6 +219,21 @@ SUBMISSION_EXPORTER = env.str("SUBMISSION_EXPORTER", default="staff.exporters.Zi
 # Empty: the ZIP is handed to the case worker as a download; a storage alias: it is written there instead.
 SUBMISSION_EXPORT_STORAGE = env.str("SUBMISSION_EXPORT_STORAGE", default="")
 
+# Uploads (uploads.services): limits are checked against the announced size before any byte is stored.
+UPLOAD_MAX_FILE_SIZE = env.int("UPLOAD_MAX_FILE_SIZE", default=20 * 1024 * 1024)
+UPLOAD_MAX_DRAFT_SIZE = env.int("UPLOAD_MAX_DRAFT_SIZE", default=100 * 1024 * 1024)
+UPLOAD_MAX_DRAFT_FILES = env.int("UPLOAD_MAX_DRAFT_FILES", default=20)
+# Images with more pixels are refused as decompression bombs (a 48-megapixel phone photo still passes).
+UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=50_000_000)
+# A partial upload not completed within this time is purged from staging.
+UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
+# Drafts of members whose PINs have all ended are purged this long after the last one ended.
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
+# How long after transmission the receipt PDF can be downloaded (the session has ended by then).
+RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=30)
+# clamd's unix socket for a virus scan of every completed file; empty: files are marked unscanned.
+CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
+
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
 # The insurer's postal address, printed as the letters' sender block and return line.
@@ -254,6 +269,7 @@ CELERY_BEAT_SCHEDULE = {
     "pins-expire-and-purge": {"task": "pins.tasks.expire_and_purge_pins", "schedule": crontab(minute="*/15")},
     "letters-requeue-stale": {"task": "letters.tasks.requeue_stale_letters", "schedule": crontab(minute="*/2")},
     "letters-purge-pdfs": {"task": "letters.tasks.purge_collected_pdfs", "schedule": crontab(minute=17)},
+    "uploads-purge-expired": {"task": "uploads.tasks.purge_expired", "schedule": crontab(minute="7")},
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.

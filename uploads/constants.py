@@ -1,0 +1,35 @@
+"""Choices and fixed values of the uploads app: upload, scan and submission statuses, allowed file types."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Upper-case letters and digits without look-alikes (no 0/O, no 1/I/L), so a reference can be read out on the phone.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_PREFIX = "EP"
+
+# Detected MIME type -> (extension of the stored file, extensions a member's file of this type may have).
+ALLOWED_TYPES = {
+    "application/pdf": ("pdf", {"pdf"}),
+    "image/jpeg": ("jpg", {"jpg", "jpeg", "jpe", "jfif"}),
+    "image/png": ("png", {"png"}),
+    "image/heic": ("jpg", {"heic", "heif"}),
+    "image/heif": ("jpg", {"heic", "heif"}),
+}
+KNOWN_EXTENSIONS = frozenset(ext for _stored, exts in ALLOWED_TYPES.values() for ext in exts)
+
+
+class UploadStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("wird hochgeladen")
+    COMPLETE = "complete", _("vollständig")
+
+
+class ScanStatus(models.TextChoices):
+    UNSCANNED = "unscanned", _("nicht geprüft")
+    CLEAN = "clean", _("virenfrei")
+    INFECTED = "infected", _("Virus gefunden")
+
+
+class SubmissionStatus(models.TextChoices):
+    RECEIVED = "received", _("eingegangen")
+    IN_PROGRESS = "in_progress", _("in Bearbeitung")
+    DONE = "done", _("erledigt")

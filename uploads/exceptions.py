@@ -1,0 +1,65 @@
+"""Errors of the uploads services; each carries the HTTP status and a message for the member."""
+
+from django.utils.translation import gettext_lazy as _
+
+
+class UploadError(Exception):
+    """An upload request that cannot be served; `message` is shown to the member as it is."""
+
+    status = 400
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+class UploadTooLarge(UploadError):
+    status = 413
+
+
+class UnsupportedType(UploadError):
+    status = 415
+
+
+class OffsetMismatch(UploadError):
+    status = 409
+
+
+class UploadBusy(UploadError):
+    """Another request is writing to the same upload right now."""
+
+    status = 423
+
+
+class UploadExpired(UploadError):
+    status = 410
+
+
+class UploadNotFound(UploadError):
+    status = 404
+
+
+class InvalidFile(UploadError):
+    """The content is of an allowed type but unusable (encrypted, malformed, too many pixels, a virus)."""
+
+    status = 422
+
+
+class DraftConflict(Exception):
+    """The draft was saved elsewhere (another tab) since this writer loaded it."""
+
+    def __init__(self, current_version: int):
+        super().__init__(f"draft is at version {current_version}")
+        self.current_version = current_version
+        self.message = _(
+            "Ihr Entwurf wurde inzwischen in einem anderen Fenster geändert. Bitte laden Sie die Seite neu; "
+            "Ihre letzte Eingabe in diesem Fenster wurde nicht gespeichert."
+        )
+
+
+class TransmitError(Exception):
+    """The draft cannot be transmitted as it is; `message` says what to do."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message

@@ -1,0 +1,183 @@
+"""The member's draft, its uploads, and the immutable submission with its documents."""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from .constants import ScanStatus, SubmissionStatus, UploadStatus
+
+
+class SubmissionReason(models.Model):
+    """Why a member sends something (certificate, form, ...); operators extend the list in the admin."""
+
+    code = models.SlugField(_("Kürzel"), max_length=40, unique=True)
+    label_de = models.CharField(_("Bezeichnung (deutsch)"), max_length=100)
+    label_en = models.CharField(_("Bezeichnung (englisch)"), max_length=100)
+    active = models.BooleanField(_("aktiv"), default=True)
+    order = models.PositiveSmallIntegerField(_("Reihenfolge"), default=0)
+
+    class Meta:
+        verbose_name = _("Anlass")
+        verbose_name_plural = _("Anlässe")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The label in the active language (German unless English is chosen)."""
+        language = (get_language() or "de").split("-")[0]
+        return self.label_en if language == "en" and self.label_en else self.label_de
+
+
+class Draft(models.Model):
+    """What the member is preparing: one open draft per member, saved on every change, versioned."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="drafts")
+    reason = models.ForeignKey(
+        SubmissionReason, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("Anlass")
+    )
+    message = models.TextField(_("Nachricht"), max_length=5000, blank=True)
+    phone = models.CharField(_("Neue Telefonnummer"), max_length=40, blank=True)
+    email = models.EmailField(_("Neue E-Mail-Adresse"), blank=True)
+    address_line = models.CharField(_("Adresszusatz"), max_length=100, blank=True)
+    street = models.CharField(_("Straße und Hausnummer"), max_length=100, blank=True)
+    postcode = models.CharField(_("Postleitzahl"), max_length=5, blank=True)
+    town = models.CharField(_("Ort"), max_length=100, blank=True)
+    # Last write wins, but only for a writer that saw the latest version: a stale tab gets a conflict.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Entwurf")
+        verbose_name_plural = _("Entwürfe")
+        constraints = [models.UniqueConstraint(fields=["member"], name="uploads_one_draft_per_member")]
+
+    def __str__(self) -> str:
+        return f"Entwurf {self.public_id}"
+
+    @property
+    def contact_changes(self) -> dict[str, str]:
+        """The contact data the member wants changed (only fields they filled in)."""
+        fields = ("phone", "email", "address_line", "street", "postcode", "town")
+        return {field: getattr(self, field) for field in fields if getattr(self, field)}
+
+
+class Upload(models.Model):
+    """A file of a draft: partial parts in staging while it arrives, one encrypted file once complete."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="uploads")
+    name = models.CharField(_("Dateiname"), max_length=255)
+    # The client's fingerprint of the local file (name, size, date), so a reload can find the upload again.
+    fingerprint = models.CharField(max_length=200, blank=True)
+    length = models.BigIntegerField(_("angekündigte Größe"))
+    offset = models.BigIntegerField(default=0)
+    mime_type = models.CharField(_("Dateityp"), max_length=100, blank=True)
+    status = models.CharField(
+        _("Status"), max_length=16, choices=UploadStatus.choices, default=UploadStatus.IN_PROGRESS
+    )
+    staging_name = models.CharField(max_length=255, blank=True)
+    storage_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    size = models.BigIntegerField(_("Größe"), null=True, blank=True)
+    scan_status = models.CharField(
+        _("Virenprüfung"), max_length=16, choices=ScanStatus.choices, default=ScanStatus.UNSCANNED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField(_("verfällt"))
+
+    class Meta:
+        verbose_name = _("Upload")
+        verbose_name_plural = _("Uploads")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="uploads_status_expires")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == UploadStatus.COMPLETE
+
+    @property
+    def aad(self) -> bytes:
+        """Binds the encrypted file to this upload and, after transmission, to its document (same uuid)."""
+        return f"document:{self.public_id}".encode()
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def delete(self):
+        raise models.ProtectedError("submissions are kept", set(self))
+
+
+class Submission(models.Model):
+    """A transmitted draft. Immutable: only the case workers' status and note change afterwards."""
+
+    MUTABLE_FIELDS = frozenset({"status", "status_note", "status_changed_at"})
+
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="submissions")
+    reference = models.CharField(_("Vorgangsnummer"), max_length=20, unique=True)
+    # The draft this came from: unique, so a double submit can never create a second submission.
+    draft_public_id = models.UUIDField(unique=True, editable=False)
+    reason = models.ForeignKey(SubmissionReason, on_delete=models.PROTECT, verbose_name=_("Anlass"))
+    message = models.TextField(_("Nachricht"), blank=True)
+    contact_changes = models.JSONField(_("Änderung der Kontaktdaten"), default=dict, blank=True)
+    transmitted_at = models.DateTimeField(_("übermittelt am"), db_index=True)
+    status = models.CharField(
+        _("Bearbeitungsstand"), max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.RECEIVED
+    )
+    status_note = models.TextField(_("Notiz zum Bearbeitungsstand"), blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    receipt_available_until = models.DateTimeField(_("Quittung abrufbar bis"))
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Übermittlung")
+        verbose_name_plural = _("Übermittlungen")
+        ordering = ["-transmitted_at", "-id"]
+        indexes = [models.Index(fields=["status", "-transmitted_at"], name="uploads_sub_status_at")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if not self._state.adding and (update_fields is None or not self.MUTABLE_FIELDS.issuperset(update_fields)):
+            raise ValueError("a submission is immutable; only its status and note may change")
+        super().save(*args, **kwargs)
+
+
+class SubmissionDocument(models.Model):
+    """A transmitted file: metadata and the name of its encrypted content in the default storage."""
+
+    public_id = models.UUIDField(unique=True, editable=False)
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="documents")
+    name = models.CharField(_("Dateiname"), max_length=255)
+    mime_type = models.CharField(_("Dateityp"), max_length=100)
+    size = models.BigIntegerField(_("Größe"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    storage_name = models.CharField(max_length=255)
+    scan_status = models.CharField(
+        _("Virenprüfung"), max_length=16, choices=ScanStatus.choices, default=ScanStatus.UNSCANNED
+    )
+
+    class Meta:
+        verbose_name = _("Dokument")
+        verbose_name_plural = _("Dokumente")
+        ordering = ["submission", "id"]
+        permissions = [("download_submissiondocument", _("darf Dokumente von Mitgliedern herunterladen"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def aad(self) -> bytes:
+        return f"document:{self.public_id}".encode()

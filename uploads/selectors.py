@@ -1,0 +1,86 @@
+"""Reads of the uploads app: the member's draft and files, reasons, and submissions for case workers."""
+
+import datetime
+
+from django.db.models import Q, QuerySet
+
+from members.kvnr import kvnr_normalize
+from members.models import Member
+
+from .constants import UploadStatus
+from .models import Draft, Submission, SubmissionReason, Upload
+
+
+def draft_for_member(*, member: Member) -> Draft | None:
+    """The member's open draft, or None when they have not started one."""
+    return Draft.objects.select_related("reason").filter(member=member).first()
+
+
+def draft_uploads(*, draft: Draft) -> list[Upload]:
+    """The draft's files, complete and unfinished, in the order they were added."""
+    return list(draft.uploads.all())
+
+
+def draft_last_saved(*, draft: Draft) -> datetime.datetime:
+    """When the draft or one of its files last changed."""
+    latest_upload = draft.uploads.order_by("-updated_at").values_list("updated_at", flat=True).first()
+    return max(filter(None, [draft.updated_at, latest_upload]))
+
+
+def upload_for_member(*, member: Member, public_id) -> Upload | None:
+    """One of the member's own uploads; None for anyone else's (so views answer 404, never 403)."""
+    return Upload.objects.select_related("draft").filter(public_id=public_id, draft__member=member).first()
+
+
+def uploads_resumable(*, draft: Draft) -> list[Upload]:
+    return list(draft.uploads.filter(status=UploadStatus.IN_PROGRESS))
+
+
+def reason_list() -> QuerySet[SubmissionReason]:
+    """The reasons a member may choose now."""
+    return SubmissionReason.objects.filter(active=True)
+
+
+def submission_list(
+    *,
+    reason: SubmissionReason | str | None = None,
+    status: str | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    search: str = "",
+) -> QuerySet[Submission]:
+    """Submissions, newest first, filtered by reason (object or code), status, transmission dates (inclusive,
+    local time) and a search for a reference number (also in part) or a KVNR."""
+    submissions = Submission.objects.select_related("member", "reason")
+    if isinstance(reason, SubmissionReason):
+        submissions = submissions.filter(reason=reason)
+    elif reason:
+        submissions = submissions.filter(reason__code=reason)
+    if status:
+        submissions = submissions.filter(status=status)
+    if date_from:
+        submissions = submissions.filter(transmitted_at__date__gte=date_from)
+    if date_to:
+        submissions = submissions.filter(transmitted_at__date__lte=date_to)
+    search = (search or "").strip()
+    if search:
+        submissions = submissions.filter(
+            Q(reference__icontains=search.upper().replace(" ", "")) | Q(member__kvnr=kvnr_normalize(search))
+        )
+    return submissions
+
+
+def submission_get(*, reference: str) -> Submission | None:
+    """One submission by its reference number (case and spaces ignored), or None."""
+    normalized = (reference or "").strip().upper().replace(" ", "")
+    return (
+        Submission.objects.select_related("member", "reason")
+        .prefetch_related("documents")
+        .filter(reference=normalized)
+        .first()
+    )
+
+
+def submission_for_receipt(*, submission_id: int) -> Submission | None:
+    """A submission whose receipt may still be downloaded (the caller checked the signed token)."""
+    return Submission.objects.select_related("reason").prefetch_related("documents").filter(pk=submission_id).first()

@@ -1,0 +1,493 @@
+"""Writes of the uploads app: autosave the draft, receive resumable uploads, transmit, purge, case status."""
+
+import datetime
+import secrets
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import storages
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from audit.constants import AuditAction
+from audit.services import Actor, audit_record
+from core.crypto import iter_file, open_decrypted, save_encrypted
+from members.models import Member
+from pins.constants import EndReason
+from pins.models import LetterPin
+from pins.services import pin_invalidate_all
+
+from . import files
+from .constants import ALLOWED_TYPES, REFERENCE_ALPHABET, REFERENCE_PREFIX, ScanStatus, SubmissionStatus, UploadStatus
+from .exceptions import (
+    DraftConflict,
+    InvalidFile,
+    OffsetMismatch,
+    TransmitError,
+    UploadBusy,
+    UploadError,
+    UploadExpired,
+    UploadNotFound,
+    UploadTooLarge,
+)
+from .models import Draft, Submission, SubmissionDocument, Upload
+
+READ_CHUNK = 64 * 1024
+DRAFT_FIELDS = ("reason", "message", "phone", "email", "address_line", "street", "postcode", "town")
+
+
+def _staging():
+    return storages["staging"]
+
+
+def _private():
+    return storages["default"]
+
+
+# --- Drafts -------------------------------------------------------------------------------------------------
+
+
+def draft_get_or_create(*, member: Member) -> Draft:
+    """The member's one open draft, created empty on first use."""
+    draft = Draft.objects.filter(member=member).first()
+    if draft is not None:
+        return draft
+    try:
+        with transaction.atomic():
+            return Draft.objects.create(member=member)
+    except IntegrityError:
+        # A second tab created it at the same moment.
+        return Draft.objects.get(member=member)
+
+
+def draft_autosave(*, draft: Draft, version: int, fields: dict[str, Any], actor: Actor) -> Draft:
+    """Save the draft's fields if `version` is still the latest; raises DraftConflict for a stale writer."""
+    unknown = set(fields) - set(DRAFT_FIELDS)
+    if unknown:
+        raise ValueError(f"not draft fields: {sorted(unknown)}")
+    with transaction.atomic():
+        changed = Draft.objects.filter(pk=draft.pk, version=version).update(
+            **fields, version=F("version") + 1, updated_at=timezone.now()
+        )
+        if not changed:
+            current = Draft.objects.filter(pk=draft.pk).values_list("version", flat=True).first()
+            raise DraftConflict(current_version=current or 0)
+        audit_record(
+            action=AuditAction.DRAFT_SAVED,
+            actor=actor,
+            member=draft.member,
+            data={"draft": str(draft.public_id), "version": version + 1},
+        )
+    draft.refresh_from_db()
+    return draft
+
+
+# --- Uploads ------------------------------------------------------------------------------------------------
+
+
+def _draft_usage(draft: Draft) -> tuple[int, int]:
+    usage = draft.uploads.aggregate(total=Coalesce(Sum(Coalesce("size", "length")), 0))
+    return draft.uploads.count(), usage["total"]
+
+
+def upload_create(*, draft: Draft, name: str, length: int, fingerprint: str = "", actor: Actor) -> Upload:
+    """Announce an upload; refused (413) before any byte is stored when it would break a limit."""
+    if length < 0:
+        raise UploadError(_("Die Dateigröße fehlt oder ist ungültig."))
+    if length == 0:
+        raise InvalidFile(_("Die Datei ist leer. Bitte wählen Sie eine andere Datei."))
+    max_file = settings.UPLOAD_MAX_FILE_SIZE
+    if length > max_file:
+        raise UploadTooLarge(
+            _("Die Datei ist zu groß. Erlaubt sind höchstens %(max)s MB je Datei.") % {"max": max_file // 2**20}
+        )
+    with transaction.atomic():
+        # The draft's row lock serialises concurrent announcements so the per-draft limits hold.
+        Draft.objects.select_for_update().filter(pk=draft.pk).first()
+        count, total = _draft_usage(draft)
+        if count >= settings.UPLOAD_MAX_DRAFT_FILES:
+            raise UploadTooLarge(
+                _("Sie können höchstens %(count)s Dateien anhängen.") % {"count": settings.UPLOAD_MAX_DRAFT_FILES}
+            )
+        if total + length > settings.UPLOAD_MAX_DRAFT_SIZE:
+            raise UploadTooLarge(
+                _("Alle Dateien zusammen dürfen höchstens %(max)s MB groß sein.")
+                % {"max": settings.UPLOAD_MAX_DRAFT_SIZE // 2**20}
+            )
+        upload = Upload(
+            draft=draft,
+            name=files.name_sanitize(name),
+            fingerprint=fingerprint[:200],
+            length=length,
+            expires_at=timezone.now() + datetime.timedelta(hours=settings.UPLOAD_EXPIRY_HOURS),
+        )
+        upload.staging_name = f"uploads/{upload.public_id}/"
+        upload.save()
+    return upload
+
+
+class _BoundedReader:
+    """Reads at most `limit` bytes from the request in chunks; a dropped connection just ends the data."""
+
+    def __init__(self, stream: IO[bytes], limit: int):
+        self._stream = stream
+        self._remaining = limit
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > READ_CHUNK:
+            size = READ_CHUNK
+        size = min(size, self._remaining)
+        if size <= 0:
+            return b""
+        try:
+            data = self._stream.read(size)
+        except OSError:
+            # The client went away midway (UnreadablePostError is an OSError): keep what arrived.
+            data = b""
+        self._remaining -= len(data)
+        self.count += len(data)
+        return data
+
+
+def _part_names(upload: Upload) -> list[str]:
+    try:
+        _dirs, names = _staging().listdir(upload.staging_name)
+    except FileNotFoundError:
+        return []
+    return sorted(f"{upload.staging_name}{name}" for name in names)
+
+
+def _staged_chunks(upload: Upload, *, limit: int | None = None) -> Iterator[bytes]:
+    """The received bytes in order, from the parts that make up [0, offset); stale parts are skipped."""
+    position, end = 0, upload.offset if limit is None else min(limit, upload.offset)
+    for name in _part_names(upload):
+        start = int(name.rsplit("/", 1)[-1])
+        if start != position or position >= end:
+            continue
+        with _staging().open(name, "rb") as part:
+            while position < end and (chunk := part.read(min(READ_CHUNK, end - position))):
+                position += len(chunk)
+                yield chunk
+    if position != end:
+        raise InvalidFile(_("Die Datei ist unvollständig angekommen. Bitte laden Sie sie erneut hoch."))
+
+
+def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> int:
+    name = f"{upload.staging_name}{offset:012d}"
+    storage = _staging()
+    if storage.exists(name):
+        storage.delete(name)
+    reader = _BoundedReader(stream, upload.length - offset)
+    storage.save(name, File(reader, name=name))
+    if reader.count == 0:
+        storage.delete(name)
+    return reader.count
+
+
+def _lock(upload: Upload) -> Upload:
+    try:
+        locked = (
+            Upload.objects.select_for_update(nowait=True, of=("self",))
+            .select_related("draft__member")
+            .get(pk=upload.pk)
+        )
+    except OperationalError as error:
+        raise UploadBusy(_("Diese Datei wird gerade in einem anderen Fenster hochgeladen.")) from error
+    except Upload.DoesNotExist as error:
+        raise UploadNotFound(_("Diese Datei gibt es nicht mehr.")) from error
+    return locked
+
+
+def upload_check_live(*, upload: Upload, now: datetime.datetime | None = None) -> None:
+    """Raise UploadExpired when an unfinished upload is past its expiry."""
+    if upload.status == UploadStatus.IN_PROGRESS and upload.expires_at <= (now or timezone.now()):
+        raise UploadExpired(_("Dieser Upload ist abgelaufen und wurde gelöscht. Bitte laden Sie die Datei neu hoch."))
+
+
+def upload_append(
+    *, upload: Upload, offset: int, stream: IO[bytes], content_length: int | None, actor: Actor
+) -> Upload:
+    """Store the bytes of one PATCH at `offset` and complete the upload when all bytes are in.
+
+    Raises OffsetMismatch (409) when `offset` is not the current offset, UploadExpired (410), UploadTooLarge
+    (413) when more bytes are sent than announced, UnsupportedType (415) as soon as the first bytes show a type
+    that is not allowed, InvalidFile (422) when the complete file is unusable. Refused files are deleted.
+    """
+    refusal: UploadError | None = None
+    with transaction.atomic():
+        locked = _lock(upload)
+        upload_check_live(upload=locked)
+        if offset != locked.offset:
+            raise OffsetMismatch(
+                _("Der Upload steht an einer anderen Stelle (%(offset)s Bytes). Bitte fortsetzen.")
+                % {"offset": locked.offset}
+            )
+        if locked.is_complete:
+            return locked
+        if content_length is not None and offset + content_length > locked.length:
+            raise UploadTooLarge(_("Es wurden mehr Daten gesendet als angekündigt."))
+        received = _write_part(locked, offset=offset, stream=stream)
+        locked.offset += received
+        try:
+            if not locked.mime_type and locked.offset >= min(files.SNIFF_BYTES, locked.length):
+                head = b"".join(_staged_chunks(locked, limit=files.SNIFF_BYTES))
+                locked.mime_type = files.type_detect(head=head, name=locked.name)
+            if locked.offset == locked.length:
+                _complete(locked, actor=actor)
+            else:
+                locked.save(update_fields=["offset", "mime_type", "updated_at"])
+        except UploadError as error:
+            refusal = error
+    if refusal is not None:
+        _discard_files(locked)
+        Upload.objects.filter(pk=locked.pk).delete()
+        raise refusal
+    if locked.is_complete:
+        _delete_parts(locked)
+    return locked
+
+
+def _complete(upload: Upload, *, actor: Actor) -> None:
+    """Check, clean, scan and encrypt the assembled file; the row becomes complete in the caller's transaction."""
+    with tempfile.TemporaryFile() as assembled:
+        files.copy_chunks(_staged_chunks(upload), assembled)
+        cleaned, mime = files.file_clean(assembled, mime=upload.mime_type)
+        try:
+            scanned = files.virus_scan(cleaned)
+            if scanned is False:
+                raise InvalidFile(_("In der Datei wurde ein Virus gefunden. Sie wurde gelöscht."))
+            stored = save_encrypted(
+                storage=_private(), name=f"documents/{upload.public_id}", chunks=iter_file(cleaned), aad=upload.aad
+            )
+        finally:
+            if cleaned is not assembled:
+                cleaned.close()
+    upload.storage_name = stored.name
+    upload.sha256 = stored.sha256
+    upload.size = stored.size
+    upload.mime_type = mime
+    upload.name = files.name_with_extension(upload.name, ALLOWED_TYPES[mime][0])
+    upload.scan_status = {True: ScanStatus.CLEAN, None: ScanStatus.UNSCANNED}[scanned]
+    upload.status = UploadStatus.COMPLETE
+    upload.save(
+        update_fields=[
+            "offset", "mime_type", "storage_name", "sha256", "size", "name", "scan_status", "status", "updated_at",
+        ]
+    )  # fmt: skip
+    audit_record(
+        action=AuditAction.UPLOAD_COMPLETED,
+        actor=actor,
+        member=upload.draft.member,
+        data={"upload": str(upload.public_id), "size": stored.size, "mime_type": mime},
+    )
+
+
+def _delete_parts(upload: Upload) -> None:
+    storage = _staging()
+    for name in _part_names(upload):
+        storage.delete(name)
+    if upload.staging_name:
+        storage.delete(upload.staging_name.rstrip("/"))
+
+
+def _discard_files(upload: Upload) -> None:
+    _delete_parts(upload)
+    if upload.storage_name:
+        _private().delete(upload.storage_name)
+
+
+def upload_delete(*, upload: Upload, actor: Actor) -> None:
+    """The member removes a file from the draft (complete or not); its stored bytes are deleted."""
+    with transaction.atomic():
+        locked = (
+            Upload.objects.select_for_update(of=("self",)).select_related("draft__member").filter(pk=upload.pk).first()
+        )
+        if locked is None:
+            return
+        locked.delete()
+        audit_record(
+            action=AuditAction.UPLOAD_DELETED,
+            actor=actor,
+            member=locked.draft.member,
+            data={"upload": str(locked.public_id)},
+        )
+    _discard_files(locked)
+
+
+def upload_store(*, draft: Draft, name: str, fileobj: IO[bytes], size: int, actor: Actor) -> Upload:
+    """Store a whole file at once (the form without JavaScript) through the same checks as chunked uploads."""
+    upload = upload_create(draft=draft, name=name, length=size, actor=actor)
+    try:
+        return upload_append(upload=upload, offset=0, stream=fileobj, content_length=size, actor=actor)
+    except UploadError:
+        upload_delete(upload=upload, actor=actor)
+        raise
+
+
+def upload_open(*, upload: Upload) -> Iterator[bytes]:
+    """The decrypted content of a complete upload, streamed."""
+    return open_decrypted(storage=_private(), name=upload.storage_name, aad=upload.aad)
+
+
+def document_open(*, document: SubmissionDocument) -> Iterator[bytes]:
+    """The decrypted content of a transmitted document, streamed; only for views that checked permission."""
+    return open_decrypted(storage=_private(), name=document.storage_name, aad=document.aad)
+
+
+# --- Transmission -------------------------------------------------------------------------------------------
+
+
+def reference_generate() -> str:
+    """A reference like EP-7K4M-Q2XH: 40 random bits from an alphabet without look-alikes."""
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{REFERENCE_PREFIX}-{body[:4]}-{body[4:]}"
+
+
+def _submission_create(**fields) -> Submission:
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Submission.objects.create(reference=reference_generate(), **fields)
+        except IntegrityError:
+            if Submission.objects.filter(draft_public_id=fields["draft_public_id"]).exists():
+                raise
+    raise RuntimeError("no free submission reference")
+
+
+def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission:
+    """Turn the draft into a submission, end all of the member's PINs and record it, in one transaction.
+
+    A second call for the same draft (double click, second tab, retry) returns the first submission.
+    """
+    existing = Submission.objects.filter(draft_public_id=draft.public_id).first()
+    if existing is not None:
+        return existing
+    if not confirmed:
+        raise TransmitError(_("Bitte bestätigen Sie, dass Ihre Angaben richtig und vollständig sind."))
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (
+            Draft.objects.select_for_update(of=("self",)).select_related("reason", "member").filter(pk=draft.pk).first()
+        )
+        if locked is None:
+            existing = Submission.objects.filter(draft_public_id=draft.public_id).first()
+            if existing is not None:
+                return existing
+            raise TransmitError(_("Es gibt keinen Entwurf zum Übermitteln."))
+        uploads = list(locked.uploads.all())
+        if locked.reason is None:
+            raise TransmitError(_("Bitte wählen Sie einen Anlass."))
+        if any(not upload.is_complete for upload in uploads):
+            raise TransmitError(
+                _(
+                    "Mindestens eine Datei ist noch nicht vollständig hochgeladen. Bitte setzen Sie den Upload fort oder löschen Sie die Datei."
+                )
+            )
+        if not (uploads or locked.message.strip() or locked.contact_changes):
+            raise TransmitError(
+                _("Bitte hängen Sie ein Dokument an, schreiben Sie eine Nachricht oder ändern Sie Ihre Kontaktdaten.")
+            )
+        submission = _submission_create(
+            member=locked.member,
+            draft_public_id=locked.public_id,
+            reason=locked.reason,
+            message=locked.message,
+            contact_changes=locked.contact_changes,
+            transmitted_at=now,
+            receipt_available_until=now + datetime.timedelta(minutes=settings.RECEIPT_AVAILABLE_MINUTES),
+        )
+        SubmissionDocument.objects.bulk_create(
+            SubmissionDocument(
+                public_id=upload.public_id,
+                submission=submission,
+                name=upload.name,
+                mime_type=upload.mime_type,
+                size=upload.size,
+                sha256=upload.sha256,
+                storage_name=upload.storage_name,
+                scan_status=upload.scan_status,
+            )
+            for upload in uploads
+        )
+        pin_invalidate_all(member=locked.member, reason=EndReason.TRANSMITTED, actor=actor)
+        audit_record(
+            action=AuditAction.SUBMISSION_TRANSMITTED,
+            actor=actor,
+            member=locked.member,
+            data={"reference": submission.reference, "documents": len(uploads)},
+        )
+        # The files now belong to the submission's documents (same uuid, same encrypted file).
+        locked.delete()
+    return submission
+
+
+# --- Case workers -------------------------------------------------------------------------------------------
+
+
+def submission_set_status(*, submission: Submission, status: str, note: str, actor: Actor) -> Submission:
+    """A case worker moves a submission to received / in progress / done, with a note."""
+    status = SubmissionStatus(status)
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().select_related("member").get(pk=submission.pk)
+        locked.status = status
+        locked.status_note = note
+        locked.status_changed_at = timezone.now()
+        locked.save(update_fields=["status", "status_note", "status_changed_at"])
+        audit_record(
+            action=AuditAction.SUBMISSION_STATUS,
+            actor=actor,
+            member=locked.member,
+            data={"reference": locked.reference, "status": str(status)},
+        )
+    submission.refresh_from_db()
+    return submission
+
+
+# --- Housekeeping -------------------------------------------------------------------------------------------
+
+
+def uploads_purge_expired(*, now: datetime.datetime | None = None) -> int:
+    """Delete unfinished uploads past their expiry, with their parts in staging; returns the count."""
+    now = now or timezone.now()
+    count = 0
+    for upload in Upload.objects.filter(status=UploadStatus.IN_PROGRESS, expires_at__lte=now).iterator():
+        deleted, _detail = Upload.objects.filter(pk=upload.pk, status=UploadStatus.IN_PROGRESS).delete()
+        if deleted:
+            _discard_files(upload)
+            count += 1
+    return count
+
+
+def drafts_purge_expired(*, now: datetime.datetime | None = None) -> int:
+    """Delete drafts (and their files) of members whose PINs all ended more than DRAFT_RETENTION_DAYS ago."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.DRAFT_RETENTION_DAYS)
+    recent_pin = (
+        LetterPin.objects.filter(member_id=OuterRef("member_id"))
+        .annotate(end=Coalesce("ended_at", "expires_at"))
+        .filter(end__gt=cutoff)
+    )
+    count = 0
+    for draft in Draft.objects.filter(updated_at__lt=cutoff).exclude(Exists(recent_pin)).select_related("member"):
+        uploads = list(draft.uploads.all())
+        with transaction.atomic():
+            deleted, _detail = Draft.objects.filter(pk=draft.pk).delete()
+            if not deleted:
+                continue
+            audit_record(
+                action=AuditAction.DRAFT_PURGED,
+                actor=Actor.system(),
+                member=draft.member,
+                data={"draft": str(draft.public_id), "files": len(uploads)},
+            )
+        for upload in uploads:
+            _discard_files(upload)
+        count += 1
+    return count
