@@ -143,7 +143,9 @@ def member_change_address(
     new = {"address_line": address_line, "street": street, "postcode": postcode, "town": town}
     with transaction.atomic():
         locked = Member.objects.select_for_update().get(pk=member.pk)
-        changed = {name: (getattr(locked, name), value) for name, value in new.items() if getattr(locked, name) != value}
+        changed = {
+            name: (getattr(locked, name), value) for name, value in new.items() if getattr(locked, name) != value
+        }
         if not changed:
             return {}
         for name, (_old, value) in changed.items():

@@ -7,6 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from members.models import Member
+from uploads.constants import SubmissionStatus
+from uploads.models import SubmissionReason
+
+from .constants import ReissuePurpose
 from .net import client_ip
 from .services import staff_login_failed
 
@@ -51,3 +56,36 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
                 user=user, username=user.get_username(), reason="second factor", ip=client_ip(self.request)
             )
             raise
+
+
+class ReissueForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("Anlass"), choices=ReissuePurpose.choices)
+
+
+class AddressForm(forms.ModelForm):
+    """The postal address a PIN letter goes to; the model's validators check the postcode."""
+
+    class Meta:
+        model = Member
+        fields = ["address_line", "street", "postcode", "town"]
+
+
+class SubmissionFilterForm(forms.Form):
+    q = forms.CharField(label=_("Vorgangsnummer oder KVNR"), required=False, max_length=40)
+    reason = forms.ModelChoiceField(
+        label=_("Anlass"), queryset=SubmissionReason.objects.all(), required=False, to_field_name="code"
+    )
+    status = forms.ChoiceField(
+        label=_("Bearbeitungsstand"), choices=BLANK_CHOICE_DASH + SubmissionStatus.choices, required=False
+    )
+    date_from = forms.DateField(
+        label=_("übermittelt ab"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("übermittelt bis"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class SubmissionStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Bearbeitungsstand"), choices=SubmissionStatus.choices)
+    note = forms.CharField(label=_("Notiz"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))

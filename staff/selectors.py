@@ -9,9 +9,14 @@ from django.utils.translation import gettext as _
 
 from audit.constants import AuditAction
 from audit.models import AuditEvent
+from letters.constants import LetterStatus
+from letters.models import LetterRequest
+from letters.selectors import letters_for_member
 from members.models import Member
 from pins.constants import EndReason, PinStatus
 from pins.models import LetterPin
+from uploads.models import Submission
+from uploads.selectors import draft_for_member
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,39 @@ def member_pins(*, member: Member) -> list[PinRow]:
         state, usable = pin_state(pin=pin, now=now)
         rows.append(PinRow(pin=pin, state=state, usable=usable))
     return rows
+
+
+@dataclass(frozen=True)
+class LetterRow:
+    letter: LetterRequest
+    cancellable: bool
+
+
+@dataclass(frozen=True)
+class MemberOverview:
+    """What the member page shows beside the master data. Never a PIN, a hash or a letter PDF."""
+
+    card_valid: bool
+    pins: list[PinRow]
+    letters: list[LetterRow]
+    has_draft: bool
+    submissions: list[Submission]
+
+
+def member_overview(*, member: Member, with_letters: bool = True) -> MemberOverview:
+    letters = []
+    if with_letters:
+        letters = [
+            LetterRow(letter=letter, cancellable=letter.status not in (LetterStatus.COLLECTED, LetterStatus.CANCELLED))
+            for letter in letters_for_member(member=member)
+        ]
+    return MemberOverview(
+        card_valid=member.card_is_valid(),
+        pins=member_pins(member=member),
+        letters=letters,
+        has_draft=draft_for_member(member=member) is not None,
+        submissions=list(Submission.objects.filter(member=member).select_related("reason").order_by("-transmitted_at")),
+    )
 
 
 def member_story(*, member: Member) -> QuerySet[AuditEvent]:

@@ -1,6 +1,7 @@
 """Staff writes: login audit, creating staff users, reissuing PINs, correcting addresses, downloads and exports."""
 
 from base64 import b32encode
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -9,13 +10,22 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
+from letters.models import LetterRequest
+from letters.services import letter_request_create
+from members.models import Member
+from members.services import member_change_address
+from uploads.models import Submission, SubmissionDocument
+from uploads.services import document_open
 
 from .constants import Role
+from .exporters import ExportResult, SubmissionExporter
+from .selectors import reissues_today
 
 DEMO_PASSWORD = "Einmal-PIN-Demo-2026"  # noqa: S105 (a demo password by design, refused outside DEBUG)
 
@@ -98,4 +108,93 @@ def staff_demo_users() -> list[tuple[str, str, str, str]]:
             device.confirmed = True
             device.save()
             result.append((username, role.value, DEMO_PASSWORD, b32encode(device.bin_key).decode()))
+    return result
+
+
+class ReissueLimitReached(Exception):
+    """The member already got STAFF_REISSUE_LIMIT_PER_DAY new PINs today; the message is for the agent."""
+
+
+def staff_pin_reissue(*, member: Member, purpose: str, actor: Actor, ip: str | None = None) -> LetterRequest:
+    """Request a letter with a new PIN for the member; the member's other PINs stay valid.
+
+    At most STAFF_REISSUE_LIMIT_PER_DAY per member and day, so a caller cannot flood a member with letters.
+    The worker creates the PIN and renders the letter once this transaction has committed.
+    """
+    limit = settings.STAFF_REISSUE_LIMIT_PER_DAY
+    with transaction.atomic():
+        # The row lock makes two agents reissuing for the same member at once count one after the other.
+        Member.objects.select_for_update().get(pk=member.pk)
+        if reissues_today(member=member) >= limit:
+            raise ReissueLimitReached(
+                _(
+                    "Für dieses Mitglied wurden heute schon %(limit)d neue PINs angefordert. "
+                    "Weitere sind erst morgen möglich."
+                )
+                % {"limit": limit}
+            )
+        letter = letter_request_create(member=member, purpose=purpose, actor=actor)
+        audit_record(
+            action=AuditAction.PIN_REISSUED,
+            actor=actor,
+            member=member,
+            ip=ip,
+            reason=purpose,
+            data={"letter_id": letter.pk},
+        )
+    return letter
+
+
+def member_address_correct(
+    *, member: Member, address_line: str, street: str, postcode: str, town: str, actor: Actor, ip: str | None = None
+) -> bool:
+    """Correct the member's postal address (before a reissue) and audit old and new values; False if unchanged."""
+    with transaction.atomic():
+        changed = member_change_address(
+            member=member, address_line=address_line, street=street, postcode=postcode, town=town
+        )
+        if changed:
+            audit_record(
+                action=AuditAction.MEMBER_ADDRESS_CHANGED,
+                actor=actor,
+                member=member,
+                ip=ip,
+                data={"changed": {name: list(values) for name, values in changed.items()}},
+            )
+    return bool(changed)
+
+
+def submission_document_download(
+    *, document: SubmissionDocument, actor: Actor, ip: str | None = None
+) -> Iterator[bytes]:
+    """The document's content for a case worker; the download is audited (who, when, which file) first."""
+    submission = document.submission
+    audit_record(
+        action=AuditAction.SUBMISSION_DOWNLOAD,
+        actor=actor,
+        member=submission.member,
+        ip=ip,
+        data={"reference": submission.reference, "document": str(document.public_id)},
+    )
+    return document_open(document=document)
+
+
+def submission_exporter() -> SubmissionExporter:
+    """The exporter SUBMISSION_EXPORTER names (a dotted path to a SubmissionExporter subclass)."""
+    exporter_class = import_string(settings.SUBMISSION_EXPORTER)
+    if not (isinstance(exporter_class, type) and issubclass(exporter_class, SubmissionExporter)):
+        raise ImproperlyConfigured("SUBMISSION_EXPORTER must name a staff.exporters.SubmissionExporter subclass.")
+    return exporter_class()
+
+
+def submission_export(*, submission: Submission, actor: Actor, ip: str | None = None) -> ExportResult:
+    """Hand the submission to the configured downstream target and audit where it went."""
+    result = submission_exporter().export(submission=submission)
+    audit_record(
+        action=AuditAction.SUBMISSION_EXPORTED,
+        actor=actor,
+        member=submission.member,
+        ip=ip,
+        data={"reference": submission.reference, "target": result.target},
+    )
     return result

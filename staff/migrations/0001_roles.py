@@ -13,9 +13,17 @@ ROLE_PERMISSIONS = {
         "members.view_member",
         "members.change_member",
         "pins.view_letterpin",
+        "letters.view_letterrequest",
+        "letters.add_letterrequest",
+        "letters.cancel_letterrequest",
     ],
-    "print_shop": [],
-    "case_worker": [],
+    "print_shop": ["letters.collect_letters"],
+    "case_worker": [
+        "uploads.view_submission",
+        "uploads.change_submission",
+        "uploads.view_submissiondocument",
+        "uploads.download_submissiondocument",
+    ],
 }
 AUDIT_WRITES = {"add_auditevent", "change_auditevent", "delete_auditevent"}
 
@@ -56,6 +64,8 @@ class Migration(migrations.Migration):
         ("members", "0001_initial"),
         ("pins", "0001_initial"),
         ("audit", "0002_append_only_trigger"),
+        ("letters", "0001_initial"),
+        ("uploads", "0002_seed_reasons"),
         ("otp_totp", "0003_add_timestamps"),
     ]
 
