@@ -1,4 +1,6 @@
-"""Staff users for tests: one per role, with a confirmed TOTP device, and a client logged in with both factors."""
+"""Staff users for tests (a role, a confirmed TOTP device, a two-factor client) and transmitted submissions."""
+
+import io
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -30,3 +32,23 @@ def verified_client(enrolment: StaffEnrolment) -> Client:
     session[DEVICE_ID_SESSION_KEY] = enrolment.device.persistent_id
     session.save()
     return client
+
+
+def transmitted_submission(member, *, files: dict[str, bytes] | None = None, message: str = "Bitte prüfen."):
+    """A submission made the member's way: draft, reason, uploaded files (encrypted at rest), transmit."""
+    from uploads import services as uploads_services
+    from uploads.models import Draft, SubmissionReason
+
+    actor = Actor.member(member.user)
+    draft = uploads_services.draft_get_or_create(member=member)
+    reason = SubmissionReason.objects.get(code="certificate")
+    uploads_services.draft_autosave(
+        draft=draft, version=draft.version, fields={"reason": reason, "message": message, "town": "Bonn"}, actor=actor
+    )
+    for name, data in (files or {}).items():
+        upload = uploads_services.upload_create(draft=draft, name=name, length=len(data), actor=actor)
+        uploads_services.upload_append(
+            upload=upload, offset=0, stream=io.BytesIO(data), content_length=len(data), actor=actor
+        )
+    draft = Draft.objects.get(pk=draft.pk)
+    return uploads_services.draft_transmit(draft=draft, actor=actor, confirmed=True)
