@@ -9,7 +9,11 @@ class StaffConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the login audit receivers)
+        from django.db.models.signals import post_migrate
+
+        from . import signals
+
+        post_migrate.connect(signals.sync_roles_after_migrate, dispatch_uid="staff_sync_roles")
 
 
 class StaffAdminConfig(admin_apps.AdminConfig):

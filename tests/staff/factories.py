@@ -36,12 +36,14 @@ def verified_client(enrolment: StaffEnrolment) -> Client:
 
 def transmitted_submission(member, *, files: dict[str, bytes] | None = None, message: str = "Bitte prüfen."):
     """A submission made the member's way: draft, reason, uploaded files (encrypted at rest), transmit."""
+    from tests.uploads.factories import SubmissionReasonFactory
     from uploads import services as uploads_services
-    from uploads.models import Draft, SubmissionReason
+    from uploads.models import Draft
 
     actor = Actor.member(member.user)
     draft = uploads_services.draft_get_or_create(member=member)
-    reason = SubmissionReason.objects.get(code="certificate")
+    # get_or_create: a transactional test's flush has removed the reasons seeded by uploads' migration.
+    reason = SubmissionReasonFactory(code="certificate")
     uploads_services.draft_autosave(
         draft=draft, version=draft.version, fields={"reason": reason, "message": message, "town": "Bonn"}, actor=actor
     )

@@ -11,8 +11,7 @@ from tests.uploads.factories import pdf_bytes
 
 from .factories import STAFF_PASSWORD, make_staff, totp_code, transmitted_submission
 
-# serialized_rollback: the roles and the submission reasons come from data migrations, which a flush removes.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
