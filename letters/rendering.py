@@ -21,6 +21,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 STYLESHEET = Path(__file__).with_name("letter.css")
+UA_STYLESHEET = Path(__file__).with_name("letter_ua.css")
 FONT_FILES = {
     "Letter Sans": {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"},
     "Letter Mono": {"normal": "DejaVuSansMono.ttf"},
@@ -81,6 +82,18 @@ class FontOnlyFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
+class LetterHTML(HTML):
+    """A letter document with the letter's own small user-agent stylesheet (see letter_ua.css).
+
+    Should WeasyPrint stop calling this hook, it falls back to its full stylesheet: slower, the same letter.
+    """
+
+    ua_stylesheet: CSS
+
+    def _ua_stylesheets(self, forms=False):
+        return [self.ua_stylesheet]
+
+
 class LetterRenderer:
     """Holds the parsed stylesheet, the font configuration and the compiled template; one per process."""
 
@@ -94,8 +107,8 @@ class LetterRenderer:
         css_text = _font_css(self.font_dir) + "\n" + STYLESHEET.read_text(encoding="utf-8")
         self.fetcher = FontOnlyFetcher(self.allowed)
         self.stylesheet = CSS(string=css_text, font_config=self.font_config, url_fetcher=self.fetcher)
+        self.ua_stylesheet = CSS(string=UA_STYLESHEET.read_text(encoding="utf-8"))
         self.template: Template = get_template("letters/letter.html")
-        self.cache: dict = {}
 
     def context(self, content: LetterContent) -> dict:
         return {
@@ -118,13 +131,16 @@ class LetterRenderer:
         with translation.override(content.language):
             return self.template.render(self.context(content))
 
+    def document(self, html: str):
+        source = LetterHTML(string=html, url_fetcher=self.fetcher, base_url=self.font_dir.as_uri() + "/")
+        source.ua_stylesheet = self.ua_stylesheet
+        return source.render(stylesheets=[self.stylesheet], font_config=self.font_config)
+
     def render(self, content: LetterContent) -> RenderedLetter:
         failure = None
         try:
             html = self.html(content)
-            document = HTML(string=html, url_fetcher=self.fetcher, base_url=self.font_dir.as_uri() + "/").render(
-                stylesheets=[self.stylesheet], font_config=self.font_config, cache=self.cache
-            )
+            document = self.document(html)
             out = io.BytesIO()
             document.write_pdf(out, pdf_variant=PDF_VARIANT)
             result = RenderedLetter(pdf=out.getvalue(), pages=len(document.pages))
@@ -132,7 +148,7 @@ class LetterRenderer:
             failure = type(error).__name__
         if failure is not None:
             # Raised outside the except block so that no traceback chain leads back to the letter's text.
-            raise LetterRenderError(f"rendering the letter failed ({failure})")
+            raise LetterRenderError(f"Brief konnte nicht gesetzt werden ({failure})")
         return result
 
 

@@ -132,8 +132,10 @@ def letter_render(*, request_id: int) -> None:
 def letter_mark_failed(*, request_id: int, reason: str) -> bool:
     """Give up on a request the worker could not render; staff see the reason. False if it was no longer waiting."""
     with transaction.atomic():
-        letter = LetterRequest.objects.select_for_update(of=("self",)).select_related("member").get(pk=request_id)
-        if letter.status != LetterStatus.REQUESTED:
+        letter = (
+            LetterRequest.objects.select_for_update(of=("self",)).select_related("member").filter(pk=request_id).first()
+        )
+        if letter is None or letter.status != LetterStatus.REQUESTED:
             return False
         letter.status = LetterStatus.FAILED
         letter.failure_reason = reason[:200]

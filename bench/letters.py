@@ -1,0 +1,234 @@
+"""Benchmark for PIN letters: letters/second through the worker's render path against plain WeasyPrint, and peak
+memory of the worker and the print-shop collection for batches of 10 and 500 letters.
+
+Run by hand from the project folder:  .venv/bin/python bench/letters.py [--letters 30] [--rounds 3]
+
+Both renderers get the same HTML (the letter template with the same stylesheet and fonts) and write the same PDF
+variant. "plain" is what one would write without care: HTML(string=...).write_pdf() per letter, which parses the
+stylesheet and sets up fonts every time. "worker" is letters.rendering.render_letter, which the worker calls: the
+template, the parsed stylesheet, the font configuration and a small user-agent stylesheet are made once per
+process. The two run alternately in the same process; the best round of each counts (the machine is shared).
+Rates are given per CPU second of this process and per wall-clock second. Memory is measured in a fresh process
+per batch size (peak RSS, reset before each phase), running the full worker step (PIN, PDF, encryption, database)
+and then the collection into one merged PDF.
+"""
+
+import argparse
+import datetime
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django(workdir: Path) -> None:
+    """A private SQLite database and file storage in `workdir`; Celery eager; nothing shared with other runs."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "CELERY_BROKER_URL": "",
+            "CACHE_URL": "",
+            "PORTAL_VAR_DIR": str(workdir),
+            "PRIVATE_MEDIA_ROOT": str(workdir / "private"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+
+
+def contents(count: int):
+    from letters.rendering import LetterContent
+
+    return [
+        LetterContent(
+            reference=f"B-{n:08d}",
+            language="de" if n % 3 else "en",
+            full_name=f"Erika Mustermann{n}",
+            address_lines=[f"Erika Mustermann{n}", f"Heidestraße {n % 200 + 1}", "51147 Köln"],
+            purpose="Neue PIN auf Wunsch",
+            valid_until=datetime.date(2027, 1, 28),
+            letter_date=datetime.date(2026, 11, 29),
+            pin_display=f"AB{n % 10}D-EFGH-JK{n % 90 + 10}",
+        )
+        for n in range(count)
+    ]
+
+
+def plain_html(renderer, content) -> str:
+    """The same letter as one self-contained HTML document, as a plain WeasyPrint user would feed it."""
+    from letters.rendering import STYLESHEET, _font_css
+
+    css = _font_css(renderer.font_dir) + "\n" + STYLESHEET.read_text(encoding="utf-8")
+    return renderer.html(content).replace("</head>", f"<style>{css}</style></head>")
+
+
+def timed(func, items) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    for item in items:
+        func(item)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def throughput(count: int, rounds: int) -> None:
+    from weasyprint import HTML
+
+    from letters.rendering import PDF_VARIANT, render_letter, renderer
+
+    letters = contents(count)
+    html = [plain_html(renderer(), content) for content in letters]
+    base_url = renderer().font_dir.as_uri() + "/"
+
+    def plain(source: str) -> bytes:
+        return HTML(string=source, base_url=base_url).write_pdf(pdf_variant=PDF_VARIANT)
+
+    def worker(content) -> bytes:
+        return render_letter(content=content).pdf
+
+    worker(letters[0])  # the worker's one-time setup happens at its first letter, once per process
+    plain(html[0])
+    best = {"plain": (float("inf"), float("inf")), "worker": (float("inf"), float("inf"))}
+    ratios = []
+    for number in range(1, rounds + 1):
+        spent = {}
+        for name, func, items in (("plain", plain, html), ("worker", worker, letters)):
+            cpu, wall = spent[name] = timed(func, items)
+            best[name] = (min(best[name][0], cpu), min(best[name][1], wall))
+            print(f"  round {number} {name:6}: {count / cpu:6.1f} letters/CPU-s  {count / wall:6.1f} letters/s wall")
+        ratios.append(spent["plain"][0] / spent["worker"][0])
+    plain_cpu, plain_wall = best["plain"]
+    ours_cpu, ours_wall = best["worker"]
+    print(
+        f"plain WeasyPrint     : {count / plain_cpu:6.1f} letters/CPU-s  {count / plain_wall:6.1f} letters/s wall (best round)"
+    )
+    print(
+        f"worker render path   : {count / ours_cpu:6.1f} letters/CPU-s  {count / ours_wall:6.1f} letters/s wall (best round)"
+    )
+    print(
+        f"speed-up (goal 1.3x) : {plain_cpu / ours_cpu:6.2f}x CPU        {plain_wall / ours_wall:6.2f}x wall (best rounds)"
+    )
+    print(
+        f"speed-up per round   : {', '.join(f'{ratio:.2f}x' for ratio in ratios)} CPU (median {statistics.median(ratios):.2f}x)"
+    )
+
+
+def full_worker_step(count: int) -> None:
+    """For information: the whole worker step per letter (PIN with Argon2id, render, AES-GCM, database, audit)."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    ids = create_requests(count)
+    from letters.services import letter_render
+
+    cpu, wall = timed(lambda pk: letter_render(request_id=pk), ids)
+    print(
+        f"full worker step     : {count / cpu:6.1f} letters/CPU-s  {count / wall:6.1f} letters/s wall (with Argon2id PIN)"
+    )
+
+
+def create_requests(count: int) -> list[int]:
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from letters.models import LetterRequest
+    from members.models import Member
+    from tests.factories import make_kvnr
+
+    start = Member.objects.count()
+    users = get_user_model().objects.bulk_create(get_user_model()(username=f"bench-{start + n}") for n in range(count))
+    members = Member.objects.bulk_create(
+        Member(
+            user=user,
+            kvnr=make_kvnr(start + n, letter="B"),
+            first_name="Erika",
+            last_name=f"Mustermann{start + n}",
+            street="Heidestraße 17",
+            postcode="51147",
+            town="Köln",
+            egk_valid_until=datetime.date(2030, 1, 1),
+            language="de",
+        )
+        for n, user in enumerate(users)
+    )
+    now = timezone.now()
+    letters = LetterRequest.objects.bulk_create(
+        LetterRequest(member=member, purpose="Benchmark", created_at=now, enqueued_at=now) for member in members
+    )
+    return [letter.pk for letter in letters]
+
+
+def _reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def memory_child(count: int) -> None:
+    """In a fresh process: render `count` letters through the worker step, then collect them as one batch."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from letters.rendering import renderer
+    from letters.services import batch_collect, letter_render
+
+    renderer()
+    ids = create_requests(count)
+    _reset_peak()
+    for pk in ids:
+        letter_render(request_id=pk)
+    render_peak = _peak_mib()
+    _reset_peak()
+    with tempfile.TemporaryFile() as pdf:
+        batch = batch_collect(user=None, pdf_out=pdf, manifest_out=io.StringIO(), limit=count)
+        size = pdf.tell()
+    collect_peak = _peak_mib()
+    print(f"{count} {render_peak:.1f} {collect_peak:.1f} {batch.page_count} {size}")
+
+
+def memory(sizes: list[int]) -> None:
+    for count in sizes:
+        result = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(count)], capture_output=True, text=True, check=True
+        )
+        _, render_peak, collect_peak, pages, size = result.stdout.split()[-5:]
+        print(
+            f"batch of {count:3}: worker peak RSS {render_peak:>6} MiB, collection peak RSS {collect_peak:>6} MiB "
+            f"({pages} pages, merged PDF {int(size) / 1024 / 1024:.1f} MiB)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--letters", type=int, default=30, help="letters per round (default 30)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best counts (default 3)")
+    parser.add_argument("--memory-sizes", default="10,500", help="batch sizes for the memory figures")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-letters-") as workdir:
+        setup_django(Path(workdir))
+        if args.memory_child:
+            memory_child(args.memory_child)
+            return
+        print(f"== throughput: {args.letters} letters per round, {args.rounds} rounds")
+        throughput(args.letters, args.rounds)
+        full_worker_step(args.letters)
+        print("== memory (fresh process per batch size)")
+        memory([int(size) for size in args.memory_sizes.split(",")])
+
+
+if __name__ == "__main__":
+    main()
