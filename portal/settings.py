@@ -223,6 +223,8 @@ SUBMISSION_EXPORT_STORAGE = env.str("SUBMISSION_EXPORT_STORAGE", default="")
 UPLOAD_MAX_FILE_SIZE = env.int("UPLOAD_MAX_FILE_SIZE", default=20 * 1024 * 1024)
 UPLOAD_MAX_DRAFT_SIZE = env.int("UPLOAD_MAX_DRAFT_SIZE", default=100 * 1024 * 1024)
 UPLOAD_MAX_DRAFT_FILES = env.int("UPLOAD_MAX_DRAFT_FILES", default=20)
+# The browser sends files in chunks of this size (each one PATCH request of the resumable upload protocol).
+UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=2 * 1024 * 1024)
 # Images with more pixels are refused as decompression bombs (a 48-megapixel phone photo still passes).
 UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=50_000_000)
 # A partial upload not completed within this time is purged from staging.

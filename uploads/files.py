@@ -5,7 +5,7 @@ import socket
 import struct
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+import warnings
 from typing import IO
 
 import magic
@@ -69,16 +69,6 @@ def type_detect(*, head: bytes, name: str) -> str:
     return mime
 
 
-def copy_chunks(chunks: Iterator[bytes], dest: IO[bytes]) -> int:
-    size = 0
-    for chunk in chunks:
-        dest.write(chunk)
-        size += len(chunk)
-    dest.flush()
-    dest.seek(0)
-    return size
-
-
 def _check_pdf(src: IO[bytes]) -> None:
     try:
         reader = PdfReader(src, strict=False)
@@ -101,7 +91,11 @@ def _check_pdf(src: IO[bytes]) -> None:
 def _clean_image(src: IO[bytes], *, mime: str) -> tuple[IO[bytes], str]:
     """Re-encode the image without EXIF/GPS (orientation applied); HEIC becomes JPEG. Returns (file, mime)."""
     try:
-        with Image.open(src) as image:
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning fires at open; our stricter limit is checked right below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(src)
+        with image:
             width, height = image.size
             if width * height > settings.UPLOAD_MAX_IMAGE_PIXELS:
                 raise InvalidFile(

@@ -1,8 +1,8 @@
 """Writes of the uploads app: autosave the draft, receive resumable uploads, transmit, purge, case status."""
 
 import datetime
+import io
 import secrets
-import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -37,8 +37,11 @@ from .exceptions import (
     UploadTooLarge,
 )
 from .models import Draft, Submission, SubmissionDocument, Upload
+from .staging import StagedFile
 
-READ_CHUNK = 64 * 1024
+# Request bodies are read and written in pieces of this size: memory stays bounded, and a piece matches
+# gunicorn's largest socket read, so its read-ahead buffer never has to be copied around.
+READ_CHUNK = 1024 * 1024
 DRAFT_FIELDS = ("reason", "message", "phone", "email", "address_line", "street", "postcode", "town")
 
 
@@ -132,6 +135,10 @@ def upload_create(*, draft: Draft, name: str, length: int, fingerprint: str = ""
     return upload
 
 
+class _LargeChunks(File):
+    DEFAULT_CHUNK_SIZE = READ_CHUNK
+
+
 class _BoundedReader:
     """Reads at most `limit` bytes from the request in chunks; a dropped connection just ends the data."""
 
@@ -164,19 +171,18 @@ def _part_names(upload: Upload) -> list[str]:
     return sorted(f"{upload.staging_name}{name}" for name in names)
 
 
-def _staged_chunks(upload: Upload, *, limit: int | None = None) -> Iterator[bytes]:
-    """The received bytes in order, from the parts that make up [0, offset); stale parts are skipped."""
-    position, end = 0, upload.offset if limit is None else min(limit, upload.offset)
+def _staged(upload: Upload) -> io.BufferedReader:
+    """The bytes received so far, [0, offset), as one seekable file; parts beyond the offset are stale."""
+    storage, parts, position = _staging(), [], 0
     for name in _part_names(upload):
         start = int(name.rsplit("/", 1)[-1])
-        if start != position or position >= end:
+        if start != position or position >= upload.offset:
             continue
-        with _staging().open(name, "rb") as part:
-            while position < end and (chunk := part.read(min(READ_CHUNK, end - position))):
-                position += len(chunk)
-                yield chunk
-    if position != end:
+        position = min(start + storage.size(name), upload.offset)
+        parts.append((start, position, name))
+    if position != upload.offset:
         raise InvalidFile(_("Die Datei ist unvollständig angekommen. Bitte laden Sie sie erneut hoch."))
+    return io.BufferedReader(StagedFile(storage, parts), buffer_size=READ_CHUNK)
 
 
 def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> int:
@@ -185,7 +191,7 @@ def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> int:
     if storage.exists(name):
         storage.delete(name)
     reader = _BoundedReader(stream, upload.length - offset)
-    storage.save(name, File(reader, name=name))
+    storage.save(name, _LargeChunks(reader, name=name))
     if reader.count == 0:
         storage.delete(name)
     return reader.count
@@ -205,9 +211,14 @@ def _lock(upload: Upload) -> Upload:
     return locked
 
 
-def upload_check_live(*, upload: Upload, now: datetime.datetime | None = None) -> None:
-    """Raise UploadExpired when an unfinished upload is past its expiry."""
-    if upload.status == UploadStatus.IN_PROGRESS and upload.expires_at <= (now or timezone.now()):
+def upload_ensure_live(*, upload: Upload, now: datetime.datetime | None = None) -> None:
+    """An unfinished upload past its expiry is deleted here and then; raises UploadExpired (410) for it."""
+    expired = Upload.objects.filter(
+        pk=upload.pk, status=UploadStatus.IN_PROGRESS, expires_at__lte=now or timezone.now()
+    )
+    deleted, _detail = expired.delete()
+    if deleted:
+        _discard_files(upload)
         raise UploadExpired(_("Dieser Upload ist abgelaufen und wurde gelöscht. Bitte laden Sie die Datei neu hoch."))
 
 
@@ -220,10 +231,10 @@ def upload_append(
     (413) when more bytes are sent than announced, UnsupportedType (415) as soon as the first bytes show a type
     that is not allowed, InvalidFile (422) when the complete file is unusable. Refused files are deleted.
     """
+    upload_ensure_live(upload=upload)
     refusal: UploadError | None = None
     with transaction.atomic():
         locked = _lock(upload)
-        upload_check_live(upload=locked)
         if offset != locked.offset:
             raise OffsetMismatch(
                 _("Der Upload steht an einer anderen Stelle (%(offset)s Bytes). Bitte fortsetzen.")
@@ -237,7 +248,8 @@ def upload_append(
         locked.offset += received
         try:
             if not locked.mime_type and locked.offset >= min(files.SNIFF_BYTES, locked.length):
-                head = b"".join(_staged_chunks(locked, limit=files.SNIFF_BYTES))
+                with _staged(locked) as staged:
+                    head = staged.read(files.SNIFF_BYTES)
                 locked.mime_type = files.type_detect(head=head, name=locked.name)
             if locked.offset == locked.length:
                 _complete(locked, actor=actor)
@@ -256,18 +268,20 @@ def upload_append(
 
 def _complete(upload: Upload, *, actor: Actor) -> None:
     """Check, clean, scan and encrypt the assembled file; the row becomes complete in the caller's transaction."""
-    with tempfile.TemporaryFile() as assembled:
-        files.copy_chunks(_staged_chunks(upload), assembled)
-        cleaned, mime = files.file_clean(assembled, mime=upload.mime_type)
+    with _staged(upload) as staged:
+        cleaned, mime = files.file_clean(staged, mime=upload.mime_type)
         try:
             scanned = files.virus_scan(cleaned)
             if scanned is False:
                 raise InvalidFile(_("In der Datei wurde ein Virus gefunden. Sie wurde gelöscht."))
             stored = save_encrypted(
-                storage=_private(), name=f"documents/{upload.public_id}", chunks=iter_file(cleaned), aad=upload.aad
+                storage=_private(),
+                name=f"documents/{upload.public_id}",
+                chunks=iter_file(cleaned, chunk_size=READ_CHUNK),
+                aad=upload.aad,
             )
         finally:
-            if cleaned is not assembled:
+            if cleaned is not staged:
                 cleaned.close()
     upload.storage_name = stored.name
     upload.sha256 = stored.sha256

@@ -1,7 +1,9 @@
 """Fixtures for the uploads tests: a logged-in member client (session verified by a letter PIN)."""
 
 import pytest
-from django.test import Client
+from django.conf import settings as django_settings
+from django.test import Client, override_settings
+from django.urls import NoReverseMatch, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from pins.auth import SESSION_PIN_KEY
@@ -31,3 +33,23 @@ def other_member(db):
 @pytest.fixture
 def other_client(other_member, issue_pin):
     return login_member(Client(), issue_pin(other_member).pin)
+
+
+@pytest.fixture(autouse=True)
+def _login_url(settings):
+    """Redirects to the login page need web's login route, which the web app adds; until then use "/"."""
+    try:
+        reverse(settings.LOGIN_URL)
+    except NoReverseMatch:
+        settings.LOGIN_URL = "/"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_media_url():
+    """settings.MEDIA_URL is None (storage is never served), but the live server's media handler cannot parse
+    None and fails every request; give it a prefix nothing links to while the live server starts."""
+    if django_settings.MEDIA_URL is not None:
+        yield
+        return
+    with override_settings(MEDIA_URL="/__no-media__/"):
+        yield

@@ -1,0 +1,65 @@
+"""Partial uploads in storages["staging"]: one part per request, read back as one seekable file."""
+
+import bisect
+import io
+
+from django.core.files.storage import Storage
+
+
+class StagedFile(io.RawIOBase):
+    """The parts of an upload, [(start, end, name), ...] back to back, as one read-only seekable file.
+
+    Lets the PDF and image checks and the encryption read the upload in place, without a second copy on disk.
+    """
+
+    def __init__(self, storage: Storage, parts: list[tuple[int, int, str]]):
+        super().__init__()
+        self._storage = storage
+        self._parts = parts
+        self._starts = [start for start, _end, _name in parts]
+        self._size = parts[-1][1] if parts else 0
+        self._pos = 0
+        self._index: int | None = None
+        self._handle = None
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        if self._pos >= self._size:
+            return 0
+        index = bisect.bisect_right(self._starts, self._pos) - 1
+        start, end, name = self._parts[index]
+        if index != self._index:
+            self._close_part()
+            self._handle = self._storage.open(name, "rb")
+            self._index = index
+        self._handle.seek(self._pos - start)
+        data = self._handle.read(min(len(buffer), end - self._pos))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def _close_part(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle, self._index = None, None
+
+    def close(self) -> None:
+        self._close_part()
+        super().close()

@@ -1,0 +1,68 @@
+"""The tus 1.0 resumable upload protocol (core, creation, termination, expiration) on top of uploads.services."""
+
+import base64
+import binascii
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.http import http_date
+from django.utils.translation import gettext as _
+
+from .models import Upload
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation,termination,expiration"
+OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+
+
+def tus_response(status: int = 204, *, upload: Upload | None = None, message: str = "") -> HttpResponse:
+    """A tus response: protocol headers, no caching, the upload's offset and expiry, a message for errors."""
+    response = JsonResponse({"message": str(message)}, status=status) if message else HttpResponse(status=status)
+    response["Tus-Resumable"] = TUS_VERSION
+    response["Cache-Control"] = "no-store"
+    if upload is not None:
+        response["Upload-Offset"] = str(upload.offset)
+        response["Upload-Length"] = str(upload.length)
+        if not upload.is_complete:
+            response["Upload-Expires"] = http_date(upload.expires_at.timestamp())
+    return response
+
+
+def tus_options() -> HttpResponse:
+    response = tus_response(204)
+    response["Tus-Version"] = TUS_VERSION
+    response["Tus-Extension"] = EXTENSIONS
+    response["Tus-Max-Size"] = str(settings.UPLOAD_MAX_FILE_SIZE)
+    return response
+
+
+def version_refused(request: HttpRequest) -> HttpResponse | None:
+    """412 when the client speaks another protocol version (every request but OPTIONS must say 1.0.0)."""
+    if request.headers.get("Tus-Resumable") == TUS_VERSION:
+        return None
+    response = tus_response(412, message=_("Dieses Upload-Protokoll wird nicht unterstützt."))
+    response["Tus-Version"] = TUS_VERSION
+    return response
+
+
+def header_int(request: HttpRequest, name: str) -> int | None:
+    """A non-negative integer header, or None when it is missing or not a plain number."""
+    value = request.headers.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def parse_metadata(value: str) -> dict[str, str]:
+    """Upload-Metadata: comma-separated "key base64value" pairs; undecodable values raise ValueError."""
+    metadata = {}
+    for pair in filter(None, (item.strip() for item in value.split(","))):
+        key, _sep, encoded = pair.partition(" ")
+        try:
+            metadata[key] = base64.b64decode(encoded, validate=True).decode("utf-8") if encoded else ""
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise ValueError(key) from error
+    return metadata
+
+
+def upload_url(request: HttpRequest, upload: Upload) -> str:
+    return request.build_absolute_uri(reverse("uploads:tus_upload", args=[upload.public_id]))
