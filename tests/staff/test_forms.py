@@ -1,6 +1,7 @@
 """The two-factor admin login (staff/forms.py and staff/admin_site.py): TOTP only, throttled, audited."""
 
 import pytest
+from django.conf import settings as django_settings
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -53,7 +54,13 @@ def test_login_without_a_code_is_refused(client):
     assert client.get(INDEX).status_code == 302
 
 
-def test_wrong_code_throttles_even_the_right_code_right_after(client):
+def test_wrong_totp_codes_are_throttled_by_configuration():
+    assert django_settings.OTP_TOTP_THROTTLE_FACTOR >= 1
+
+
+def test_wrong_code_throttles_even_the_right_code_right_after(client, settings):
+    # A long back-off, so that the second try is surely inside it however slow the machine is.
+    settings.OTP_TOTP_THROTTLE_FACTOR = 3600
     staff = make_staff(Role.CALL_CENTRE)
     right = totp_code(staff.device)
     wrong = f"{(int(right) + 1) % 10**6:06d}"
