@@ -7,7 +7,6 @@ only: a template or layout message could quote the letter's text, and the letter
 
 import datetime
 import io
-import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +28,6 @@ FONT_FILES = {
 PDF_VARIANT = "pdf/a-2b"
 # A PIN for specimens: "0" and "I" are not in the PIN alphabet, so it can never be anybody's real PIN.
 SPECIMEN_PIN = "MUST-ER00-PIN0"
-
-# WeasyPrint reports its steps at INFO/DEBUG; nothing of that belongs in a worker's log next to a PIN letter.
-logging.getLogger("weasyprint").setLevel(logging.WARNING)
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 class LetterRenderError(Exception):
@@ -141,9 +135,12 @@ class LetterRenderer:
         try:
             html = self.html(content)
             document = self.document(html)
-            out = io.BytesIO()
-            document.write_pdf(out, pdf_variant=PDF_VARIANT)
-            result = RenderedLetter(pdf=out.getvalue(), pages=len(document.pages))
+            if len(document.pages) != 1:
+                failure = f"{len(document.pages)} Seiten statt einer"
+            else:
+                out = io.BytesIO()
+                document.write_pdf(out, pdf_variant=PDF_VARIANT)
+                result = RenderedLetter(pdf=out.getvalue(), pages=1)
         except Exception as error:  # any failure: its text may quote the PIN
             failure = type(error).__name__
         if failure is not None:

@@ -18,7 +18,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pypdf import PdfReader, PdfWriter
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record, audit_record_many
@@ -30,6 +29,7 @@ from pins.services import pin_invalidate, pin_is_usable, pin_issue
 from .constants import BatchChannel, LetterStatus
 from .exceptions import LetterStateError
 from .models import LetterRequest, LetterStatusChange, PrintBatch
+from .pdfmerge import PdfConcatenator
 from .rendering import LetterContent, render_letter
 from .selectors import print_queue
 
@@ -49,7 +49,7 @@ def _history(*, letter: LetterRequest, status: str, by: AbstractBaseUser | None 
 
 def _enqueue(letter_id: int) -> None:
     """Hand a request to the worker. A broker that is down loses nothing: the beat re-enqueues waiting requests."""
-    from .tasks import render_letter_task
+    from .tasks import render_letter_task  # here, not at the top: the tasks module imports this one
 
     try:
         render_letter_task.apply_async(
@@ -262,16 +262,14 @@ def _letter_pdf(letter: LetterRequest) -> bytes:
 
 
 def _write_batch(*, letters: list[LetterRequest], pdf_out: IO[bytes], manifest_out: IO[str]) -> list[ManifestRow]:
-    writer = PdfWriter()
+    merged = PdfConcatenator(pdf_out)
     rows: list[ManifestRow] = []
     page = 1
     for position, letter in enumerate(letters, start=1):
-        reader = PdfReader(io.BytesIO(_letter_pdf(letter)))
-        pages = len(reader.pages)
-        writer.append(reader)
+        pages = merged.append(io.BytesIO(_letter_pdf(letter)))
         rows.append(ManifestRow(position, letter.pk, letter.reference, page, pages, letter.pdf_sha256))
         page += pages
-    writer.write(pdf_out)
+    merged.close()
     manifest = csv.writer(manifest_out, lineterminator="\n")
     manifest.writerow(MANIFEST_HEADER)
     manifest.writerows(row.as_list() for row in rows)
@@ -294,11 +292,9 @@ def batch_collect(
     """
     actor = Actor.staff(user) if user is not None else Actor.system()
     with transaction.atomic():
-        letters = list(
-            LetterRequest.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(pk__in=list(print_queue().values_list("pk", flat=True)[:limit]))
-            .order_by("rendered_at", "id")
-        )
+        # The queue's conditions are part of the locking query, so a letter another collection took meanwhile is
+        # either still locked (skipped) or already committed as collected (not selected).
+        letters = list(print_queue().select_for_update(of=("self",), skip_locked=True)[:limit])
         if not letters:
             return None
         rows = _write_batch(letters=letters, pdf_out=pdf_out, manifest_out=manifest_out)

@@ -5,6 +5,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -71,6 +72,17 @@ def member_upsert(*, kvnr: str, data: Mapping[str, object]) -> tuple[Member, boo
             member.full_clean(exclude=["user"])
             member.save(update_fields=[*values, "updated_at"])
     return member, created
+
+
+def member_set_language(*, member: Member, language: str) -> bool:
+    """Remember the member's chosen language (one of settings.LANGUAGES); True when it changed."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"unknown language {language!r}")
+    if member.language == language:
+        return False
+    member.language = language
+    member.save(update_fields=["language", "updated_at"])
+    return True
 
 
 def _parse_date(value: str) -> datetime.date:

@@ -15,8 +15,7 @@ SESSION_PIN_KEY = "member_pin_id"
 
 
 def member_login(request: HttpRequest, *, pin: LetterPin) -> None:
-    """Rotate the session key, log the member's user in and mark the session verified by this PIN's device."""
-    request.session.cycle_key()
+    """Log the member's user in (auth.login rotates the session key) and mark the session verified by the PIN."""
     auth.login(request, pin.member.user, backend="django.contrib.auth.backends.ModelBackend")
     otp_login(request, pin)
     request.session[SESSION_PIN_KEY] = pin.pk

@@ -154,71 +154,73 @@ def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetim
 def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
     """Check a login attempt. Exactly one Argon2 verification, whatever the KVNR and the member's PINs.
 
-    Attempts are reserved before the hash is checked (an atomic conditional increment), so concurrent wrong
-    entries can never evaluate more than PIN_MAX_FAILED_ATTEMPTS guesses against one PIN. A correct PIN gets
-    its reserved attempt back. A locked PIN is never evaluated again.
+    The PIN's row is locked (SELECT ... FOR UPDATE) while its hash is checked and the attempt counted, so
+    concurrent attempts on one PIN are evaluated one after another and each sees the count the previous one
+    left: never more than PIN_MAX_FAILED_ATTEMPTS wrong guesses are evaluated. A locked PIN is never
+    evaluated again. One transaction, one commit per attempt.
     """
     now = timezone.now()
     parsed = pin_parse(pin)
     normalized_kvnr = kvnr_normalize(kvnr) if isinstance(kvnr, str) else ""
-    member = None
-    if kvnr_is_valid(normalized_kvnr):
-        member = Member.objects.filter(kvnr=normalized_kvnr).first()
-    if member is None or parsed is None:
+    if not kvnr_is_valid(normalized_kvnr):
         hashing.verify_dummy(parsed.normalized if parsed else "")
-        if member is None:
-            return VerifyOutcome(result=VerifyResult.UNKNOWN)
-        return VerifyOutcome(result=VerifyResult.WRONG, member=member)
+        return VerifyOutcome(result=VerifyResult.UNKNOWN)
 
-    row = LetterPin.objects.filter(member=member, selector=parsed.selector).first()
-    if row is None:
-        hashing.verify_dummy(parsed.normalized)
-        _count_against_all(member=member, ip=ip, now=now)
-        return VerifyOutcome(result=VerifyResult.WRONG, member=member)
+    with transaction.atomic():
+        row = None
+        if parsed is not None:
+            # The usual case, a PIN of this member, costs one query for the member and the PIN together.
+            row = (
+                LetterPin.objects.select_for_update(of=("self",))
+                .select_related("member__user")
+                .filter(member__kvnr=normalized_kvnr, selector=parsed.selector)
+                .first()
+            )
+        member = row.member if row else Member.objects.filter(kvnr=normalized_kvnr).first()
+        if member is None or parsed is None or row is None:
+            hashing.verify_dummy(parsed.normalized if parsed else "")
+            if member is None:
+                return VerifyOutcome(result=VerifyResult.UNKNOWN)
+            if parsed is not None:
+                _count_against_all(member=member, ip=ip, now=now)
+            return VerifyOutcome(result=VerifyResult.WRONG, member=member)
 
-    reserved = row.status != PinStatus.LOCKED and LetterPin.objects.filter(
-        pk=row.pk, failed_attempts__lt=_max_attempts()
-    ).exclude(status=PinStatus.LOCKED).update(failed_attempts=F("failed_attempts") + 1)
-    if not reserved:
-        hashing.verify_dummy(parsed.normalized)
-        audit_record(
-            action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
-            reason="PIN locked", data={"pin_id": row.pk},
-        )  # fmt: skip
-        return VerifyOutcome(result=VerifyResult.LOCKED, member=member, pin=row)
+        if row.status == PinStatus.LOCKED or row.failed_attempts >= _max_attempts():
+            hashing.verify_dummy(parsed.normalized)
+            audit_record(
+                action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
+                reason="PIN locked", data={"pin_id": row.pk},
+            )  # fmt: skip
+            return VerifyOutcome(result=VerifyResult.LOCKED, member=member, pin=row)
 
-    if not hashing.verify_pin(row.pin_hash, parsed.normalized):
-        with transaction.atomic():
+        if not hashing.verify_pin(row.pin_hash, parsed.normalized):
+            row.failed_attempts += 1
+            LetterPin.objects.filter(pk=row.pk).update(failed_attempts=F("failed_attempts") + 1)
             audit_record(
                 action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
                 reason="wrong PIN", data={"pin_id": row.pk},
             )  # fmt: skip
             _lock_exhausted(member=member, ids=[row.pk], ip=ip, now=now)
-        return VerifyOutcome(result=VerifyResult.WRONG, member=member, pin=row)
+            return VerifyOutcome(result=VerifyResult.WRONG, member=member, pin=row)
 
-    # The PIN matched: give the reserved attempt back, then say whether it may be used.
-    LetterPin.objects.filter(pk=row.pk).update(failed_attempts=F("failed_attempts") - 1)
-    row.refresh_from_db()
-    result = _result_after_match(pin=row, member=member, now=now)
-    if result != VerifyResult.SUCCESS:
+        # The PIN matched: the portal may say why it cannot be used.
+        result = _result_after_match(pin=row, member=member, now=now)
+        if result == VerifyResult.SUCCESS:
+            changes = {"last_login_at": now}
+            if hashing.needs_rehash(row.pin_hash):
+                changes["pin_hash"] = hashing.hash_pin(parsed.normalized)
+            LetterPin.objects.filter(pk=row.pk).update(**changes)
+            for name, value in changes.items():
+                setattr(row, name, value)
         audit_record(
-            action=AuditAction.PIN_FAILURE, actor=Actor.member(member.user), member=member, ip=ip,
-            reason=f"PIN matched but {result.value}", data={"pin_id": row.pk},
-        )  # fmt: skip
-        return VerifyOutcome(result=result, matched=True, member=member, pin=row)
-
-    update_fields = ["last_login_at"]
-    row.last_login_at = now
-    if hashing.needs_rehash(row.pin_hash):
-        row.pin_hash = hashing.hash_pin(parsed.normalized)
-        update_fields.append("pin_hash")
-    with transaction.atomic():
-        row.save(update_fields=update_fields)
-        audit_record(
-            action=AuditAction.PIN_SUCCESS, actor=Actor.member(member.user), member=member, ip=ip,
+            action=AuditAction.PIN_SUCCESS if result == VerifyResult.SUCCESS else AuditAction.PIN_FAILURE,
+            actor=Actor.member(member.user),
+            member=member,
+            ip=ip,
+            reason="" if result == VerifyResult.SUCCESS else f"PIN matched but {result.value}",
             data={"pin_id": row.pk},
-        )  # fmt: skip
-    return VerifyOutcome(result=VerifyResult.SUCCESS, matched=True, member=member, pin=row)
+        )
+    return VerifyOutcome(result=result, matched=True, member=member, pin=row)
 
 
 def pin_is_usable(*, pin: LetterPin, now: datetime.datetime | None = None) -> bool:

@@ -136,6 +136,7 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Files go through Django's storage API only. Nothing private is ever served from a URL: "default" holds
@@ -319,5 +320,30 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint and fontTools narrate every step of a PIN letter at INFO/DEBUG; only their warnings count.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
+
+# --- Member portal (web app, issue 3): member sessions, login throttling, extra security headers. ---
+# A member session ends after this much inactivity (a warning shows MEMBER_IDLE_WARNING_SECONDS before) and
+# at the latest this long after login, whatever the activity.
+MEMBER_IDLE_TIMEOUT_SECONDS = env.int("MEMBER_IDLE_TIMEOUT_SECONDS", default=15 * 60)
+MEMBER_IDLE_WARNING_SECONDS = env.int("MEMBER_IDLE_WARNING_SECONDS", default=60)
+MEMBER_SESSION_MAX_AGE_SECONDS = env.int("MEMBER_SESSION_MAX_AGE_SECONDS", default=2 * 3600)
+# Login throttling on top of the per-PIN rule, counted in the cache by client address (never by KVNR): this
+# many PIN guesses that did not match, from one address (IPv6: one /64) or from everywhere together, within
+# the window block further logins from there (or from everywhere) until the window has passed.
+LOGIN_THROTTLE_IP_LIMIT = env.int("LOGIN_THROTTLE_IP_LIMIT", default=20)
+LOGIN_THROTTLE_IP_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_IP_WINDOW_SECONDS", default=15 * 60)
+LOGIN_THROTTLE_GLOBAL_LIMIT = env.int("LOGIN_THROTTLE_GLOBAL_LIMIT", default=600)
+LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS", default=10 * 60)
+# Browser features no page of the portal uses.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()"
+MIDDLEWARE += [
+    "core.middleware.SecurityHeadersMiddleware",
+    "web.middleware.MemberSessionMiddleware",
+]

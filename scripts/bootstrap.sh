@@ -37,12 +37,17 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 
-# Reinstall only when the lock file or the project's metadata changed.
+# The project runs from this folder (manage.py), so only its pinned dependencies are installed;
+# reinstall only when the lock file or the project's metadata changed.
 stamp=.venv/.portal-installed
 wanted=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
-    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+    log=$(mktemp)
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock >"$log" 2>&1; then
+        grep -v "^WARNING: Location" "$log" >&2
+        exit 1
+    fi
+    rm -f "$log"
     echo "$wanted" > "$stamp"
 fi
 .venv/bin/python manage.py compilemessages -v0 --ignore=.venv

@@ -1,11 +1,18 @@
 """Test-wide fixtures: eager Celery by default, a member, and a helper that issues a PIN."""
 
+import os
+
 import pytest
+from django.core.cache import cache
+from django.test.utils import override_settings
+from pytest_django.live_server_helper import LiveServer
 
 from audit.services import Actor
 from pins.services import IssuedPin, pin_issue
 from portal.celery import app as celery_app
 from tests.factories import MemberFactory
+
+pytest_plugins = ["tests.leakscan"]
 
 
 def pytest_collection_modifyitems(items):
@@ -72,6 +79,28 @@ def _private_storage(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "staging"), "base_url": None},
         },
     }
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters and other cached state never carry over from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, started with a MEDIA_URL that Django's live-server thread can parse.
+
+    The portal's MEDIA_URL is None so that no private file ever has a URL; the live-server thread builds a media
+    handler from MEDIA_URL when it starts and fails on None. A path no page links to keeps private files unserved.
+    """
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    with override_settings(MEDIA_URL="/__no-media-here__/"):
+        server = LiveServer(addr)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

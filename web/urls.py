@@ -1,5 +1,19 @@
-"""URL routes of the web app."""
+"""URL routes of the web app: the member's pages from the start page to the dashboard."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "web"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.start, name="start"),
+    path("anmelden/", views.login, name="login"),
+    path("uebersicht/", views.dashboard, name="dashboard"),
+    path("abmelden/", views.logout, name="logout"),
+    path("abgemeldet/", views.signed_out, name="signed_out"),
+    path("sitzung/verlaengern/", views.keepalive, name="keepalive"),
+    path("sprache/", views.language, name="language"),
+    path("datenschutz/", views.privacy, name="privacy"),
+    path("impressum/", views.imprint, name="imprint"),
+]

@@ -46,6 +46,11 @@ def test_letter_is_one_a4_page(content):
     assert float(box.height) == pytest.approx(A4_PT[1], abs=0.5)
 
 
+def test_a_letter_longer_than_one_page_is_refused(content):
+    with pytest.raises(LetterRenderError, match="Seiten statt einer"):
+        render_letter(content=dataclasses.replace(content, purpose="Sehr langer Anlass. " * 300))
+
+
 def test_english_letter_is_one_page_too(content):
     rendered = render_letter(content=dataclasses.replace(content, language="en"))
     assert rendered.pages == 1

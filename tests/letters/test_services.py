@@ -65,6 +65,16 @@ def test_request_is_written_with_history_and_audit_before_the_worker_runs(member
     assert not LetterPin.objects.filter(member=member).exists()
 
 
+def test_only_the_request_id_goes_to_the_broker(member, monkeypatch, django_capture_on_commit_callbacks):
+    from letters.tasks import render_letter_task
+
+    sent = []
+    monkeypatch.setattr(render_letter_task, "apply_async", lambda args, **options: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = letter_request_create(member=member, purpose="Neu", actor=Actor.system())
+    assert sent == [(letter.pk,)]
+
+
 def test_rendered_letter_has_one_active_pin_and_one_encrypted_pdf(member, request_letter, letter_pdf):
     letter = request_letter(member)
     assert letter.status == LetterStatus.RENDERED
@@ -368,3 +378,43 @@ def test_purge_cancels_unprinted_letters_whose_pin_ended(member, request_letter,
     letter.refresh_from_db()
     assert letter.status == LetterStatus.CANCELLED
     assert not storages["default"].exists(letter.storage_name)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks (SKIP LOCKED) need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_collections_at_once_never_hand_out_the_same_letter(monkeypatch):
+    import threading
+
+    from django.db import connections
+
+    for _ in range(3):
+        letter_request_create(member=MemberFactory(), purpose="Neu", actor=Actor.system())
+    started, release = threading.Event(), threading.Event()
+    real_write = services._write_batch
+
+    def slow_write(**kwargs):
+        if threading.current_thread().name == "first":
+            started.set()
+            release.wait(timeout=60)
+        return real_write(**kwargs)
+
+    monkeypatch.setattr(services, "_write_batch", slow_write)
+    results = {}
+
+    def first():
+        try:
+            results["first"] = collect(limit=2)[2]
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=first, name="first")
+    thread.start()
+    assert started.wait(timeout=60)
+    results["second"] = collect(limit=5)[2]
+    release.set()
+    thread.join()
+    first_ids = [row["letter_id"] for row in results["first"]]
+    second_ids = [row["letter_id"] for row in results["second"]]
+    assert len(first_ids) == 2
+    assert len(second_ids) == 1
+    assert not set(first_ids) & set(second_ids)

@@ -1,0 +1,20 @@
+# The portal's production image: gunicorn for the web, the same image for the Celery worker and beat.
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmagic1 libpango-1.0-0 libpangoft2-1.0-0 \
+       libharfbuzz-subset0 fonts-dejavu-core gettext \
+    && rm -rf /var/lib/apt/lists/*
+RUN useradd --create-home --uid 1000 portal
+WORKDIR /app
+COPY requirements.lock pyproject.toml ./
+RUN pip install --no-cache-dir -r requirements.lock
+COPY . .
+RUN python manage.py compilemessages -v0 \
+    && PORTAL_PRODUCTION=1 DEBUG=0 SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijklmnop \
+       FILE_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+       python manage.py collectstatic --noinput -v0
+USER portal
+ENV PORTAL_PRODUCTION=1 PYTHONUNBUFFERED=1
+EXPOSE 8000
+CMD ["gunicorn", "portal.wsgi:application", "--config", "deploy/gunicorn.conf.py"]

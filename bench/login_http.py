@@ -1,0 +1,324 @@
+"""Benchmark, run by hand: member logins per second over HTTP against raw Argon2, dashboard p99 against a bare view.
+
+Starts gunicorn (2 sync workers) on 127.0.0.1 with the portal against the PostgreSQL database in DATABASE_URL
+(created and migrated when missing), creates bench members with fresh PINs, then measures in one run:
+
+- raw Argon2 verifications per second with the PIN engine's parameters (1 and 2 processes, 2 = the workers);
+- logins per second through the real login view (POST /anmelden/, CSRF and all) from a few client threads;
+- p50/p99 latency of the dashboard page against a bare template view (anonymous and with a member session).
+
+Usage: DATABASE_URL=postgres://... CACHE_URL=redis://... [CONN_MAX_AGE=60] .venv/bin/python bench/login_http.py
+"""
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SETTINGS = "bench.settings"
+HOST = "127.0.0.1"
+BENCH_KVNR_BASE = 70_000_000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--logins", type=int, default=200, help="logins to measure (default 200)")
+    parser.add_argument("--seconds", type=float, default=60, help="stop the login run after this long")
+    parser.add_argument("--threads", type=int, default=4, help="client threads for the login run")
+    parser.add_argument("--members", type=int, default=20, help="bench members with a PIN each")
+    parser.add_argument("--requests", type=int, default=300, help="requests per page for the latency run")
+    parser.add_argument("--argon2-seconds", type=float, default=5, help="duration of the raw Argon2 run")
+    return parser.parse_args()
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named in DATABASE_URL when it does not exist yet."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare_members(count: int) -> list[tuple[str, str]]:
+    """Bench members (upserted, so reruns reuse them) with one fresh PIN each: (KVNR, PIN) pairs."""
+    import datetime
+
+    from django.utils import timezone
+
+    from audit.services import Actor
+    from members.kvnr import kvnr_check_digit
+    from members.services import member_upsert
+    from pins.services import pin_issue
+
+    pairs = []
+    for n in range(count):
+        head = f"B{BENCH_KVNR_BASE + n:08d}"
+        member, _created = member_upsert(
+            kvnr=head + str(kvnr_check_digit(head)),
+            data={
+                "first_name": "Bench",
+                "last_name": f"Mitglied {n}",
+                "street": "Teststraße 1",
+                "postcode": "50667",
+                "town": "Köln",
+                "egk_valid_until": timezone.localdate() + datetime.timedelta(days=365),
+            },
+        )
+        issued = pin_issue(member=member, purpose="bench/login_http.py", actor=Actor.system())
+        pairs.append((member.kvnr, issued.plaintext))
+    return pairs
+
+
+def _argon2_worker(params: tuple[int, int, int], pin_hash: str, pin: str, seconds: float, queue) -> None:
+    from argon2 import PasswordHasher, Type
+
+    time_cost, memory_cost, parallelism = params
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID)
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        hasher.verify(pin_hash, pin)
+        done += 1
+    queue.put(done / (time.perf_counter() - start))
+
+
+def argon2_rate(processes: int, seconds: float) -> float:
+    """Raw Argon2id verifications per second with the PIN engine's parameters, summed over processes."""
+    from django.conf import settings
+
+    from pins import hashing
+
+    params = (settings.PIN_ARGON2["time_cost"], settings.PIN_ARGON2["memory_cost"], settings.PIN_ARGON2["parallelism"])
+    pin = "ABCDEFGHJKLM"
+    pin_hash = hashing.hash_pin(pin)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [
+        context.Process(target=_argon2_worker, args=(params, pin_hash, pin, seconds, queue)) for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    rates = [queue.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return sum(rates)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen:
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [
+            str(gunicorn),
+            "portal.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            f"{HOST}:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            status, _headers, _body = request(port, "GET", "/bench/bare/")
+            if status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("gunicorn did not answer within 60 seconds")
+
+
+def request(port: int, method: str, path: str, *, body: str | None = None, headers: dict | None = None):
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+def cookies_from(headers) -> dict[str, str]:
+    jar = SimpleCookie()
+    for header in headers.get_all("Set-Cookie") or []:
+        jar.load(header)
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def csrf_token(port: int) -> str:
+    _status, headers, _body = request(port, "GET", "/anmelden/")
+    return cookies_from(headers)["csrftoken"]
+
+
+def post_login(port: int, csrf: str, kvnr: str, pin: str) -> tuple[float, dict[str, str]]:
+    """One login through the real view; returns its duration and the cookies it set."""
+    start = time.perf_counter()
+    status, headers, _body = request(
+        port,
+        "POST",
+        "/anmelden/",
+        body=urlencode({"kvnr": kvnr, "pin": pin}),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf}",
+            "X-CSRFToken": csrf,
+        },
+    )
+    elapsed = time.perf_counter() - start
+    if status != 302 or headers.get("Location") != "/uebersicht/":
+        raise RuntimeError(f"login failed with HTTP {status}")
+    return elapsed, cookies_from(headers)
+
+
+def login_run(port: int, pairs: list[tuple[str, str]], *, logins: int, seconds: float, threads: int) -> dict:
+    lock = threading.Lock()
+    state = {"next": 0, "durations": [], "errors": 0}
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        csrf = csrf_token(port)
+        while True:
+            with lock:
+                if state["next"] >= logins or time.monotonic() > deadline:
+                    return
+                kvnr, pin = pairs[state["next"] % len(pairs)]
+                state["next"] += 1
+            try:
+                elapsed, cookies = post_login(port, csrf, kvnr, pin)
+            except (OSError, RuntimeError):
+                with lock:
+                    state["errors"] += 1
+                continue
+            csrf = cookies.get("csrftoken", csrf)  # Django rotates the CSRF token on login
+            with lock:
+                state["durations"].append(elapsed)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    wall = time.perf_counter() - started
+    return {"count": len(state["durations"]), "errors": state["errors"], "wall": wall, "durations": state["durations"]}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
+    return ordered[index]
+
+
+def latency_run(port: int, pair: tuple[str, str], requests: int) -> dict[str, list[float]]:
+    """Interleaved GETs of the dashboard and the bare view, so both see the same machine load."""
+    _elapsed, cookies = post_login(port, csrf_token(port), *pair)
+    member_cookie = {"Cookie": f"sessionid={cookies['sessionid']}"}
+    pages = {
+        "dashboard (member session)": ("/uebersicht/", member_cookie),
+        "bare view (anonymous)": ("/bench/bare/", {}),
+        "bare view (member session)": ("/bench/bare/", member_cookie),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in pages}
+    for _ in range(requests):
+        for name, (path, headers) in pages.items():
+            start = time.perf_counter()
+            status, _headers, _body = request(port, "GET", path, headers=headers)
+            timings[name].append(time.perf_counter() - start)
+            if status != 200:
+                raise RuntimeError(f"{path} answered HTTP {status}")
+    return timings
+
+
+def main() -> None:
+    args = parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (it is created and migrated when missing).")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    os.environ.update(env)
+    ensure_database(url)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.cache import cache
+
+    cache.clear()  # no throttle state from earlier runs
+    pairs = prepare_members(args.members)
+    argon2 = settings.PIN_ARGON2
+    print(f"Argon2id parameters: t={argon2['time_cost']}, m={argon2['memory_cost']} KiB, p={argon2['parallelism']}")
+    print(
+        f"Cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; database: {urlparse(url).path[1:]}, "
+        f"CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']} (0 = a new connection per request)"
+    )
+
+    raw_one = argon2_rate(1, args.argon2_seconds)
+    raw_two = argon2_rate(2, args.argon2_seconds)
+
+    port = free_port()
+    server = start_gunicorn(port, env)
+    try:
+        run = login_run(port, pairs, logins=args.logins, seconds=args.seconds, threads=args.threads)
+        timings = latency_run(port, pairs[0], args.requests)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    rate = run["count"] / run["wall"]
+    print()
+    print(f"raw Argon2 verifications/s, 1 process:   {raw_one:8.1f}")
+    print(f"raw Argon2 verifications/s, 2 processes: {raw_two:8.1f}")
+    print(
+        f"logins/s over HTTP (gunicorn 2 workers, {args.threads} client threads): {rate:8.1f}  "
+        f"({run['count']} logins in {run['wall']:.1f} s, {run['errors']} errors)"
+    )
+    print(
+        f"login latency: p50 {statistics.median(run['durations']) * 1000:.0f} ms, "
+        f"p99 {percentile(run['durations'], 0.99) * 1000:.0f} ms"
+    )
+    print(f"ratio logins/s : raw Argon2/s (2 processes) = {rate / raw_two:.2f}")
+    print()
+    for name, values in timings.items():
+        print(
+            f"{name:28s} p50 {statistics.median(values) * 1000:6.1f} ms   p99 {percentile(values, 0.99) * 1000:6.1f} ms"
+            f"   (n={len(values)})"
+        )
+    dashboard = percentile(timings["dashboard (member session)"], 0.99)
+    print(
+        f"ratio p99 dashboard : bare view (anonymous)      = {dashboard / percentile(timings['bare view (anonymous)'], 0.99):.2f}"
+    )
+    print(
+        f"ratio p99 dashboard : bare view (member session) = "
+        f"{dashboard / percentile(timings['bare view (member session)'], 0.99):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""The portal's URLs plus a bare template view, the floor the member pages are compared against."""
+
+from django.http import HttpRequest, HttpResponse
+from django.template import engines
+from django.urls import path
+
+from portal.urls import urlpatterns as portal_urlpatterns
+
+_BARE = engines["django"].from_string("<!DOCTYPE html><title>bare</title><p>{{ text }}</p>")
+
+
+def bare(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(_BARE.render({"text": "bare"}, request))
+
+
+urlpatterns = [path("bench/bare/", bare), *portal_urlpatterns]

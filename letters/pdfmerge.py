@@ -1,0 +1,104 @@
+"""Concatenating letter PDFs into one print file while streaming: memory stays flat however many letters a batch has.
+
+pypdf's PdfWriter keeps every page of the result in memory until it writes. Here each letter is read, its pages and
+the objects they use are written out at once under new numbers, and only their byte offsets are kept; the page
+tree, catalogue and cross-reference table follow at the end.
+"""
+
+from typing import IO
+
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject, StreamObject
+
+HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+CATALOG_ID, PAGES_ID = 1, 2
+
+
+class PdfConcatenator:
+    """Append the pages of PDFs in order to `out`; call close() to finish the file."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.position = 0
+        self.offsets: dict[int, int] = {}
+        self.kids: list[int] = []
+        self.next_id = PAGES_ID + 1
+        self._write(HEADER)
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.position += len(data)
+
+    def _write_object(self, number: int, obj: PdfObject) -> None:
+        self.offsets[number] = self.position
+        self._write(f"{number} 0 obj\n".encode())
+        body = _Buffer()
+        obj.write_to_stream(body)
+        self._write(body.data())
+        self._write(b"\nendobj\n")
+
+    def append(self, pdf: IO[bytes]) -> int:
+        """Append every page of one PDF; returns its page count."""
+        reader = PdfReader(pdf)
+        numbers: dict[tuple[int, int], int] = {}
+        pending: list[tuple[int, PdfObject]] = []
+
+        def renumber(value: PdfObject) -> PdfObject:
+            if isinstance(value, IndirectObject):
+                key = (value.idnum, value.generation)
+                if key not in numbers:
+                    numbers[key] = self.next_id
+                    self.next_id += 1
+                    pending.append((numbers[key], value.get_object()))
+                return IndirectObject(numbers[key], 0, None)
+            if isinstance(value, DictionaryObject):
+                for name in list(value):
+                    # A stream writes its /Length itself; the page's /Parent is set to the new page tree.
+                    if name == "/Parent" or (name == "/Length" and isinstance(value, StreamObject)):
+                        continue
+                    value[name] = renumber(value.raw_get(name))
+                return value
+            if isinstance(value, ArrayObject):
+                for index, item in enumerate(value):
+                    value[index] = renumber(item)
+                return value
+            return value
+
+        count = 0
+        for page in reader.pages:
+            page_id = self.next_id
+            self.next_id += 1
+            page[NameObject("/Parent")] = IndirectObject(PAGES_ID, 0, None)
+            renumber(page)
+            self._write_object(page_id, page)
+            while pending:
+                number, obj = pending.pop()
+                self._write_object(number, renumber(obj))
+            self.kids.append(page_id)
+            count += 1
+        return count
+
+    def close(self) -> None:
+        kids = " ".join(f"{kid} 0 R" for kid in self.kids)
+        self.offsets[PAGES_ID] = self.position
+        self._write(f"{PAGES_ID} 0 obj\n<< /Type /Pages /Kids [{kids}] /Count {len(self.kids)} >>\nendobj\n".encode())
+        self.offsets[CATALOG_ID] = self.position
+        self._write(f"{CATALOG_ID} 0 obj\n<< /Type /Catalog /Pages {PAGES_ID} 0 R >>\nendobj\n".encode())
+        xref = self.position
+        size = self.next_id
+        lines = [f"xref\n0 {size}\n", "0000000000 65535 f \n"]
+        lines += [f"{self.offsets[number]:010d} 00000 n \n" for number in range(1, size)]
+        lines.append(f"trailer\n<< /Size {size} /Root {CATALOG_ID} 0 R >>\nstartxref\n{xref}\n%%EOF\n")
+        self._write("".join(lines).encode())
+
+
+class _Buffer:
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(data)
+        return len(data)
+
+    def data(self) -> bytes:
+        return b"".join(self.parts)

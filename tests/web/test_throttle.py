@@ -1,0 +1,185 @@
+"""Login throttling in web/throttle.py: client address, per-address and global limits, and the 429 page."""
+
+import datetime
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from pins.models import LetterPin
+from tests.factories import make_kvnr
+from web.throttle import client_ip, login_throttle_blocked_until, login_throttle_record_guess
+
+from .conftest import login_post
+
+UNKNOWN_KVNR = make_kvnr(88_888_888)
+
+
+def request_from(remote: str, forwarded: str | None = None):
+    extra = {"REMOTE_ADDR": remote}
+    if forwarded is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded
+    return RequestFactory().get("/", **extra)
+
+
+# Client address
+
+
+def test_client_ip_is_remote_addr_without_trusted_proxies(settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+
+    assert client_ip(request_from("203.0.113.9", forwarded="198.51.100.1")) == "203.0.113.9"
+
+
+def test_client_ip_is_the_address_our_one_proxy_saw(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    ip = client_ip(request_from("10.0.0.2", forwarded="6.6.6.6, 198.51.100.7"))
+
+    assert ip == "198.51.100.7"
+
+
+def test_client_ip_counts_trusted_proxies_from_the_right(settings):
+    settings.TRUSTED_PROXY_COUNT = 2
+
+    ip = client_ip(request_from("10.0.0.3", forwarded="6.6.6.6, 198.51.100.7, 10.0.0.2"))
+
+    assert ip == "198.51.100.7"
+
+
+def test_client_ip_ignores_an_unreadable_forwarded_address(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    assert client_ip(request_from("10.0.0.2", forwarded="not-an-ip")) == "10.0.0.2"
+
+
+# Limits
+
+
+def test_address_is_blocked_for_the_window_after_the_limit(settings):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 3
+    settings.LOGIN_THROTTLE_IP_WINDOW_SECONDS = 600
+    now = timezone.now()
+
+    for _ in range(3):
+        login_throttle_record_guess(ip="203.0.113.5", now=now)
+
+    until = login_throttle_blocked_until(ip="203.0.113.5", now=now)
+    assert until is not None
+    assert abs((until - now) - datetime.timedelta(seconds=600)) < datetime.timedelta(seconds=1)
+
+
+def test_address_below_the_limit_is_not_blocked(settings):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 3
+
+    for _ in range(2):
+        login_throttle_record_guess(ip="203.0.113.5")
+
+    assert login_throttle_blocked_until(ip="203.0.113.5") is None
+
+
+def test_block_of_one_address_leaves_other_addresses_alone(settings):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 2
+
+    for _ in range(2):
+        login_throttle_record_guess(ip="203.0.113.5")
+
+    assert login_throttle_blocked_until(ip="203.0.113.6") is None
+
+
+def test_ipv6_addresses_of_one_slash_64_count_together(settings):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 2
+
+    login_throttle_record_guess(ip="2001:db8:1:2::1")
+    login_throttle_record_guess(ip="2001:db8:1:2:ffff::9")
+
+    assert login_throttle_blocked_until(ip="2001:db8:1:2::abcd") is not None
+    assert login_throttle_blocked_until(ip="2001:db8:1:3::1") is None
+
+
+def test_global_limit_blocks_every_address(settings):
+    settings.LOGIN_THROTTLE_GLOBAL_LIMIT = 3
+
+    for n in range(3):
+        login_throttle_record_guess(ip=f"203.0.113.{n}")
+
+    assert login_throttle_blocked_until(ip="198.51.100.200") is not None
+
+
+def test_block_ends_when_its_time_has_passed(settings, time_machine):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 1
+    settings.LOGIN_THROTTLE_IP_WINDOW_SECONDS = 60
+    time_machine.move_to(timezone.now(), tick=False)
+    login_throttle_record_guess(ip="203.0.113.5")
+
+    time_machine.shift(61)
+
+    assert login_throttle_blocked_until(ip="203.0.113.5") is None
+
+
+# Through the login view
+
+
+@pytest.mark.django_db
+def test_blocked_address_gets_the_too_many_attempts_page_with_the_time(client, settings, time_machine):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 2
+    settings.LOGIN_THROTTLE_IP_WINDOW_SECONDS = 900
+    time_machine.move_to(datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC), tick=False)
+    for _ in range(2):
+        login_post(client, kvnr=UNKNOWN_KVNR, pin="ABCD-EFGH-JKLM")
+
+    response = login_post(client, kvnr=UNKNOWN_KVNR, pin="ABCD-EFGH-JKLM")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "900"
+    # 10:15 UTC is 11:15 in Berlin in March.
+    assert "um 11:15 Uhr" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_blocked_address_is_not_checked_against_any_pin(client, settings, member, issue_pin):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 1
+    issued = issue_pin(member)
+    login_post(client, kvnr=UNKNOWN_KVNR, pin="ABCD-EFGH-JKLM")
+
+    response = login_post(client, kvnr=member.kvnr, pin="ABCD-EFGH-JKLM")
+
+    assert response.status_code == 429
+    assert LetterPin.objects.get(pk=issued.pin.pk).failed_attempts == 0
+
+
+@pytest.mark.django_db
+def test_matched_pins_do_not_count_as_guesses(client, settings, member, issue_pin):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 1
+    issued = issue_pin(member, now=timezone.now() - datetime.timedelta(days=61))
+    login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
+
+    response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_malformed_entries_do_not_count_as_guesses(client, settings):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 1
+    login_post(client, kvnr="A12", pin="ABCD-EFGH-JKLM")
+
+    response = login_post(client, kvnr="A12", pin="ABCD-EFGH-JKLM")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_guessing_a_members_kvnr_from_elsewhere_does_not_block_the_member(client, settings, member, issue_pin):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 2
+    issued = issue_pin(member)
+    attacker = {"REMOTE_ADDR": "203.0.113.66"}
+    for _ in range(3):
+        client.post(reverse("web:login"), {"kvnr": member.kvnr, "pin": "ZZZZ-ZZZZ-ZZZZ"}, **attacker)
+
+    response = client.post(
+        reverse("web:login"), {"kvnr": member.kvnr, "pin": issued.plaintext}, REMOTE_ADDR="198.51.100.20"
+    )
+
+    assert response.status_code == 302

@@ -1,0 +1,52 @@
+"""The login form: KVNR and letter PIN, checked for their form only (the PIN engine checks the PIN itself)."""
+
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from members.kvnr import kvnr_is_valid, kvnr_normalize
+from pins.format import pin_parse
+
+_KVNR_FORM = re.compile(r"[A-Z][0-9]{9}")
+
+
+class LoginForm(forms.Form):
+    kvnr = forms.CharField(
+        label=_("Krankenversichertennummer"),
+        error_messages={"required": _("Bitte geben Sie Ihre Krankenversichertennummer ein.")},
+    )
+    pin = forms.CharField(
+        label=_("Einmal-PIN"),
+        strip=False,
+        error_messages={"required": _("Bitte geben Sie die PIN aus Ihrem Brief ein.")},
+    )
+
+    def clean_kvnr(self) -> str:
+        kvnr = kvnr_normalize(self.cleaned_data["kvnr"])
+        if not _KVNR_FORM.fullmatch(kvnr):
+            raise forms.ValidationError(
+                _("Die Krankenversichertennummer hat 10 Stellen: einen Buchstaben und neun Ziffern."),
+                code="length",
+            )
+        if not kvnr_is_valid(kvnr):
+            raise forms.ValidationError(
+                _(
+                    "Diese Krankenversichertennummer gibt es so nicht. Bitte vergleichen Sie sie Zeichen für "
+                    "Zeichen mit Ihrer Gesundheitskarte."
+                ),
+                code="invalid",
+            )
+        return kvnr
+
+    def clean_pin(self) -> str:
+        pin = self.cleaned_data["pin"]
+        if pin_parse(pin) is None:
+            raise forms.ValidationError(
+                _(
+                    "Die PIN hat 12 Zeichen, so wie sie im Brief steht: Buchstaben und Ziffern, aber nie "
+                    "0, O, 1 oder I. Bindestriche und Leerzeichen dürfen Sie weglassen."
+                ),
+                code="invalid",
+            )
+        return pin

@@ -1,0 +1,118 @@
+"""Login throttling by client address and for everyone together, on top of the PIN engine's per-PIN rule.
+
+Only guesses count: attempts whose PIN did not match (wrong, unknown KVNR, locked PIN). They are counted by
+the address they come from and never by KVNR, so guessing a member's KVNR from elsewhere blocks that address,
+not the member. Counters live in the Django cache (Redis in production), shared by all workers.
+"""
+
+import datetime
+import ipaddress
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+_PREFIX = "web:login-throttle"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    scope: str
+    limit: int
+    window: int  # seconds
+
+
+def _rules(*, ip: str) -> list[tuple[_Rule, str]]:
+    return [
+        (
+            _Rule("ip", settings.LOGIN_THROTTLE_IP_LIMIT, settings.LOGIN_THROTTLE_IP_WINDOW_SECONDS),
+            _address_key(ip),
+        ),
+        (
+            _Rule("global", settings.LOGIN_THROTTLE_GLOBAL_LIMIT, settings.LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS),
+            "all",
+        ),
+    ]
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or the one our TRUSTED_PROXY_COUNT proxies put in X-Forwarded-For.
+
+    Each trusted proxy appends the address it was connected from, so the client is the TRUSTED_PROXY_COUNT-th
+    entry from the right; anything further left was sent by the client itself and cannot be trusted.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            candidate = hops[-proxies] if len(hops) >= proxies else hops[0]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                logger.warning("unreadable X-Forwarded-For entry; using REMOTE_ADDR")
+    return remote
+
+
+def _address_key(ip: str) -> str:
+    """IPv4 addresses count one by one; an IPv6 host usually owns a whole /64, so that is one address here."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _block_key(rule: _Rule, key: str) -> str:
+    return f"{_PREFIX}:block:{rule.scope}:{key}"
+
+
+def _count_key(rule: _Rule, key: str) -> str:
+    return f"{_PREFIX}:count:{rule.scope}:{key}"
+
+
+def login_throttle_blocked_until(*, ip: str, now: datetime.datetime | None = None) -> datetime.datetime | None:
+    """When logins from this address may be tried again, or None when they may be tried now."""
+    now = now or timezone.now()
+    keys = [_block_key(rule, key) for rule, key in _rules(ip=ip)]
+    until = [value for value in cache.get_many(keys).values() if isinstance(value, float)]
+    latest = max(until, default=None)
+    if latest is None or latest <= now.timestamp():
+        return None
+    return datetime.datetime.fromtimestamp(latest, tz=datetime.UTC)
+
+
+def _increment(key: str, *, timeout: int) -> int:
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # The counter expired between add and incr: this guess starts a new window.
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
+def login_throttle_record_guess(*, ip: str, now: datetime.datetime | None = None) -> datetime.datetime | None:
+    """Count a PIN guess that did not match; returns the time a limit it reached blocks logins until."""
+    now = now or timezone.now()
+    blocked_until = None
+    for rule, key in _rules(ip=ip):
+        count = _increment(_count_key(rule, key), timeout=rule.window)
+        if count < rule.limit:
+            continue
+        until = now + datetime.timedelta(seconds=rule.window)
+        cache.set(_block_key(rule, key), until.timestamp(), timeout=rule.window)
+        cache.delete(_count_key(rule, key))
+        logger.warning("login throttle %s reached for %s until %s", rule.scope, key, until.isoformat())
+        blocked_until = max(blocked_until or until, until)
+    return blocked_until

@@ -1,0 +1,186 @@
+"""The member's pages: start, login, dashboard, logout, session keep-alive, language, privacy and imprint."""
+
+import math
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
+
+from members.services import member_set_language
+from pins.auth import current_pin, member_login, member_logout, member_required
+from pins.constants import VerifyResult
+from pins.services import VerifyOutcome, pin_verify
+
+from .forms import LoginForm
+from .services import SessionEnd, member_language_at_login, member_session_keepalive, member_session_start
+from .throttle import client_ip, login_throttle_blocked_until, login_throttle_record_guess
+
+# Said only when the PIN itself matched (VerifyOutcome.may_explain): why it cannot be used and what to do.
+EXPLANATIONS = {
+    VerifyResult.EXPIRED: (
+        _("Ihre PIN ist abgelaufen"),
+        _(
+            "Eine PIN gilt %(days)s Tage ab dem Brief. Diese PIN ist älter und kann nicht mehr verwendet werden. "
+            "Rufen Sie uns an, dann schicken wir Ihnen eine neue PIN."
+        ),
+    ),
+    VerifyResult.CARD_INVALID: (
+        _("Ihre Gesundheitskarte ist nicht mehr gültig"),
+        _(
+            "Mit einer abgelaufenen elektronischen Gesundheitskarte (eGK) ist die Anmeldung nicht möglich. "
+            "Bitte rufen Sie uns an, wir klären mit Ihnen, wie es weitergeht."
+        ),
+    ),
+    VerifyResult.ALREADY_USED: (
+        _("Ihre Daten wurden bereits übermittelt"),
+        _(
+            "Mit dem Übermitteln Ihrer Daten hat diese PIN ihre Gültigkeit verloren. Wenn Sie noch etwas "
+            "nachreichen möchten, rufen Sie uns an, dann schicken wir Ihnen eine neue PIN."
+        ),
+    ),
+    VerifyResult.REVOKED: (
+        _("Diese PIN gilt nicht mehr"),
+        _(
+            "Wir haben diese PIN ungültig gemacht, zum Beispiel weil ein neuer Brief mit einer neuen PIN zu Ihnen "
+            "unterwegs ist. Bitte verwenden Sie die PIN aus Ihrem neuesten Brief oder rufen Sie uns an."
+        ),
+    ),
+}
+
+
+def _pin_rules() -> dict[str, int]:
+    """The numbers the help texts and the checklist quote."""
+    return {
+        "pin_days": settings.PIN_VALIDITY_DAYS,
+        "pin_attempts": settings.PIN_MAX_FAILED_ATTEMPTS,
+        "idle_minutes": settings.MEMBER_IDLE_TIMEOUT_SECONDS // 60,
+    }
+
+
+def _safe_next(request: HttpRequest) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if allowed else ""
+
+
+@require_GET
+def start(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/start.html", _pin_rules())
+
+
+def _throttled(request: HttpRequest, until) -> HttpResponse:
+    response = render(request, "web/throttled.html", {"until": until}, status=429)
+    response["Retry-After"] = str(max(1, math.ceil((until - timezone.now()).total_seconds())))
+    return response
+
+
+def _signed_in(request: HttpRequest, outcome: VerifyOutcome, next_url: str) -> HttpResponse:
+    member_login(request, pin=outcome.pin)
+    member_session_start(request=request)
+    language = member_language_at_login(
+        member=outcome.member, chosen=request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    )
+    response = redirect(next_url or "web:dashboard")
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+@sensitive_post_parameters("pin")
+def login(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
+    if current_pin(request) is not None:
+        return redirect(next_url or "web:dashboard")
+    ip = client_ip(request)
+    blocked_until = login_throttle_blocked_until(ip=ip)
+    if blocked_until:
+        return _throttled(request, blocked_until)
+
+    form = LoginForm(request.POST if request.method == "POST" else None)
+    context = {"form": form, "next": next_url, **_pin_rules()}
+    if form.is_valid():
+        outcome = pin_verify(kvnr=form.cleaned_data["kvnr"], pin=form.cleaned_data["pin"], ip=ip or None)
+        if outcome.ok:
+            return _signed_in(request, outcome, next_url)
+        if not outcome.matched:
+            # Whoever knows the PIN is not guessing: only attempts without a match count against the address.
+            login_throttle_record_guess(ip=ip)
+        if outcome.may_explain:
+            title, text = EXPLANATIONS[outcome.result]
+            context["explanation"] = {"title": title, "text": text % {"days": settings.PIN_VALIDITY_DAYS}}
+        else:
+            context["failed"] = True
+    return render(request, "web/login.html", context)
+
+
+@require_GET
+@member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/dashboard.html", {"member": request.member, "pin": request.member_pin})
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    member_logout(request)
+    return redirect("web:signed_out")
+
+
+@require_POST
+@member_required
+def keepalive(request: HttpRequest) -> JsonResponse:
+    """The session warning's "stay signed in"."""
+    state = member_session_keepalive(request=request)
+    return JsonResponse({"remaining": state.remaining, "extendable": state.extendable})
+
+
+@require_GET
+def signed_out(request: HttpRequest) -> HttpResponse:
+    if current_pin(request) is not None:
+        # Another tab kept the session alive after this one's timer ran out.
+        return redirect("web:dashboard")
+    reason = request.GET.get("grund")
+    return render(
+        request,
+        "web/signed_out.html",
+        {"idle": reason == SessionEnd.IDLE, "lifetime": reason == SessionEnd.LIFETIME},
+    )
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Switch the page language (Django's set_language) and remember it for a signed-in member."""
+    response = set_language(request)
+    chosen = request.POST.get("language")
+    pin = current_pin(request)
+    if pin is not None and chosen in dict(settings.LANGUAGES):
+        member_set_language(member=pin.member, language=chosen)
+    return response
+
+
+@require_GET
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/privacy.html", _pin_rules())
+
+
+@require_GET
+def imprint(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/imprint.html")
