@@ -3,6 +3,8 @@
 Prints, measured side by side in one run:
 - MB/s of a tus upload (creation, PATCH chunks, completion with checks and encryption) against a raw write of
   the same bytes to disk (goal: ratio >= 0.5);
+- for reference, the same bytes PATCHed to a bare WSGI app under gunicorn that only writes them to a file (the
+  ceiling of loopback + gunicorn on this machine);
 - the peak RSS of the gunicorn worker for a 10 MB and a 200 MB upload, each on a fresh server (goal: less
   than 10 MB apart, i.e. memory does not grow with the file).
 Runs on its own SQLite database and storage folders in a temporary directory.
@@ -97,13 +99,27 @@ print(client.cookies[settings.SESSION_COOKIE_NAME].value)
     return result.stdout.decode().strip().splitlines()[-1]
 
 
+def sink_app(environ, start_response):
+    """A bare WSGI app that writes the request body to a file: the reference for loopback + gunicorn."""
+    stream, length = environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0)
+    with open(os.environ["BENCH_SINK"], "ab") as out:
+        while length > 0:
+            block = stream.read(min(MB, length))
+            if not block:
+                break
+            out.write(block)
+            length -= len(block)
+    start_response("204 No Content", [])
+    return [b""]
+
+
 class Server:
     """One gunicorn with one sync worker, so the worker's peak RSS is the upload's."""
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], app: str = "portal.wsgi"):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi", "-w", "1", "-b", f"127.0.0.1:{self.port}", "-t", "300"],
+            [str(ROOT / ".venv/bin/gunicorn"), app, "-w", "1", "-b", f"127.0.0.1:{self.port}", "-t", "300"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -181,6 +197,27 @@ def upload(port: int, session: str, path: Path, chunk_size: int) -> float:
     return elapsed
 
 
+def sink_upload(port: int, path: Path, chunk_size: int) -> float:
+    """Seconds to PATCH the file in chunks to the bare sink app."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    size, offset = path.stat().st_size, 0
+    started = time.perf_counter()
+    with path.open("rb") as src:
+        while offset < size:
+            length = min(chunk_size, size - offset)
+            conn.putrequest("PATCH", "/")
+            conn.putheader("Content-Length", str(length))
+            conn.endheaders()
+            sent = 0
+            while sent < length:
+                block = src.read(min(MB, length - sent))
+                conn.send(block)
+                sent += len(block)
+            conn.getresponse().read()
+            offset += length
+    return time.perf_counter() - started
+
+
 def raw_write(path: Path, target: Path) -> float:
     """Seconds to copy the same bytes to a new file on the same disk (read, write, fsync)."""
     started = time.perf_counter()
@@ -215,6 +252,11 @@ def main() -> None:
             finally:
                 server.stop()
         disk = raw_write(large, work / "raw-copy.bin")
+        sink = Server({**env, "BENCH_SINK": str(work / "sink.bin")}, app="bench.upload:sink_app")
+        try:
+            sink_seconds = sink_upload(sink.port, large, chunk)
+        finally:
+            sink.stop()
 
     size_mb = 200
     upload_rate = size_mb / results["200 MB"][0]
@@ -222,6 +264,9 @@ def main() -> None:
     print(f"chunk size per PATCH: {args.chunk_mb} MB, gunicorn 1 sync worker, loopback, SQLite")
     print(f"tus upload 200 MB:  {results['200 MB'][0]:6.2f} s  {upload_rate:7.1f} MB/s")
     print(f"raw disk write:     {disk:6.2f} s  {disk_rate:7.1f} MB/s")
+    print(
+        f"bare gunicorn sink: {sink_seconds:6.2f} s  {size_mb / sink_seconds:7.1f} MB/s  (ceiling: ratio {disk / sink_seconds:.2f})"
+    )
     print(f"ratio upload/disk:  {upload_rate / disk_rate:.2f}  (goal >= 0.5)")
     for name in ("10 MB", "200 MB"):
         seconds, baseline, peak = results[name]

@@ -233,7 +233,7 @@ UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
 # Drafts of members whose PINs have all ended are purged this long after the last one ended.
 DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
 # How long after transmission the receipt PDF can be downloaded (the session has ended by then).
-RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=30)
+RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=15)
 # clamd's unix socket for a virus scan of every completed file; empty: files are marked unscanned.
 CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
 

@@ -104,7 +104,9 @@ def _clean_image(src: IO[bytes], *, mime: str) -> tuple[IO[bytes], str]:
                     )
                     % {"width": width, "height": height}
                 )
-            cleaned = ImageOps.exif_transpose(image)
+            # Turn the pixels upright in place (no second copy in memory), since the orientation tag goes.
+            ImageOps.exif_transpose(image, in_place=True)
+            cleaned = image
             out = tempfile.TemporaryFile()  # noqa: SIM115 - returned open; the caller closes it
             if mime == "image/png":
                 cleaned.save(out, format="PNG", optimize=False)

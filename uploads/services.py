@@ -112,7 +112,8 @@ def upload_create(*, draft: Draft, name: str, length: int, fingerprint: str = ""
         )
     with transaction.atomic():
         # The draft's row lock serialises concurrent announcements so the per-draft limits hold.
-        Draft.objects.select_for_update().filter(pk=draft.pk).first()
+        if Draft.objects.select_for_update().filter(pk=draft.pk).first() is None:
+            raise UploadNotFound(_("Es gibt keinen Entwurf mehr."))
         count, total = _draft_usage(draft)
         if count >= settings.UPLOAD_MAX_DRAFT_FILES:
             raise UploadTooLarge(

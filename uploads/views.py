@@ -90,7 +90,11 @@ def draft_edit(request: HttpRequest) -> HttpResponse:
     """The draft page; its form posts here to "save for later" when JavaScript is off."""
     draft = services.draft_get_or_create(member=request.member)
     if request.method != "POST":
-        return render(request, "uploads/draft.html", _draft_context(request, draft))
+        response = render(request, "uploads/draft.html", _draft_context(request, draft))
+        if RECEIPT_COOKIE in request.COOKIES:
+            # A member session on this browser after someone transmitted: that receipt is not theirs to see.
+            response.delete_cookie(RECEIPT_COOKIE, path=reverse("uploads:draft"), samesite="Strict")
+        return response
     form = DraftForm(request.POST, instance=draft)
     form.is_valid()
     version = form.cleaned_data.get("version")

@@ -316,6 +316,7 @@
   };
 
   Upload.prototype.fail = function (message) {
+    this.bar.hidden = true;
     this.state("error", message);
     this.cancelButton.remove();
     window.removeEventListener("online", this.onOnline);

@@ -3,11 +3,11 @@
 import io
 
 from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 
 from audit.services import Actor
 from staff.services import StaffEnrolment, staff_create
+from tests.helpers import login_staff
 
 STAFF_PASSWORD = "Richtig-Pferd-Batterie-42"
 
@@ -26,12 +26,7 @@ def totp_code(device) -> str:
 
 def verified_client(enrolment: StaffEnrolment) -> Client:
     """A client whose session is logged in and OTP-verified by the user's TOTP device."""
-    client = Client()
-    client.force_login(enrolment.user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = enrolment.device.persistent_id
-    session.save()
-    return client
+    return login_staff(Client(), enrolment.user, enrolment.device)
 
 
 def transmitted_submission(member, *, files: dict[str, bytes] | None = None, message: str = "Bitte prüfen."):

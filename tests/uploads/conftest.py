@@ -1,9 +1,12 @@
-"""Fixtures for the uploads tests: a logged-in member client (session verified by a letter PIN)."""
+"""Fixtures for the uploads tests: a logged-in member client (session verified by a letter PIN), a fake clamd."""
+
+import socket
+import threading
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client, override_settings
-from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from pins.auth import SESSION_PIN_KEY
@@ -35,15 +38,6 @@ def other_client(other_member, issue_pin):
     return login_member(Client(), issue_pin(other_member).pin)
 
 
-@pytest.fixture(autouse=True)
-def _login_url(settings):
-    """Redirects to the login page need web's login route, which the web app adds; until then use "/"."""
-    try:
-        reverse(settings.LOGIN_URL)
-    except NoReverseMatch:
-        settings.LOGIN_URL = "/"
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _live_server_media_url():
     """settings.MEDIA_URL is None (storage is never served), but the live server's media handler cannot parse
@@ -52,4 +46,40 @@ def _live_server_media_url():
         yield
         return
     with override_settings(MEDIA_URL="/__no-media__/"):
+        yield
+
+
+@pytest.fixture
+def clamd(tmp_path, settings):
+    """A stand-in clamd on a unix socket that answers every INSTREAM with the reply given to it."""
+    path = str(tmp_path / "clamd.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    settings.CLAMD_SOCKET = path
+    received = bytearray()
+
+    def serve(reply: bytes):
+        conn, _ = server.accept()
+        with conn:
+            while True:
+                data = conn.recv(65536)
+                received.extend(data)
+                if received.endswith(b"\0\0\0\0"):
+                    break
+            conn.sendall(reply)
+
+    def start(reply: bytes):
+        thread = threading.Thread(target=serve, args=(reply,), daemon=True)
+        thread.start()
+        return received
+
+    yield start
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def _german():
+    """Messages are asserted in German, the default; a request in English earlier in the thread must not leak."""
+    with translation.override("de"):
         yield

@@ -79,3 +79,71 @@ def test_member_saves_uploads_through_an_outage_resumes_with_another_pin_and_tra
 
     for used in (second, first):
         assert pin_verify(kvnr=member.kvnr, pin=used.plaintext, ip=None).result == VerifyResult.ALREADY_USED
+
+
+def test_upload_cut_off_by_a_reload_resumes_from_its_offset_when_the_same_file_is_chosen(
+    browser, live_server, member, issue_pin, settings, tmp_path
+):
+    settings.UPLOAD_CHUNK_SIZE = 64 * 1024
+    data = pdf_bytes(padding=400_000)
+    path = tmp_path / "Nachweis.pdf"
+    path.write_bytes(data)
+    context = member_context(browser, live_server, issue_pin(member).pin)
+    page = context.new_page()
+    page.goto("/antrag/")
+
+    seen = {"creations": 0, "patches": 0, "cut": True, "offsets_after_reload": []}
+
+    def count_and_cut(route):
+        request = route.request
+        if request.method == "POST":
+            seen["creations"] += 1
+        if request.method == "PATCH":
+            seen["patches"] += 1
+            if seen["patches"] > 2 and seen["cut"]:
+                route.abort("connectionreset")
+                return
+            if not seen["cut"]:
+                seen["offsets_after_reload"].append(int(request.headers["upload-offset"]))
+        route.continue_()
+
+    context.route("**/antrag/uploads/**", count_and_cut)
+    page.set_input_files("#file-input", str(path))
+    page.wait_for_selector(".upload-item[data-state=waiting]")
+    page.reload()
+    assert page.is_visible(".file-partial")
+    seen["cut"] = False
+    page.set_input_files("#file-input", str(path))
+    page.wait_for_selector(".upload-item[data-state=done]", timeout=60_000)
+
+    assert seen["creations"] == 1
+    assert seen["offsets_after_reload"][0] == 2 * 64 * 1024
+    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    context.close()
+
+
+def test_cancelling_an_upload_deletes_it_on_the_server(browser, live_server, member, issue_pin, settings):
+    settings.UPLOAD_CHUNK_SIZE = 64 * 1024
+    context = member_context(browser, live_server, issue_pin(member).pin)
+    page = context.new_page()
+    page.goto("/antrag/")
+    patches = []
+
+    def stall_after_first_chunk(route):
+        if route.request.method == "PATCH":
+            patches.append(1)
+            if len(patches) > 1:
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    context.route("**/antrag/uploads/**", stall_after_first_chunk)
+    data = pdf_bytes(padding=300_000)
+    page.set_input_files("#file-input", files=[{"name": "Falsch.pdf", "mimeType": "application/pdf", "buffer": data}])
+    page.wait_for_selector(".upload-item[data-state=waiting]")
+    assert Upload.objects.get().offset == 64 * 1024
+    with page.expect_response(lambda response: response.request.method == "DELETE"):
+        page.click(".upload-cancel")
+    assert not Upload.objects.exists()
+    assert page.query_selector(".upload-item") is None
+    context.close()

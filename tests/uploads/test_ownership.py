@@ -6,10 +6,12 @@ import pytest
 from django.urls import reverse
 
 from audit.services import Actor
+from tests.factories import MemberFactory
 from uploads import services
 from uploads.models import Draft, Submission, SubmissionReason, Upload
 from uploads.views import RECEIPT_COOKIE
 
+from .conftest import login_member
 from .factories import pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +126,10 @@ def test_receipt_cookie_naming_a_submission_without_signature_is_refused(other_c
     member_client.post(reverse("uploads:transmit"), {"confirm": "on"})
     other_client.cookies[RECEIPT_COOKIE] = str(Submission.objects.get().pk)
     assert other_client.get(reverse("uploads:receipt")).status_code == 404
+
+
+def test_next_member_session_on_the_same_browser_drops_the_previous_receipt(member_client, complete_upload, issue_pin):
+    member_client.post(reverse("uploads:transmit"), {"confirm": "on"})
+    login_member(member_client, issue_pin(MemberFactory()).pin)
+    member_client.get(reverse("uploads:draft"))
+    assert member_client.get(reverse("uploads:receipt")).status_code == 404

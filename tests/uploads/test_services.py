@@ -178,8 +178,30 @@ def test_gps_exif_is_stripped_from_jpeg(draft, actor):
     assert not stored.getexif()
 
 
+def test_photo_taken_sideways_is_stored_upright_without_orientation_tag(draft, actor):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees
+    upload = upload_whole(draft, actor, image_bytes(fmt="JPEG", size=(40, 20), exif=exif.tobytes()), name="a.jpg")
+    stored = Image.open(io.BytesIO(b"".join(services.upload_open(upload=upload))))
+    assert stored.size == (20, 40)
+
+
 def test_upload_without_clamd_is_marked_unscanned(draft, actor):
     assert upload_whole(draft, actor, pdf_bytes()).scan_status == ScanStatus.UNSCANNED
+
+
+def test_infected_file_is_refused_and_deleted_when_clamd_finds_a_virus(draft, actor, clamd):
+    clamd(b"stream: Eicar-Signature FOUND\0")
+    with pytest.raises(InvalidFile, match="Virus"):
+        upload_whole(draft, actor, pdf_bytes())
+    assert not Upload.objects.exists()
+
+
+def test_clean_scan_is_recorded(draft, actor, clamd):
+    clamd(b"stream: OK\0")
+    assert upload_whole(draft, actor, pdf_bytes()).scan_status == ScanStatus.CLEAN
 
 
 def test_deleting_an_upload_removes_its_encrypted_file(draft, actor):
