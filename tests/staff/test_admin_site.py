@@ -2,10 +2,10 @@
 
 import pytest
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
 
 from staff.constants import Role
 from tests.factories import MemberFactory
+from tests.helpers import login_member
 
 from .factories import STAFF_PASSWORD, make_staff, verified_client
 
@@ -27,11 +27,7 @@ def test_password_only_session_does_not_open_the_inbox(client):
 
 
 def test_member_session_verified_by_a_letter_pin_does_not_open_staff_pages(client, issue_pin):
-    pin = issue_pin(MemberFactory()).pin
-    client.force_login(pin.member.user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = pin.persistent_id
-    session.save()
+    login_member(client, issue_pin(MemberFactory()).pin)
     for url in (reverse("admin:index"), reverse("staff:inbox")):
         assert client.get(url).status_code == 302
 
