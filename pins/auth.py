@@ -32,8 +32,10 @@ def current_pin(request: HttpRequest) -> LetterPin | None:
     if user is None or not user.is_authenticated or not user.is_verified():
         return None
     device = getattr(user, "otp_device", None)
-    if not isinstance(device, LetterPin) or not hasattr(user, "member"):
+    member = getattr(user, "member", None) if isinstance(device, LetterPin) else None
+    if member is None or device.member_id != member.pk:
         return None
+    device.member = member  # the same row, already loaded through the user
     return device
 
 
@@ -45,7 +47,7 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         pin = current_pin(request)
         if pin is None:
             return redirect_to_login(request.get_full_path())
-        pin.refresh_from_db(fields=["status", "expires_at"])
+        # OTPMiddleware loaded the PIN afresh for this request, so its status is current.
         if not pin_is_usable(pin=pin):
             member_logout(request)
             return redirect_to_login(request.get_full_path())

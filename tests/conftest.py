@@ -103,17 +103,6 @@ def live_server(request):
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def _login_url(settings):
-    """member_required redirects to web's login route; on a branch without the web app yet, redirect to "/"."""
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        reverse(settings.LOGIN_URL)
-    except NoReverseMatch:
-        settings.LOGIN_URL = "/"
-
-
 @pytest.fixture
 def member(db):
     return MemberFactory()

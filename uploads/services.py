@@ -278,7 +278,7 @@ def _complete(upload: Upload, *, actor: Actor) -> None:
             stored = save_encrypted(
                 storage=_private(),
                 name=f"documents/{upload.public_id}",
-                chunks=iter_file(cleaned, chunk_size=READ_CHUNK),
+                chunks=iter_file(cleaned),
                 aad=upload.aad,
             )
         finally:

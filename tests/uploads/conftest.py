@@ -4,8 +4,7 @@ import socket
 import threading
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -36,17 +35,6 @@ def other_member(db):
 @pytest.fixture
 def other_client(other_member, issue_pin):
     return login_member(Client(), issue_pin(other_member).pin)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _live_server_media_url():
-    """settings.MEDIA_URL is None (storage is never served), but the live server's media handler cannot parse
-    None and fails every request; give it a prefix nothing links to while the live server starts."""
-    if django_settings.MEDIA_URL is not None:
-        yield
-        return
-    with override_settings(MEDIA_URL="/__no-media__/"):
-        yield
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pins.services import pin_verify
 from uploads.models import Submission, Upload
 
 from .conftest import login_member
-from .factories import pdf_bytes
+from .factories import SubmissionReasonFactory, pdf_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,6 +30,8 @@ def test_member_saves_uploads_through_an_outage_resumes_with_another_pin_and_tra
     browser, live_server, member, issue_pin, settings
 ):
     settings.UPLOAD_CHUNK_SIZE = 64 * 1024
+    # Transactional tests run after others have flushed the tables, seeded reasons included.
+    SubmissionReasonFactory(code="certificate", label_de="Bescheinigung", label_en="Certificate")
     first, second = issue_pin(member), issue_pin(member)
     data = pdf_bytes(padding=600_000)
 
