@@ -81,17 +81,12 @@ import django
 django.setup()
 from django.conf import settings
 from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
 from audit.services import Actor
 from pins.services import pin_issue
 from tests.factories import MemberFactory
+from tests.helpers import login_member
 member = MemberFactory()
-pin = pin_issue(member=member, purpose="bench", actor=Actor.system()).pin
-client = Client()
-client.force_login(member.user)
-session = client.session
-session[DEVICE_ID_SESSION_KEY] = pin.persistent_id
-session.save()
+client = login_member(Client(), pin_issue(member=member, purpose="bench", actor=Actor.system()).pin)
 print(client.cookies[settings.SESSION_COOKIE_NAME].value)
 """
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)

@@ -27,6 +27,8 @@ class DraftForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["reason"].queryset = reason_list()
         self.fields["reason"].empty_label = _("Bitte wählen")
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "input")
         self.fields["phone"].validators.append(phone_validator)
         self.fields["postcode"].validators.append(postcode_validator)
         self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")

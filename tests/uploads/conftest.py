@@ -6,20 +6,9 @@ import threading
 import pytest
 from django.test import Client
 from django.utils import translation
-from django_otp import DEVICE_ID_SESSION_KEY
 
-from pins.auth import SESSION_PIN_KEY
 from tests.factories import MemberFactory
-
-
-def login_member(client: Client, pin) -> Client:
-    """Log the PIN's member in as pins.auth.member_login would: user session plus the OTP device."""
-    client.force_login(pin.member.user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = pin.persistent_id
-    session[SESSION_PIN_KEY] = pin.pk
-    session.save()
-    return client
+from tests.helpers import login_member
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from django.test import Client
 
 from pins.constants import VerifyResult
 from pins.services import pin_verify
+from tests.helpers import login_member
 from uploads.models import Submission, Upload
 
-from .conftest import login_member
 from .factories import SubmissionReasonFactory, pdf_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -74,9 +74,9 @@ def test_member_saves_uploads_through_an_outage_resumes_with_another_pin_and_tra
 
     page.goto("/antrag/pruefen/")
     page.check("#id_confirm")
-    page.click("button[type=submit]")
-    reference = Submission.objects.get().reference
-    page.wait_for_selector(f"#reference:has-text('{reference}')")
+    page.click(".transmit-form button[type=submit]")
+    shown = page.wait_for_selector("#reference").inner_text()
+    assert shown == Submission.objects.get().reference
     context.close()
 
     for used in (second, first):

@@ -7,11 +7,11 @@ from django.urls import reverse
 
 from audit.services import Actor
 from tests.factories import MemberFactory
+from tests.helpers import login_member
 from uploads import services
 from uploads.models import Draft, Submission, SubmissionReason, Upload
 from uploads.views import RECEIPT_COOKIE
 
-from .conftest import login_member
 from .factories import pdf_bytes
 
 pytestmark = pytest.mark.django_db

@@ -13,11 +13,11 @@ from django.urls import reverse
 
 from pins.constants import PinStatus
 from pins.models import LetterPin
+from tests.helpers import login_member
 from uploads import services
 from uploads.constants import UploadStatus
 from uploads.models import Draft, Submission, SubmissionReason, Upload
 
-from .conftest import login_member
 from .factories import image_bytes, pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +91,8 @@ def test_head_reports_offset_to_resume_from(member_client):
     url = tus_create(member_client, len(data))["Location"]
     tus_patch(member_client, url, 0, data[:40_000])
     response = member_client.head(url, **TUS)
-    assert (response.status_code, response["Upload-Offset"], response["Cache-Control"]) == (200, "40000", "no-store")
+    assert (response.status_code, response["Upload-Offset"]) == (200, "40000")
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_patch_at_wrong_offset_answers_409_with_current_offset(member_client):
@@ -332,7 +333,7 @@ def test_download_is_an_attachment_with_rfc6266_name_nosniff_and_no_store(member
     assert b"".join(response.streaming_content) == data
     assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''Bescheinigung%20f%C3%BCr")
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Cache-Control"] == "no-store"
+    assert "no-store" in response["Cache-Control"]
 
 
 # --- transmission
