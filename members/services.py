@@ -139,3 +139,31 @@ def member_import_rows(*, rows: Iterable[tuple[int, Mapping[str, str | None]]]) 
             # Raising inside the atomic block rolls back every row already written.
             raise MemberImportError(errors)
     return report
+
+
+ADDRESS_FIELDS = ("address_line", "street", "postcode", "town")
+
+
+def member_change_address(
+    *, member: Member, address_line: str, street: str, postcode: str, town: str
+) -> dict[str, tuple[str, str]]:
+    """Correct the postal address; returns {field: (old, new)} for what changed. Validates fully.
+
+    Members sits below audit, so the caller (staff.services.member_address_correct) writes the audit row in the
+    same transaction.
+    """
+    new = {"address_line": address_line, "street": street, "postcode": postcode, "town": town}
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        changed = {
+            name: (getattr(locked, name), value) for name, value in new.items() if getattr(locked, name) != value
+        }
+        if not changed:
+            return {}
+        for name, (_old, value) in changed.items():
+            setattr(locked, name, value)
+        locked.full_clean(exclude=["user"])
+        locked.save(update_fields=[*changed, "updated_at"])
+    for name, (_old, value) in changed.items():
+        setattr(member, name, value)
+    return changed

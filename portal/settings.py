@@ -39,7 +39,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_PUBLIC_URL = env.str("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with staff's two-factor site as the default admin site.
+    "staff.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -208,9 +209,19 @@ PIN_ARGON2 = {
     "memory_cost": env.int("PIN_ARGON2_MEMORY_KIB", default=19 * 1024),
     "parallelism": env.int("PIN_ARGON2_PARALLELISM", default=1),
 }
+# Staff side (staff app): two-factor admin login, PIN reissues, submission export.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Einmal-PIN-Portal")
+# Each wrong TOTP code doubles the wait before the next try (1 s, 2 s, 4 s, ...).
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
 # TOTP secrets are never shown in admin (enrolment goes through `manage.py create_staff`, which prints the QR
 # code once); this also turns django-otp's config and QR views into a plain 403.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+STAFF_REISSUE_LIMIT_PER_DAY = env.int("STAFF_REISSUE_LIMIT_PER_DAY", default=3)
+# Where "Export" sends a submission: a dotted path to a staff.exporters.SubmissionExporter subclass.
+SUBMISSION_EXPORTER = env.str("SUBMISSION_EXPORTER", default="staff.exporters.ZipExporter")
+# Empty: the ZIP is handed to the case worker as a download; a storage alias: it is written there instead.
+SUBMISSION_EXPORT_STORAGE = env.str("SUBMISSION_EXPORT_STORAGE", default="")
+
 # Uploads (uploads.services): limits are checked against the announced size before any byte is stored.
 UPLOAD_MAX_FILE_SIZE = env.int("UPLOAD_MAX_FILE_SIZE", default=20 * 1024 * 1024)
 UPLOAD_MAX_DRAFT_SIZE = env.int("UPLOAD_MAX_DRAFT_SIZE", default=100 * 1024 * 1024)
@@ -227,6 +238,7 @@ DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
 RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=15)
 # clamd's unix socket for a virus scan of every completed file; empty: files are marked unscanned.
 CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
+
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
 # The insurer's postal address, printed as the letters' sender block and return line.

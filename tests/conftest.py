@@ -15,6 +15,45 @@ from tests.factories import MemberFactory
 pytest_plugins = ["tests.leakscan"]
 
 
+def pytest_collection_modifyitems(items):
+    """Transactional tests (browser, worker, row locks) start from the migrated database.
+
+    Their flush empties every table, also the rows data migrations create (staff roles, submission reasons):
+    with serialized_rollback each such test first restores the database as `migrate` left it.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction"):
+            marker.kwargs["serialized_rollback"] = True
+
+
+@pytest.fixture(scope="session")
+def _migrated_contents(django_db_setup):
+    """The database as `migrate` left it, serialized by Django at setup (see pytest_collection_modifyitems)."""
+    from django.db import connections
+
+    return {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
+
+
+@pytest.fixture
+def _restore_migrated_contents(_migrated_contents):
+    from django.db import connections
+
+    for alias, contents in _migrated_contents.items():
+        if contents is not None:
+            connections[alias]._test_serialized_contents = contents
+
+
+@pytest.fixture
+def _django_db_helper(_restore_migrated_contents, _django_db_helper):
+    """pytest-django's helper, after handing the serialized database to the current connection objects.
+
+    Django keeps it on the connection object, but once Playwright's sync API runs, this thread sees other
+    connection objects (asgiref's Local), and serialized_rollback would silently restore nothing.
+    """
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager(settings):
     """Tasks run in-process unless a test starts a real worker; the broker is never needed by default."""

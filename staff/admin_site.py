@@ -1,0 +1,30 @@
+"""The admin site every staff member works in: django-otp's two-factor site with a TOTP-only login form."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_otp.admin import OTPAdminSite
+
+from .forms import StaffLoginForm
+
+
+class StaffAdminSite(OTPAdminSite):
+    """Password plus TOTP code; a session that is not OTP-verified by a staff device sees nothing."""
+
+    login_form = StaffLoginForm
+    site_header = _("Einmal-PIN-Portal · Mitarbeiter")
+    site_title = _("Einmal-PIN-Portal")
+    index_title = _("Übersicht")
+    index_template = "staff/admin_index.html"
+
+    def __init__(self, name: str = "admin"):
+        super().__init__(name)
+
+    def index(self, request, extra_context=None):
+        """The admin index, with links to the staff pages that are not model admins (inbox, print queue)."""
+        user = request.user
+        links = []
+        if user.has_perm("uploads.view_submission"):
+            links.append({"url": reverse("staff:inbox"), "title": _("Posteingang (Übermittlungen)")})
+        if user.has_perm("letters.collect_letters"):
+            links.append({"url": reverse("letters:queue"), "title": _("Druckwarteschlange")})
+        return super().index(request, {"staff_links": links, **(extra_context or {})})

@@ -1,0 +1,41 @@
+"""The permissions of each staff role, and keeping every role's group in line with them.
+
+Called by staff's data migration and again after every `migrate` (post_migrate), so that the administrator also
+gets the permissions of apps migrated later and a flushed database gets its roles back.
+"""
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    "call_centre": [
+        "members.view_member",
+        "members.change_member",
+        "pins.view_letterpin",
+        "letters.view_letterrequest",
+        "letters.add_letterrequest",
+        "letters.cancel_letterrequest",
+    ],
+    "print_shop": ["letters.collect_letters"],
+    "case_worker": [
+        "uploads.view_submission",
+        "uploads.change_submission",
+        "uploads.view_submissiondocument",
+        "uploads.download_submissiondocument",
+    ],
+}
+ADMINISTRATOR = "administrator"
+# The audit log is append-only for everyone, administrators included.
+AUDIT_WRITES = ("add_auditevent", "change_auditevent", "delete_auditevent")
+
+
+def roles_sync(*, group_model, permission_model, using: str = "default") -> None:
+    """Create the four role groups and set their permissions; the administrator gets all but audit writes."""
+    permissions = permission_model.objects.db_manager(using)
+    groups = group_model.objects.db_manager(using)
+    for role, names in ROLE_PERMISSIONS.items():
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            wanted.append(permissions.get(content_type__app_label=app_label, codename=codename))
+        group, _created = groups.get_or_create(name=role)
+        group.permissions.set(wanted)
+    administrator, _created = groups.get_or_create(name=ADMINISTRATOR)
+    administrator.permissions.set(permissions.exclude(content_type__app_label="audit", codename__in=AUDIT_WRITES))

@@ -1,0 +1,100 @@
+"""Staff reads: what the call centre sees about a member (PINs, letters, submissions, story) and reissue counts."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from audit.constants import AuditAction
+from audit.models import AuditEvent
+from letters.constants import LetterStatus
+from letters.models import LetterRequest
+from letters.selectors import letters_for_member
+from members.models import Member
+from pins.constants import EndReason, PinStatus
+from pins.models import LetterPin
+from uploads.models import Submission
+from uploads.selectors import draft_for_member
+
+
+@dataclass(frozen=True)
+class PinRow:
+    """One PIN as the call centre sees it: never the PIN or its hash."""
+
+    pin: LetterPin
+    state: str
+    usable: bool
+
+
+def pin_state(*, pin: LetterPin, now: datetime.datetime | None = None) -> tuple[str, bool]:
+    """(label, still usable) in the words the call centre uses on the phone."""
+    now = now or timezone.now()
+    if pin.status == PinStatus.ACTIVE and now < pin.expires_at:
+        until = formats.date_format(timezone.localtime(pin.expires_at), "SHORT_DATE_FORMAT")
+        return _("aktiv bis %(date)s") % {"date": until}, True
+    if pin.status in (PinStatus.ACTIVE, PinStatus.EXPIRED):
+        return _("abgelaufen"), False
+    if pin.status == PinStatus.LOCKED:
+        return _("gesperrt nach fünf Fehleingaben"), False
+    if pin.end_reason == EndReason.TRANSMITTED:
+        # The PIN the member transmitted with has logged in; the others ended with it.
+        return (_("benutzt (Daten übermittelt)") if pin.last_login_at else _("ungültig durch Übermittlung")), False
+    if pin.end_reason == EndReason.CANCELLED:
+        return _("storniert"), False
+    return _("durch Mitarbeiter gesperrt"), False
+
+
+def member_pins(*, member: Member) -> list[PinRow]:
+    now = timezone.now()
+    rows = []
+    for pin in LetterPin.objects.filter(member=member).order_by("-issued_at"):
+        state, usable = pin_state(pin=pin, now=now)
+        rows.append(PinRow(pin=pin, state=state, usable=usable))
+    return rows
+
+
+@dataclass(frozen=True)
+class LetterRow:
+    letter: LetterRequest
+    cancellable: bool
+
+
+@dataclass(frozen=True)
+class MemberOverview:
+    """What the member page shows beside the master data. Never a PIN, a hash or a letter PDF."""
+
+    card_valid: bool
+    pins: list[PinRow]
+    letters: list[LetterRow]
+    has_draft: bool
+    submissions: list[Submission]
+
+
+def member_overview(*, member: Member, with_letters: bool = True) -> MemberOverview:
+    letters = []
+    if with_letters:
+        letters = [
+            LetterRow(letter=letter, cancellable=letter.status not in (LetterStatus.COLLECTED, LetterStatus.CANCELLED))
+            for letter in letters_for_member(member=member)
+        ]
+    return MemberOverview(
+        card_valid=member.card_is_valid(),
+        pins=member_pins(member=member),
+        letters=letters,
+        has_draft=draft_for_member(member=member) is not None,
+        submissions=list(Submission.objects.filter(member=member).select_related("reason").order_by("-transmitted_at")),
+    )
+
+
+def member_story(*, member: Member) -> QuerySet[AuditEvent]:
+    """Every audit event about the member, newest first."""
+    return AuditEvent.objects.filter(member=member).select_related("actor_user").order_by("-at", "-id")
+
+
+def reissues_today(*, member: Member, now: datetime.datetime | None = None) -> int:
+    """How many new PINs staff requested for the member since local midnight."""
+    now = now or timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return AuditEvent.objects.filter(member=member, action=AuditAction.PIN_REISSUED, at__gte=midnight).count()

@@ -1,0 +1,200 @@
+"""Staff writes: login audit, creating staff users, reissuing PINs, correcting addresses, downloads and exports."""
+
+from base64 import b32encode
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import transaction
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.constants import AuditAction
+from audit.services import Actor, audit_record
+from letters.models import LetterRequest
+from letters.services import letter_request_create
+from members.models import Member
+from members.services import member_change_address
+from uploads.models import Submission, SubmissionDocument
+from uploads.services import document_open
+
+from .constants import Role
+from .exporters import ExportResult, SubmissionExporter
+from .selectors import reissues_today
+
+DEMO_PASSWORD = "Einmal-PIN-Demo-2026"  # noqa: S105 (a demo password by design, refused outside DEBUG)
+
+
+@dataclass(frozen=True)
+class StaffEnrolment:
+    """A new staff user and the TOTP device they enrol in their authenticator app."""
+
+    user: AbstractBaseUser
+    device: TOTPDevice
+
+    @property
+    def otpauth_uri(self) -> str:
+        return self.device.config_url
+
+    @property
+    def secret_b32(self) -> str:
+        return b32encode(self.device.bin_key).decode()
+
+
+def staff_login_succeeded(*, user: AbstractBaseUser, ip: str | None) -> None:
+    audit_record(action=AuditAction.STAFF_LOGIN, actor=Actor.staff(user), ip=ip)
+
+
+def staff_login_failed(*, user: AbstractBaseUser | None, username: str, reason: str, ip: str | None) -> None:
+    """A refused admin login: `reason` says which factor failed; the password or code is never recorded."""
+    actor = Actor.staff(user) if user is not None else Actor.system()
+    audit_record(
+        action=AuditAction.STAFF_LOGIN_FAILED, actor=actor, ip=ip, reason=reason, data={"username": username[:150]}
+    )
+
+
+def _role_group(role: str) -> Group:
+    try:
+        return Group.objects.get(name=Role(role).value)
+    except (ValueError, Group.DoesNotExist) as error:
+        raise ValidationError(_("Unbekannte Rolle: %(role)s") % {"role": role}) from error
+
+
+def staff_create(
+    *, username: str, role: str, password: str, actor: Actor, email: str = "", device_name: str = ""
+) -> StaffEnrolment:
+    """Create a staff user in one role with a confirmed TOTP device; the password must pass the validators."""
+    user_model = get_user_model()
+    group = _role_group(role)
+    if user_model.objects.filter(username=username).exists():
+        raise ValidationError(_("Den Benutzernamen %(username)s gibt es schon.") % {"username": username})
+    user = user_model(username=username, email=email, is_staff=True)
+    validate_password(password, user)
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        user.groups.add(group)
+        device = TOTPDevice.objects.create(user=user, name=device_name or "Authenticator", confirmed=True)
+        audit_record(action=AuditAction.STAFF_CREATED, actor=actor, data={"username": username, "role": group.name})
+    return StaffEnrolment(user=user, device=device)
+
+
+def _demo_key(role: str) -> str:
+    # A fixed 20-byte key per role, so that the demo's authenticator codes can be computed from the README.
+    return f"demo-totp-{role}".encode().ljust(20, b"-")[:20].hex()
+
+
+def staff_demo_users() -> list[tuple[str, str, str, str]]:
+    """Create or reset one demo user per role (DEBUG only); returns (username, role, password, TOTP secret)."""
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("Demo staff users with known passwords exist only when DEBUG is on.")
+    user_model = get_user_model()
+    result = []
+    with transaction.atomic():
+        for role in Role:
+            username = f"demo-{role.value.replace('_', '-')}"
+            user, _created = user_model.objects.get_or_create(username=username)
+            user.is_staff = True
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            user.groups.set([_role_group(role)])
+            device, _created = TOTPDevice.objects.get_or_create(user=user, name="Demo", defaults={"confirmed": True})
+            device.key = _demo_key(role.value)
+            device.confirmed = True
+            device.save()
+            result.append((username, role.value, DEMO_PASSWORD, b32encode(device.bin_key).decode()))
+    return result
+
+
+class ReissueLimitReached(Exception):
+    """The member already got STAFF_REISSUE_LIMIT_PER_DAY new PINs today; the message is for the agent."""
+
+
+def staff_pin_reissue(*, member: Member, purpose: str, actor: Actor, ip: str | None = None) -> LetterRequest:
+    """Request a letter with a new PIN for the member; the member's other PINs stay valid.
+
+    At most STAFF_REISSUE_LIMIT_PER_DAY per member and day, so a caller cannot flood a member with letters.
+    The worker creates the PIN and renders the letter once this transaction has committed.
+    """
+    limit = settings.STAFF_REISSUE_LIMIT_PER_DAY
+    with transaction.atomic():
+        # The row lock makes two agents reissuing for the same member at once count one after the other.
+        Member.objects.select_for_update().get(pk=member.pk)
+        if reissues_today(member=member) >= limit:
+            raise ReissueLimitReached(
+                _(
+                    "Für dieses Mitglied wurden heute schon %(limit)d neue PINs angefordert. "
+                    "Weitere sind erst morgen möglich."
+                )
+                % {"limit": limit}
+            )
+        letter = letter_request_create(member=member, purpose=purpose, actor=actor)
+        audit_record(
+            action=AuditAction.PIN_REISSUED,
+            actor=actor,
+            member=member,
+            ip=ip,
+            reason=purpose,
+            data={"letter_id": letter.pk},
+        )
+    return letter
+
+
+def member_address_correct(
+    *, member: Member, address_line: str, street: str, postcode: str, town: str, actor: Actor, ip: str | None = None
+) -> bool:
+    """Correct the member's postal address (before a reissue) and audit old and new values; False if unchanged."""
+    with transaction.atomic():
+        changed = member_change_address(
+            member=member, address_line=address_line, street=street, postcode=postcode, town=town
+        )
+        if changed:
+            audit_record(
+                action=AuditAction.MEMBER_ADDRESS_CHANGED,
+                actor=actor,
+                member=member,
+                ip=ip,
+                data={"changed": {name: list(values) for name, values in changed.items()}},
+            )
+    return bool(changed)
+
+
+def submission_document_download(
+    *, document: SubmissionDocument, actor: Actor, ip: str | None = None
+) -> Iterator[bytes]:
+    """The document's content for a case worker; the download is audited (who, when, which file) first."""
+    submission = document.submission
+    audit_record(
+        action=AuditAction.SUBMISSION_DOWNLOAD,
+        actor=actor,
+        member=submission.member,
+        ip=ip,
+        data={"reference": submission.reference, "document": str(document.public_id)},
+    )
+    return document_open(document=document)
+
+
+def submission_exporter() -> SubmissionExporter:
+    """The exporter SUBMISSION_EXPORTER names (a dotted path to a SubmissionExporter subclass)."""
+    exporter_class = import_string(settings.SUBMISSION_EXPORTER)
+    if not (isinstance(exporter_class, type) and issubclass(exporter_class, SubmissionExporter)):
+        raise ImproperlyConfigured("SUBMISSION_EXPORTER must name a staff.exporters.SubmissionExporter subclass.")
+    return exporter_class()
+
+
+def submission_export(*, submission: Submission, actor: Actor, ip: str | None = None) -> ExportResult:
+    """Hand the submission to the configured downstream target and audit where it went."""
+    result = submission_exporter().export(submission=submission)
+    audit_record(
+        action=AuditAction.SUBMISSION_EXPORTED,
+        actor=actor,
+        member=submission.member,
+        ip=ip,
+        data={"reference": submission.reference, "target": result.target},
+    )
+    return result

@@ -1,0 +1,135 @@
+"""Case workers' pages in the admin's style: the inbox of transmitted submissions, detail, download, export."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import Actor
+from uploads.models import Submission, SubmissionDocument
+from uploads.selectors import submission_get, submission_list
+from uploads.services import submission_set_status
+
+from .forms import SubmissionFilterForm, SubmissionStatusForm
+from .net import client_ip
+from .services import submission_document_download, submission_export
+
+INBOX_PAGE_SIZE = 50
+
+
+def staff_view(perm: str) -> Callable:
+    """The admin's two-factor login (admin_view) plus one permission; without it the answer is 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_perm(perm):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return admin.site.admin_view(checked)
+
+    return decorator
+
+
+def _render(request: HttpRequest, template: str, title: str, **context) -> HttpResponse:
+    return TemplateResponse(request, template, {**admin.site.each_context(request), "title": title, **context})
+
+
+def _attachment(filename: str) -> str:
+    return content_disposition_header(as_attachment=True, filename=filename)
+
+
+def _submission(reference: str) -> Submission:
+    submission = submission_get(reference=reference)
+    if submission is None:
+        raise Http404
+    return submission
+
+
+@require_GET
+@staff_view("uploads.view_submission")
+def inbox(request: HttpRequest) -> HttpResponse:
+    form = SubmissionFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    submissions = submission_list(
+        reason=filters.get("reason"),
+        status=filters.get("status") or None,
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+        search=filters.get("q", ""),
+    )
+    page = Paginator(submissions, INBOX_PAGE_SIZE).get_page(request.GET.get("seite"))
+    query = request.GET.copy()
+    query.pop("seite", None)
+    return _render(request, "staff/inbox/list.html", _("Posteingang"), form=form, page=page, query=query.urlencode())
+
+
+@require_GET
+@staff_view("uploads.view_submission")
+def submission_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    submission = _submission(reference)
+    user = request.user
+    return _render(
+        request,
+        "staff/inbox/detail.html",
+        _("Vorgang %(reference)s") % {"reference": submission.reference},
+        submission=submission,
+        documents=list(submission.documents.order_by("id")),
+        status_form=SubmissionStatusForm(initial={"status": submission.status, "note": submission.status_note})
+        if user.has_perm("uploads.change_submission")
+        else None,
+        may_download=user.has_perm("uploads.download_submissiondocument"),
+    )
+
+
+@require_POST
+@staff_view("uploads.change_submission")
+def submission_status(request: HttpRequest, reference: str) -> HttpResponse:
+    submission = _submission(reference)
+    form = SubmissionStatusForm(request.POST)
+    if form.is_valid():
+        submission_set_status(
+            submission=submission,
+            status=form.cleaned_data["status"],
+            note=form.cleaned_data["note"],
+            actor=Actor.staff(request.user),
+        )
+        messages.success(request, _("Der Bearbeitungsstand ist gespeichert."))
+    else:
+        messages.error(request, _("Bitte wählen Sie einen gültigen Bearbeitungsstand."))
+    return redirect(reverse("staff:submission", args=[submission.reference]))
+
+
+@require_GET
+@staff_view("uploads.download_submissiondocument")
+def document_download(request: HttpRequest, reference: str, document_id) -> HttpResponse:
+    submission = _submission(reference)
+    document = get_object_or_404(SubmissionDocument, public_id=document_id, submission=submission)
+    chunks = submission_document_download(document=document, actor=Actor.staff(request.user), ip=client_ip(request))
+    response = StreamingHttpResponse(chunks, content_type=document.mime_type or "application/octet-stream")
+    response["Content-Length"] = str(document.size)
+    response["Content-Disposition"] = _attachment(document.name)
+    return response
+
+
+@require_POST
+@staff_view("uploads.download_submissiondocument")
+def submission_export_view(request: HttpRequest, reference: str) -> HttpResponse:
+    submission = _submission(reference)
+    result = submission_export(submission=submission, actor=Actor.staff(request.user), ip=client_ip(request))
+    if result.stream is not None:
+        response = StreamingHttpResponse(result.stream, content_type=result.content_type)
+        response["Content-Disposition"] = _attachment(result.filename)
+        return response
+    messages.success(request, _("Der Vorgang ist exportiert (%(target)s).") % {"target": result.target})
+    return redirect(reverse("staff:submission", args=[submission.reference]))

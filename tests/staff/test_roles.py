@@ -1,0 +1,177 @@
+"""Every role against every admin page, staff page and print-shop page: allowed or refused as designed.
+
+The routes are read from the admin site's registry and from the staff and letters URL modules, so a new page
+that is missing from EXPECTED fails the test instead of going untested.
+"""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.urls import URLPattern, get_resolver, reverse
+
+from audit.models import AuditEvent
+from letters.constants import LetterStatus
+from staff.constants import Role
+from tests.letters.factories import LetterRequestFactory
+from tests.uploads.factories import pdf_bytes
+
+from .factories import make_staff, transmitted_submission, verified_client
+
+pytestmark = pytest.mark.django_db
+
+CC, PS, CW, AD = Role.CALL_CENTRE, Role.PRINT_SHOP, Role.CASE_WORKER, Role.ADMINISTRATOR
+
+
+def _model_routes(label: str, viewers: set, writers: set) -> dict[str, set]:
+    return {
+        f"admin:{label}_changelist": viewers | writers,
+        f"admin:{label}_change": viewers | writers,
+        f"admin:{label}_history": viewers | writers,
+        f"admin:{label}_add": writers,
+        f"admin:{label}_delete": writers,
+    }
+
+
+EXPECTED: dict[str, set] = {
+    # Read-only for everyone: changes go through services (address correction, new PIN, cancel).
+    **_model_routes("members_member", {CC, AD}, set()),
+    "admin:members_member_reissue": {CC, AD},
+    "admin:members_member_address": {CC, AD},
+    "admin:members_member_story": {CC, AD},
+    "admin:members_member_letter_cancel": {CC, AD},
+    **_model_routes("pins_letterpin", {CC, AD}, set()),
+    # Append-only: administrators read it; nobody adds, changes or deletes.
+    **_model_routes("audit_auditevent", {AD}, set()),
+    **_model_routes("auth_user", set(), {AD}),
+    "admin:auth_user_password_change": {AD},
+    **_model_routes("auth_group", set(), {AD}),
+    **_model_routes("otp_totp_totpdevice", set(), {AD}),
+    # OTP_ADMIN_HIDE_SENSITIVE_DATA: nobody sees a TOTP secret again after enrolment.
+    "admin:otp_totp_totpdevice_config": set(),
+    "admin:otp_totp_totpdevice_qrcode": set(),
+    **_model_routes("uploads_submissionreason", set(), {AD}),
+    "staff:inbox": {CW, AD},
+    "staff:submission": {CW, AD},
+    "staff:submission_status": {CW, AD},
+    "staff:document": {CW, AD},
+    "staff:submission_export": {CW, AD},
+    "letters:queue": {PS, AD},
+    "letters:collect": {PS, AD},
+    "letters:release": {AD},
+    "letters:specimen": {CC, AD},
+}
+INDEX_MODELS = {
+    CC: {"members.Member", "pins.LetterPin"},
+    PS: set(),
+    CW: set(),
+    AD: {f"{model._meta.app_label}.{model.__name__}" for model in admin.site._registry},
+}
+
+
+def _named_patterns(patterns, prefix: str) -> list[tuple[str, URLPattern]]:
+    return [(f"{prefix}:{pattern.name}", pattern) for pattern in patterns if pattern.name]
+
+
+def _routes() -> list[tuple[str, URLPattern]]:
+    routes = []
+    for model_admin in admin.site._registry.values():
+        routes += _named_patterns(model_admin.get_urls(), "admin")
+    resolver = get_resolver()
+    for namespace in ("staff", "letters"):
+        include = next(p for p in resolver.url_patterns if getattr(p, "namespace", None) == namespace)
+        routes += _named_patterns(include.url_patterns, namespace)
+    return routes
+
+
+def test_every_route_has_an_expectation():
+    assert sorted(name for name, _pattern in _routes() if name not in EXPECTED) == []
+
+
+@pytest.fixture
+def world(member, issue_pin):
+    """One object of every kind the routes need."""
+    pin = issue_pin(member).pin
+    letter = LetterRequestFactory(member=member, status=LetterStatus.RENDERED, pin=pin)
+    submission = transmitted_submission(member, files={"a.pdf": pdf_bytes()})
+    other_staff = make_staff(Role.PRINT_SHOP)
+    return {"member": member, "pin": pin, "letter": letter, "submission": submission, "staff": other_staff}
+
+
+def _kwargs(name: str, pattern: URLPattern, world) -> dict:
+    model_admin = next(
+        (ma for ma in admin.site._registry.values() if any(p.name == name.split(":")[1] for p in ma.get_urls())), None
+    )
+    instances = {
+        "members.member": world["member"],
+        "pins.letterpin": world["pin"],
+        "audit.auditevent": AuditEvent.objects.first(),
+        "auth.user": get_user_model().objects.get(pk=world["staff"].user.pk),
+        "otp_totp.totpdevice": world["staff"].device,
+        "uploads.submissionreason": world["submission"].reason,
+        "auth.group": world["staff"].user.groups.get(),
+    }
+    obj = instances[model_admin.opts.label_lower] if model_admin else None
+    values = {
+        "object_id": getattr(obj, "pk", None),
+        "id": getattr(obj, "pk", None),
+        "pk": getattr(obj, "pk", None),
+        "member_id": world["member"].pk,
+        "letter_id": world["letter"].pk,
+        "reference": world["submission"].reference,
+        "document_id": world["submission"].documents.get().public_id,
+    }
+    return {key: values[key] for key in pattern.pattern.converters}
+
+
+def _allowed(response) -> bool:
+    if response.status_code == 302:
+        return reverse("admin:login") not in response["Location"]
+    return response.status_code == 200
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_role_gets_exactly_its_pages(role, world):
+    client = verified_client(make_staff(role))
+    wrong = []
+    for name, pattern in _routes():
+        url = reverse(name, kwargs=_kwargs(name, pattern, world))
+        response = client.get(url)
+        if response.status_code == 405:
+            response = client.post(url)
+        allowed = _allowed(response)
+        if allowed != (role in EXPECTED[name]) or (not allowed and response.status_code != 403):
+            wrong.append(f"{name} -> {response.status_code}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_admin_index_lists_only_the_roles_models(role):
+    client = verified_client(make_staff(role))
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    listed = {
+        f"{app['app_label']}.{model['object_name']}" for app in response.context["app_list"] for model in app["models"]
+    }
+    assert listed == INDEX_MODELS[role]
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_app_pages_of_other_roles_are_not_found(role):
+    client = verified_client(make_staff(role))
+    wrong = []
+    for app_label in sorted({model._meta.app_label for model in admin.site._registry}):
+        visible = any(label.startswith(f"{app_label}.") for label in INDEX_MODELS[role])
+        status = client.get(reverse("admin:app_list", args=[app_label])).status_code
+        if status != (200 if visible else 404):
+            wrong.append(f"{app_label} -> {status}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_audit_csv_export_only_for_administrators(role, world):
+    client = verified_client(make_staff(role))
+    event = AuditEvent.objects.first()
+    response = client.post(
+        reverse("admin:audit_auditevent_changelist"), {"action": "export_csv", "_selected_action": [event.pk]}
+    )
+    assert response.status_code == (200 if role == AD else 403)

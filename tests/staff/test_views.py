@@ -1,0 +1,136 @@
+"""The case workers' inbox, detail, download, status and export pages (staff/views.py)."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from audit.constants import AuditAction
+from audit.models import AuditEvent
+from staff.constants import Role
+from tests.factories import MemberFactory
+from tests.uploads.factories import SubmissionReasonFactory, pdf_bytes
+from uploads.constants import SubmissionStatus
+from uploads.models import Submission
+
+from .factories import transmitted_submission
+
+pytestmark = pytest.mark.django_db
+
+INBOX = reverse("staff:inbox")
+
+
+@pytest.fixture
+def worker(staff_client):
+    return staff_client(Role.CASE_WORKER)
+
+
+@pytest.fixture
+def pdf():
+    return pdf_bytes()
+
+
+@pytest.fixture
+def submission(member, pdf):
+    return transmitted_submission(member, files={"Bescheinigung.pdf": pdf})
+
+
+def _listed(client, **params):
+    response = client.get(INBOX, params)
+    assert response.status_code == 200
+    return list(response.context["page"])
+
+
+def test_inbox_lists_transmitted_submissions(worker, submission):
+    assert _listed(worker) == [submission]
+
+
+def test_inbox_finds_a_submission_by_reference(worker, submission):
+    transmitted_submission(MemberFactory())
+    assert _listed(worker, q=submission.reference.lower()) == [submission]
+
+
+def test_inbox_finds_a_submission_by_kvnr(worker, submission, member):
+    transmitted_submission(MemberFactory())
+    assert _listed(worker, q=member.kvnr) == [submission]
+
+
+def test_inbox_filters_by_status(worker, submission):
+    other = transmitted_submission(MemberFactory())
+    Submission.objects.filter(pk=other.pk).update(status=SubmissionStatus.DONE)
+    assert _listed(worker, status=SubmissionStatus.DONE) == [Submission.objects.get(pk=other.pk)]
+
+
+def test_inbox_filters_by_reason(worker, submission):
+    SubmissionReasonFactory(code="andere")
+    assert _listed(worker, reason="andere") == []
+    assert _listed(worker, reason="certificate") == [submission]
+
+
+def test_inbox_filters_by_date(worker, submission):
+    day = submission.transmitted_at.date()
+    assert _listed(worker, date_from=day.isoformat(), date_to=day.isoformat()) == [submission]
+    assert _listed(worker, date_from=day.replace(year=day.year + 1).isoformat()) == []
+
+
+def test_detail_shows_data_contact_changes_and_files(worker, submission):
+    html = worker.get(reverse("staff:submission", args=[submission.reference])).content.decode()
+    assert "Bitte prüfen." in html
+    assert "Bonn" in html
+    assert "Bescheinigung.pdf" in html
+
+
+def test_unknown_reference_is_404(worker):
+    assert worker.get(reverse("staff:submission", args=["EP-NONE-NONE"])).status_code == 404
+
+
+def test_download_streams_the_decrypted_document(worker, submission, pdf):
+    document = submission.documents.get()
+    response = worker.get(reverse("staff:document", args=[submission.reference, document.public_id]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == pdf
+    assert response["Content-Disposition"].startswith("attachment")
+
+
+def test_every_download_is_audited_with_who_and_when(worker, submission):
+    document = submission.documents.get()
+    url = reverse("staff:document", args=[submission.reference, document.public_id])
+    worker.get(url)
+    worker.get(url)
+    events = AuditEvent.objects.filter(action=AuditAction.SUBMISSION_DOWNLOAD)
+    assert events.count() == 2
+    assert {event.actor_user.groups.get().name for event in events} == {Role.CASE_WORKER}
+    assert events.first().data == {"reference": submission.reference, "document": str(document.public_id)}
+
+
+def test_document_of_another_submission_is_404(worker, submission, pdf):
+    other = transmitted_submission(MemberFactory(), files={"x.pdf": pdf})
+    document = other.documents.get()
+    assert worker.get(reverse("staff:document", args=[submission.reference, document.public_id])).status_code == 404
+
+
+def test_status_moves_with_a_note(worker, submission):
+    url = reverse("staff:submission_status", args=[submission.reference])
+    worker.post(url, {"status": SubmissionStatus.IN_PROGRESS, "note": "Rückfrage beim Arzt"})
+    submission.refresh_from_db()
+    assert (submission.status, submission.status_note) == (SubmissionStatus.IN_PROGRESS, "Rückfrage beim Arzt")
+    assert AuditEvent.objects.filter(action=AuditAction.SUBMISSION_STATUS).exists()
+
+
+def test_unknown_status_changes_nothing(worker, submission):
+    worker.post(reverse("staff:submission_status", args=[submission.reference]), {"status": "archived"})
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.RECEIVED
+
+
+def test_export_downloads_a_zip_with_files_and_description(worker, submission, pdf):
+    response = worker.post(reverse("staff:submission_export", args=[submission.reference]))
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.read("01-Bescheinigung.pdf") == pdf
+    description = json.loads(archive.read("submission.json"))
+    assert description["reference"] == submission.reference
+    assert description["documents"][0]["file"] == "01-Bescheinigung.pdf"
+    assert AuditEvent.objects.get(action=AuditAction.SUBMISSION_EXPORTED).data["target"] == "download"
