@@ -45,3 +45,16 @@ def test_demo_refuses_to_run_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("demo")
+
+
+@pytest.mark.django_db
+def test_demo_prints_staff_users_whose_password_and_totp_code_log_in(settings, capsys, client):
+    settings.DEBUG = True
+    call_command("demo")
+    out = capsys.readouterr().out
+    username, password = re.search(r"(demo-call-centre)\s+\w+\s+password (\S+)", out).groups()
+    call_command("demo_totp", username)
+    code = capsys.readouterr().out.strip()
+    response = client.post("/admin/login/", {"username": username, "password": password, "otp_token": code})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200

@@ -11,6 +11,7 @@ from audit.services import Actor
 from letters.services import letter_request_create
 from members.services import member_upsert
 from pins.services import pin_issue
+from staff.services import staff_demo_users
 
 DEMO_MEMBERS = [
     {
@@ -55,9 +56,15 @@ class Command(BaseCommand):
                 letter_request_create(member=member, purpose="Demo", actor=Actor.system())
                 card = "valid" if member.card_is_valid() else "EXPIRED health card"
                 lines.append(f"  {member.full_name:<18} KVNR {member.kvnr}  PIN {issued.display}  ({card})")
+            staff = staff_demo_users()
         self.stdout.write("")
         self.stdout.write(f"Portal: {settings.PORTAL_PUBLIC_URL}/")
         self.stdout.write("Demo members (each run of `manage.py demo` sends a new PIN; older ones stay valid):")
         for line in lines:
             self.stdout.write(line)
+        self.stdout.write("")
+        self.stdout.write(f"Staff: {settings.PORTAL_PUBLIC_URL}/admin/ (password, then the TOTP code of the secret)")
+        for username, role, password, secret in staff:
+            self.stdout.write(f"  {username:<20} {role:<14} password {password}  TOTP secret {secret}")
+        self.stdout.write("  Current code: .venv/bin/python manage.py demo_totp USERNAME")
         self.stdout.write("")
