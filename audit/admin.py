@@ -9,6 +9,8 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_mixins import ReadOnlyAdminMixin
+
 from .constants import AuditAction
 from .models import AuditEvent
 
@@ -60,7 +62,7 @@ class ActionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "action_label", "actor_kind", "actor_user", "member", "ip", "reason"]
     list_filter = [ActionFilter, "actor_kind", ("at", admin.DateFieldListFilter)]
     list_select_related = ["actor_user", "member"]
@@ -81,12 +83,3 @@ class AuditEventAdmin(admin.ModelAdmin):
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
         return response
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_mixins import ReadOnlyAdminMixin
+
 from .kvnr import kvnr_is_valid, kvnr_normalize
 from .models import Member
 
@@ -36,7 +38,7 @@ class CardValidityFilter(admin.SimpleListFilter):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Members come from the insurer's import; here they are found and read. Changes go through services."""
 
     list_display = ["kvnr", "last_name", "first_name", "postcode", "town", "egk_valid_until"]
@@ -64,12 +66,3 @@ class MemberAdmin(admin.ModelAdmin):
         if date is not None:
             return queryset.filter(egk_valid_until=date), False
         return super().get_search_results(request, queryset, search_term)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 
+from core.admin_mixins import ReadOnlyAdminMixin
 from members.kvnr import kvnr_is_valid, kvnr_normalize
 
 from .models import LetterPin
 
 
 @admin.register(LetterPin)
-class LetterPinAdmin(admin.ModelAdmin):
+class LetterPinAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: PINs are issued and ended by pins.services only. The hash and selector are never shown."""
 
     list_display = ["member", "purpose", "status", "end_reason", "issued_at", "expires_at", "failed_attempts"]
@@ -34,12 +35,3 @@ class LetterPinAdmin(admin.ModelAdmin):
         if kvnr_is_valid(kvnr):
             return queryset.filter(member__kvnr=kvnr), False
         return super().get_search_results(request, queryset, search_term)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

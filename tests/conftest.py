@@ -104,6 +104,26 @@ def live_server(request):
 
 
 @pytest.fixture
+def evaluations(monkeypatch):
+    """The hashes every real PIN check is evaluated against (dummy checks included), in order, across threads."""
+    import threading
+
+    from pins import hashing
+
+    seen: list[str] = []
+    lock = threading.Lock()
+    original = hashing.verify_pin
+
+    def recording(pin_hash: str, normalized: str) -> bool:
+        with lock:
+            seen.append(pin_hash)
+        return original(pin_hash, normalized)
+
+    monkeypatch.setattr(hashing, "verify_pin", recording)
+    return seen
+
+
+@pytest.fixture
 def member(db):
     return MemberFactory()
 

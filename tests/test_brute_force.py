@@ -3,32 +3,15 @@ per-address throttle engages; X-Forwarded-For only names the client when the pro
 
 import itertools
 import secrets
-import threading
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from pins import hashing
 from pins.constants import PIN_ALPHABET, PinStatus
 from tests.factories import MemberFactory
 
 ADDRESSES = [f"203.0.113.{n}" for n in range(1, 41)]
-
-
-@pytest.fixture
-def evaluations(monkeypatch):
-    seen: list[str] = []
-    lock = threading.Lock()
-    original = hashing.verify_pin
-
-    def recording(pin_hash: str, normalized: str) -> bool:
-        with lock:
-            seen.append(pin_hash)
-        return original(pin_hash, normalized)
-
-    monkeypatch.setattr(hashing, "verify_pin", recording)
-    return seen
 
 
 def random_pin() -> str:

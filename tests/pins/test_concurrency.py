@@ -5,7 +5,6 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from pins import hashing
 from pins.constants import PinStatus
 from pins.models import LetterPin
 from pins.services import pin_verify
@@ -38,21 +37,6 @@ def fire_at_once(attempts: list[tuple[str, str]]) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-
-
-@pytest.fixture
-def evaluations(monkeypatch):
-    seen: list[str] = []
-    lock = threading.Lock()
-    original = hashing.verify_pin
-
-    def recording(pin_hash: str, normalized: str) -> bool:
-        with lock:
-            seen.append(pin_hash)
-        return original(pin_hash, normalized)
-
-    monkeypatch.setattr(hashing, "verify_pin", recording)
-    return seen
 
 
 def test_concurrent_wrong_attempts_evaluate_at_most_five_against_the_pin(issue_pin, evaluations):
