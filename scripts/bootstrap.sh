@@ -34,6 +34,15 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
+    # Debian's own Python needs python3.11-venv for `-m venv` (it brings ensurepip).
+    if ! "$python" -c 'import ensurepip' 2>/dev/null; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3.11-venv >/dev/null
+        else
+            echo "Python's venv module is missing. Install it with: sudo apt-get install python3.11-venv" >&2
+            exit 1
+        fi
+    fi
     "$python" -m venv .venv
 fi
 
