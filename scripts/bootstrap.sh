@@ -37,6 +37,7 @@ if [ ! -x .venv/bin/python ]; then
     # Debian's own Python needs python3.11-venv for `-m venv` (it brings ensurepip).
     if ! "$python" -c 'import ensurepip' 2>/dev/null; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            apt-get update -qq
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3.11-venv >/dev/null
         else
             echo "Python's venv module is missing. Install it with: sudo apt-get install python3.11-venv" >&2
