@@ -28,10 +28,6 @@ def pin_generate(*, selector: str) -> str:
     return selector + secret
 
 
-def selector_generate() -> str:
-    return "".join(secrets.choice(PIN_ALPHABET) for _ in range(SELECTOR_LENGTH))
-
-
 def pin_display(normalized: str) -> str:
     """Grouped for reading: ABCD-EFGH-JKLM."""
     return "-".join(normalized[i : i + PIN_GROUP] for i in range(0, len(normalized), PIN_GROUP))
