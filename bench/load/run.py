@@ -32,6 +32,7 @@ class Run:
 
     stack: Stack
     seconds: float = 0.0
+    started: float = 0.0
     journal: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
@@ -41,6 +42,18 @@ class Run:
 
     def add(self, name: str, ok: bool, detail: str = "") -> None:
         self.checks.append({"name": name, "ok": ok, "detail": detail})
+
+    def at(self, second: float, what: str) -> float:
+        """Sleep until `second` seconds into the load, note what happens then; returns the time."""
+        time.sleep(max(0.0, self.started + second - time.time()))
+        now = time.time()
+        self.lines.append(f"{now - self.started:6.1f} s  {what}")
+        print(self.lines[-1], flush=True)
+        return now
+
+    def note(self, what: str) -> None:
+        self.lines.append(f"{time.time() - self.started:6.1f} s  {what}")
+        print(self.lines[-1], flush=True)
 
 
 def sql(stack: Stack, query: str) -> str:
@@ -137,6 +150,7 @@ def run_load(
     members: int,
     reissue_members: int,
     fault: Callable[[Run], None] | None = None,
+    setup: Callable[[Stack], None] | None = None,
     letter_wait: float = 300,
 ) -> Run:
     """Start the stack, seed it, run Locust (and the fault, if any, meanwhile), then check and scan."""
@@ -153,8 +167,10 @@ def run_load(
         env = {**stack.env, "LOAD_SEED": str(seed_file), "LOAD_JOURNAL": str(journal),
                "LOAD_STAFF_USERS": str(staff_users), "LOAD_CLASSES": " ".join(classes)}  # fmt: skip
         users = member_users + staff_users
+        if setup is not None:
+            setup(stack)
         locust_log = (stack.logs / "locust.log").open("ab")
-        started = time.time()
+        started = run.started = time.time()
         options = ["--headless", "-u", str(users), "-r", str(users), "--run-time", f"{int(seconds)}s"]
         options += ["--host", f"http://127.0.0.1:{stack.web_port}", "--only-summary", "--loglevel", "WARNING"]
         locust = subprocess.Popen(
