@@ -1,9 +1,6 @@
-"""Helpers shared by the fault scripts: answers within a time window, the 503 contract, a probe for recovery."""
+"""Helpers shared by the fault scripts: answers within a time window and the contract for answers in a fault."""
 
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -36,20 +33,6 @@ def check_clear_failures(run: Run, start: float, end: float, what: str, kinds: s
         f": {', '.join(kinds_seen)}" if unclear else ""
     )
     run.add(f"{what}: every 5xx is a clear 503/507 with a message, never a traceback", not unclear, detail)
-
-
-def first_ok_after(port: int, path: str, seconds: float = 60) -> float | None:
-    """Seconds until `path` answers 200 again, probing from outside Locust; None if it never does."""
-    started = time.time()
-    while time.time() - started < seconds:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-                if response.status == 200:
-                    return time.time() - started
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    return None
 
 
 def finish(run: Run, title: str) -> None:
