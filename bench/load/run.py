@@ -114,7 +114,7 @@ def decode_broker_bodies(monitor: Path, out: Path) -> None:
 
 
 def leak_scan(run: Run, seed: dict) -> None:
-    """Grep the database dump, every log and the broker capture for every issued PIN, as typed and as shown."""
+    """Grep the database dump, every log (ours and PostgreSQL's) and the broker capture for every issued PIN."""
     stack = run.stack
     pins = {member["pin"] for member in seed["members"]}
     letter_pins = stack.tmp / "letter-pins.txt"
@@ -127,13 +127,18 @@ def leak_scan(run: Run, seed: dict) -> None:
     stack.pg_dump(dump)
     decode_broker_bodies(stack.logs / "monitor.log", stack.logs / "broker-bodies.txt")
     targets = [dump, *sorted(stack.logs.glob("*.log")), *sorted(stack.logs.glob("*.jsonl"))]
-    targets.append(stack.logs / "broker-bodies.txt")
+    targets += [stack.logs / "broker-bodies.txt", stack.pgdata / "server.log"]
     found = {}
     for target in targets:
         result = subprocess.run(["grep", "-a", "-F", "-i", "-o", "-f", str(patterns), str(target)], capture_output=True)
         hits = len(result.stdout.splitlines())
         if hits:
             found[target.name] = hits
+    # The scanner itself must work: a planted PIN, lower case in display form, has to be found.
+    canary = stack.tmp / "canary.txt"
+    canary.write_text(f"log line {pin_display(sorted(pins)[0]).lower()} end\n")
+    planted = subprocess.run(["grep", "-a", "-F", "-i", "-q", "-f", str(patterns), str(canary)]).returncode == 0
+    run.add("the leak scan finds a planted PIN (canary)", planted)
     scanned = ", ".join(f"{t.name} ({t.stat().st_size // 1024} KB)" for t in targets)
     detail = f"{len(pins)} PINs ({len(pins) - len(seed['members'])} from letter PDFs) in {scanned}"
     if found:
