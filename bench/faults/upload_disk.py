@@ -1,8 +1,4 @@
-"""Fault: the upload storage made read-only, then full, during uploads; clear refusals, drafts intact.
-
-The private and staging folders of the run are small tmpfs mounts of their own (this needs root with
-CAP_SYS_ADMIN); the script remounts them read-only, and later fills them to the last byte.
-"""
+"""Fault: the upload storage made read-only, then full, during uploads; clear refusals, drafts intact."""
 
 import shutil
 import subprocess
@@ -19,6 +15,7 @@ UPLOAD_KINDS = {"tus create", "tus patch", "tus delete"}
 
 
 def mount(stack: Stack) -> None:
+    """The run's own private and staging folders become tmpfs mounts (needs root with CAP_SYS_ADMIN)."""
     for folder in (stack.private, stack.staging):
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m,mode=0700", "tmpfs", str(folder)], check=True)
 

@@ -1,7 +1,4 @@
-"""Consistency check after a load run: the database against what the clients were told, and every letter's PDF.
-
-Writes a JSON list of checks ({"name", "ok", "detail"}) and, for the leak scan, the PINs found in the letters.
-"""
+"""Consistency check after a load run: the database against what the clients were told, and every letter's PDF."""
 
 import argparse
 import hashlib
@@ -146,6 +143,7 @@ def check_letters(told: dict, pins_out: Path) -> list[dict]:
 
 
 def main() -> None:
+    """Writes a JSON list of checks ({"name", "ok", "detail"}) and, for the leak scan, the PINs in the letters."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journal", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)

@@ -1,9 +1,4 @@
-"""Locust users for the load run: members (login, autosave, tus upload, transmit) and call-centre staff (reissue).
-
-Driven by bench/load/run.py, which passes the seed file and where to write the journal through the environment.
-The journal (JSON lines) records every request (kind, status, milliseconds) and what the server acknowledged to
-each member, so that the consistency check can compare it with the database afterwards.
-"""
+"""Locust users for the load run: members (login, autosave, tus upload, transmit) and call-centre staff (reissue)."""
 
 import base64
 import hashlib
@@ -24,6 +19,8 @@ from locust.exception import StopUser
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.upload import write_pdf
 
+# run.py passes the seed file and the journal through the environment. The journal (JSON lines) records every
+# request and what the server acknowledged to each member, for the consistency check afterwards.
 SEED = json.loads(Path(os.environ["LOAD_SEED"]).read_text())
 JOURNAL = Path(os.environ["LOAD_JOURNAL"]).open("a", buffering=1)  # noqa: SIM115 (open for the whole run)
 CHUNK = int(os.environ.get("LOAD_CHUNK", str(256 * 1024)))

@@ -1,10 +1,4 @@
-"""Mixed load against a private stack, then the consistency check and the leak scan (.venv/bin/python bench/load/run.py).
-
-Starts its own PostgreSQL cluster and Redis on free loopback ports, gunicorn (deploy/gunicorn.conf.py), a Celery
-worker and beat; seeds members with real PINs and call-centre users with TOTP devices; runs Locust headless
-(members log in, autosave, upload in chunks over tus, transmit; staff send new PINs, which the worker renders).
-Prints requests/s, p50/p99 and statuses by kind, PASS/FAIL per check, and writes it all to bench/results/.
-"""
+"""Mixed load against a private stack, then the consistency check and the leak scan (see README, Operations)."""
 
 import argparse
 import base64
