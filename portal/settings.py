@@ -334,10 +334,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"database_outage": {"()": "web.errors.DatabaseOutageLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A database outage: one line per failed request instead of a traceback each.
+        "django.request": {"filters": ["database_outage"]},
         # WeasyPrint and fontTools narrate every step of a PIN letter at INFO/DEBUG; only their warnings count.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},

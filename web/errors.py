@@ -48,6 +48,21 @@ def database_unavailable(error: BaseException | None) -> bool:
     return False
 
 
+class DatabaseOutageLogFilter(logging.Filter):
+    """For django.request: a request failed by a database outage is logged in one line, without its traceback.
+
+    During a restart every request fails the same way, often twice (two middlewares read the session), and a
+    hundred-line traceback each would bury everything else in the log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and database_unavailable(record.exc_info[1]):
+            record.msg = f"{record.msg} (database unavailable: {type(record.exc_info[1]).__name__})"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def wants_json(request: HttpRequest) -> bool:
     """The page scripts' requests: autosave asks for JSON, the upload client speaks tus."""
     return "Tus-Resumable" in request.headers or "application/json" in request.headers.get("Accept", "")

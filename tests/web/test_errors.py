@@ -251,3 +251,11 @@ def test_without_health_checks_one_request_gets_503_and_the_next_is_served(persi
     terminate_django_connection()
     assert wsgi_get("/uebersicht/", cookie) == 503
     assert wsgi_get("/uebersicht/", cookie) == 200
+
+
+def test_a_request_failed_by_the_outage_is_logged_in_one_line_without_traceback(member_client, caplog):
+    with database_unreachable():
+        member_client.get(reverse("web:dashboard"))
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert records
+    assert all(r.exc_info is None and "database unavailable: OperationalError" in r.getMessage() for r in records)
