@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from pins.constants import PinStatus
 from pins.models import LetterPin
-from tests.helpers import disk_error, login_member
+from tests.helpers import database_unreachable, disk_error, login_member
 from uploads import services
 from uploads.constants import UploadStatus
 from uploads.models import Draft, Submission, SubmissionReason, Upload
@@ -511,3 +511,18 @@ def test_plain_form_upload_on_a_failing_disk_shows_the_message_on_the_draft_page
     assert STORAGE_MESSAGE in response.content.decode()
     assert not Upload.objects.exists()
     assert Draft.objects.get().message == "Bitte prüfen"
+
+
+def test_database_lost_at_the_upload_row_lock_answers_503_not_busy(member, issue_pin):
+    client = login_member(Client(raise_request_exception=False), issue_pin(member).pin)
+    data = pdf_bytes()
+    url = tus_create(client, len(data))["Location"]
+
+    def the_row_lock(sql: str) -> bool:
+        # The locking read joins the draft and the member (select_related); nothing else of a PATCH does.
+        return sql.lstrip().upper().startswith("SELECT") and "uploads_upload" in sql and "members_member" in sql
+
+    with database_unreachable(the_row_lock):
+        response = tus_patch(client, url, 0, data)
+    assert response.status_code == 503
+    assert Upload.objects.get().offset == 0
