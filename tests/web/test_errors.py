@@ -125,6 +125,14 @@ def test_database_down_while_a_middleware_reads_the_session_gets_the_try_again_p
     assert 'id="try-again"' in response.content.decode()
 
 
+def test_database_down_while_the_session_is_saved_gets_503_not_400(member_client):
+    # Django reports a failed session save as SessionInterrupted (a 400) around the database error.
+    with database_unreachable(lambda sql: "UPDATE" in sql and "django_session" in sql):
+        response = member_client.post(reverse("web:keepalive"), HTTP_ACCEPT="application/json")
+    assert response.status_code == 503
+    assert response.json()["message"]
+
+
 def test_try_again_page_is_english_for_an_english_browser(member_client):
     with database_unreachable():
         response = member_client.get(reverse("web:dashboard"), HTTP_ACCEPT_LANGUAGE="en")
