@@ -56,6 +56,12 @@ class StorageFailed(UploadError):
         self.status = status
 
 
+class FileUnavailable(UploadError):
+    """A stored file cannot be read right now (disk away or unreadable, or it fails to decrypt)."""
+
+    status = 503
+
+
 class DraftConflict(Exception):
     """The draft was saved elsewhere (another tab) since this writer loaded it."""
 

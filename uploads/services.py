@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
-from core.crypto import iter_file, open_decrypted, save_encrypted
+from core.crypto import DecryptionError, iter_file, open_decrypted, save_encrypted
 from members.models import Member
 from pins.constants import EndReason
 from pins.models import LetterPin
@@ -29,6 +29,7 @@ from . import files
 from .constants import ALLOWED_TYPES, REFERENCE_ALPHABET, REFERENCE_PREFIX, ScanStatus, SubmissionStatus, UploadStatus
 from .exceptions import (
     DraftConflict,
+    FileUnavailable,
     InvalidFile,
     OffsetMismatch,
     StorageFailed,
@@ -402,14 +403,35 @@ def upload_store(*, draft: Draft, name: str, fileobj: IO[bytes], size: int, acto
         raise
 
 
+def _open_stored(*, name: str, aad: bytes, what: str) -> Iterator[bytes]:
+    """open_decrypted, with a message instead of an error when the file cannot be read or decrypted."""
+    try:
+        return open_decrypted(storage=_private(), name=name, aad=aad)
+    except OSError as error:
+        logger.warning("%s: reading the stored file failed with %s", what, errno.errorcode.get(error.errno or 0, "?"))
+    except DecryptionError:
+        # A wrong or missing key, or an altered file: an operator must look, so this is an error, not a warning.
+        logger.error("%s: the stored file cannot be decrypted", what)
+    raise FileUnavailable(
+        _(
+            "Die Datei kann gerade nicht geöffnet werden. Bitte versuchen Sie es später noch einmal. Wenn es dabei "
+            "bleibt, rufen Sie bitte unsere kostenlose Hotline %(phone)s an."
+        )
+        % {"phone": settings.HOTLINE_PHONE}
+    )
+
+
 def upload_open(*, upload: Upload) -> Iterator[bytes]:
-    """The decrypted content of a complete upload, streamed."""
-    return open_decrypted(storage=_private(), name=upload.storage_name, aad=upload.aad)
+    """The decrypted content of a complete upload, streamed; FileUnavailable (503) when it cannot be read."""
+    return _open_stored(name=upload.storage_name, aad=upload.aad, what=f"upload {upload.public_id}")
 
 
 def document_open(*, document: SubmissionDocument) -> Iterator[bytes]:
-    """The decrypted content of a transmitted document, streamed; only for views that checked permission."""
-    return open_decrypted(storage=_private(), name=document.storage_name, aad=document.aad)
+    """The decrypted content of a transmitted document, streamed; only for views that checked permission.
+
+    Raises FileUnavailable (503) when it cannot be read.
+    """
+    return _open_stored(name=document.storage_name, aad=document.aad, what=f"document {document.public_id}")
 
 
 # --- Transmission -------------------------------------------------------------------------------------------

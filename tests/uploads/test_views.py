@@ -338,6 +338,31 @@ def test_download_is_an_attachment_with_rfc6266_name_nosniff_and_no_store(member
     assert "no-store" in response["Cache-Control"]
 
 
+def test_download_of_an_unreadable_file_says_so_on_the_draft_page(member_client, monkeypatch, caplog):
+    tus_upload(member_client, pdf_bytes(), name="Bescheinigung.pdf")
+    upload = Upload.objects.get()
+
+    def unreadable(*args, **kwargs):
+        raise disk_error(errno.EACCES)
+
+    monkeypatch.setattr(storages["default"], "open", unreadable)
+    response = member_client.get(reverse("uploads:file_download", args=[upload.public_id]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("uploads:draft")
+    assert "Die Datei kann gerade nicht geöffnet werden" in response.content.decode()
+    assert "EACCES" in caplog.text
+
+
+def test_download_that_fails_to_decrypt_is_refused_with_a_message_and_logged_as_an_error(
+    member_client, settings, caplog
+):
+    tus_upload(member_client, pdf_bytes(), name="Bescheinigung.pdf")
+    upload = Upload.objects.get()
+    settings.FILE_ENCRYPTION_KEYS = ["other:" + base64.urlsafe_b64encode(b"k" * 32).decode()]
+    response = member_client.get(reverse("uploads:file_download", args=[upload.public_id]))
+    assert response.status_code == 302
+    assert [r.levelname for r in caplog.records if "cannot be decrypted" in r.getMessage()] == ["ERROR"]
+
+
 # --- transmission
 
 
