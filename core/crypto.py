@@ -171,9 +171,26 @@ def save_encrypted(*, storage: Storage, name: str, chunks: Iterable[bytes], aad:
 
 
 def open_decrypted(*, storage: Storage, name: str, aad: bytes = b"") -> Iterator[bytes]:
-    """Yield the plaintext of a stored encrypted file in segments; the file is closed at the end."""
-    with storage.open(name, "rb") as src:
-        yield from decrypt_stream(src, aad=aad)
+    """The plaintext of a stored encrypted file in segments; the file is closed at the end.
+
+    The file is opened and its first segment decrypted before this returns, so a missing or unreadable file
+    (OSError) or a wrong key (DecryptionError) fails here, while the caller can still answer with a message,
+    and not halfway through a response whose status was already sent.
+    """
+    src = storage.open(name, "rb")
+    try:
+        segments = decrypt_stream(src, aad=aad)
+        first = next(segments)
+    except BaseException:
+        src.close()
+        raise
+    return _rest_then_close(src, first, segments)
+
+
+def _rest_then_close(src: IO[bytes], first: bytes, segments: Iterator[bytes]) -> Iterator[bytes]:
+    with src:
+        yield first
+        yield from segments
 
 
 def read_decrypted(*, storage: Storage, name: str, aad: bytes = b"") -> bytes:

@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import errno
 import hashlib
 import io
 import logging
@@ -177,8 +178,22 @@ def letter_retry(*, letter: LetterRequest, actor: Actor) -> None:
 
 def _delete_pdf(letter: LetterRequest) -> None:
     """Remove the letter's file once the transaction commits (a rollback must not lose a PDF still needed)."""
-    storage, name = _storage(), letter.storage_name
-    transaction.on_commit(lambda: storage.delete(name) if storage.exists(name) else None)
+    storage, name, letter_id = _storage(), letter.storage_name, letter.pk
+
+    def delete() -> None:
+        try:
+            if storage.exists(name):
+                storage.delete(name)
+        except OSError as error:
+            # The change is committed; the encrypted file stays behind (a read-only disk, say) and needs a hand.
+            logger.error(
+                "letter %s: its PDF %s could not be deleted (%s); delete it by hand",
+                letter_id,
+                name,
+                errno.errorcode.get(error.errno or 0, "?"),
+            )
+
+    transaction.on_commit(delete)
 
 
 def letter_cancel(*, letter: LetterRequest, actor: Actor) -> None:

@@ -11,3 +11,9 @@ urlpatterns = [
     path("antrag/", include("uploads.urls")),
     path("", include("web.urls")),
 ]
+
+# Error pages a member understands; a database outage becomes the 503 "try again" page (web/errors.py).
+handler400 = "web.errors.bad_request"
+handler403 = "web.errors.permission_denied"
+handler404 = "web.errors.page_not_found"
+handler500 = "web.errors.server_error"

@@ -167,7 +167,11 @@ def member_address_correct(
 def submission_document_download(
     *, document: SubmissionDocument, actor: Actor, ip: str | None = None
 ) -> Iterator[bytes]:
-    """The document's content for a case worker; the download is audited (who, when, which file) first."""
+    """The document's content for a case worker; the download is audited (who, when, which file) first.
+
+    Raises uploads' FileUnavailable when the file cannot be read; then nothing is audited.
+    """
+    chunks = document_open(document=document)
     submission = document.submission
     audit_record(
         action=AuditAction.SUBMISSION_DOWNLOAD,
@@ -176,7 +180,7 @@ def submission_document_download(
         ip=ip,
         data={"reference": submission.reference, "document": str(document.public_id)},
     )
-    return document_open(document=document)
+    return chunks
 
 
 def submission_exporter() -> SubmissionExporter:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
+from uploads.exceptions import FileUnavailable
 from uploads.models import Submission, SubmissionDocument
 from uploads.selectors import submission_get, submission_list
 from uploads.services import submission_set_status
@@ -115,7 +116,11 @@ def submission_status(request: HttpRequest, reference: str) -> HttpResponse:
 def document_download(request: HttpRequest, reference: str, document_id) -> HttpResponse:
     submission = _submission(reference)
     document = get_object_or_404(SubmissionDocument, public_id=document_id, submission=submission)
-    chunks = submission_document_download(document=document, actor=Actor.staff(request.user), ip=client_ip(request))
+    try:
+        chunks = submission_document_download(document=document, actor=Actor.staff(request.user), ip=client_ip(request))
+    except FileUnavailable as error:
+        messages.error(request, error.message)
+        return redirect(reverse("staff:submission", args=[submission.reference]))
     response = StreamingHttpResponse(chunks, content_type=document.mime_type or "application/octet-stream")
     response["Content-Length"] = str(document.size)
     response["Content-Disposition"] = _attachment(document.name)

@@ -1,5 +1,13 @@
-"""Helpers shared by the tests of several apps: open a member or staff session without a login round-trip."""
+"""Helpers shared by the tests of several apps: open a member or staff session without a login round-trip, and
+make the database (or the disk) fail the way an outage does."""
 
+import errno
+from collections.abc import Callable
+from contextlib import contextmanager
+from unittest import mock
+
+from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -29,3 +37,40 @@ def login_staff(client: Client, user, device) -> Client:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+# Transaction bookkeeping still passes, so the test's own transaction (and Django's savepoint rollback) survives.
+_BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+@contextmanager
+def database_unreachable(when: Callable[[str], bool] = lambda sql: True):
+    """SQL statements for which `when(sql)` is true fail with OperationalError, as when PostgreSQL is away."""
+    original, original_many = CursorWrapper._execute, CursorWrapper._executemany
+
+    def fails(sql: str) -> bool:
+        return not sql.lstrip().upper().startswith(_BOOKKEEPING) and when(sql)
+
+    def execute(self, sql, params, *args):
+        if fails(sql):
+            raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+        return original(self, sql, params, *args)
+
+    def executemany(self, sql, param_list, *args):
+        if fails(sql):
+            raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+        return original_many(self, sql, param_list, *args)
+
+    with (
+        mock.patch.object(CursorWrapper, "_execute", execute),
+        mock.patch.object(CursorWrapper, "_executemany", executemany),
+    ):
+        yield
+
+
+def disk_error(code: int) -> OSError:
+    """The OSError a full (ENOSPC), read-only (EROFS) or forbidden (EACCES) disk raises."""
+    return OSError(
+        code,
+        {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system"}.get(code, "Permission denied"),
+    )

@@ -45,6 +45,23 @@ class InvalidFile(UploadError):
     status = 422
 
 
+class StorageFailed(UploadError):
+    """The bytes could not be written (disk full, read-only, no permission): nothing was kept, try again later.
+
+    507 Insufficient Storage when the disk or quota is full, else 503; either way the client may retry.
+    """
+
+    def __init__(self, message, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class FileUnavailable(UploadError):
+    """A stored file cannot be read right now (disk away or unreadable, or it fails to decrypt)."""
+
+    status = 503
+
+
 class DraftConflict(Exception):
     """The draft was saved elsewhere (another tab) since this writer loaded it."""
 

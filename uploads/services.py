@@ -1,7 +1,9 @@
 """Writes of the uploads app: autosave the draft, receive resumable uploads, transmit, purge, case status."""
 
 import datetime
+import errno
 import io
+import logging
 import secrets
 from collections.abc import Iterator
 from typing import IO, Any
@@ -17,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
-from core.crypto import iter_file, open_decrypted, save_encrypted
+from core.crypto import DecryptionError, iter_file, open_decrypted, save_encrypted
 from members.models import Member
 from pins.constants import EndReason
 from pins.models import LetterPin
@@ -27,8 +29,10 @@ from . import files
 from .constants import ALLOWED_TYPES, REFERENCE_ALPHABET, REFERENCE_PREFIX, ScanStatus, SubmissionStatus, UploadStatus
 from .exceptions import (
     DraftConflict,
+    FileUnavailable,
     InvalidFile,
     OffsetMismatch,
+    StorageFailed,
     TransmitError,
     UploadBusy,
     UploadError,
@@ -39,10 +43,41 @@ from .exceptions import (
 from .models import Draft, Submission, SubmissionDocument, Upload
 from .staging import StagedFile
 
+logger = logging.getLogger(__name__)
+
 # Request bodies are read and written in pieces of this size: memory stays bounded, and a piece matches
 # gunicorn's largest socket read, so its read-ahead buffer never has to be copied around.
 READ_CHUNK = 1024 * 1024
+# PostgreSQL's SQLSTATE for a NOWAIT row lock held by another transaction (lock_not_available).
+LOCK_NOT_AVAILABLE = "55P03"
 DRAFT_FIELDS = ("reason", "message", "phone", "email", "address_line", "street", "postcode", "town")
+
+
+def _storage_failed(error: OSError, *, upload: Upload, step: str) -> StorageFailed:
+    """The member's message for a storage failure; the log names the errno, never a path's or file's content."""
+    code = errno.errorcode.get(error.errno or 0, "unknown")
+    logger.warning("upload %s: %s failed with %s", upload.public_id, step, code)
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return StorageFailed(
+        _(
+            "Die Datei konnte gerade nicht gespeichert werden. Bitte versuchen Sie es in einigen Minuten noch "
+            "einmal. Ihre übrigen Angaben bleiben erhalten."
+        ),
+        status=507 if full else 503,
+    )
+
+
+def _delete_quietly(storage, name: str, *, upload: Upload) -> None:
+    """Remove a file after a failure; on a read-only disk that fails too, and the purge task tries later."""
+    try:
+        if storage.exists(name):
+            storage.delete(name)
+    except OSError as error:
+        logger.warning(
+            "upload %s: removing a stored file failed with %s",
+            upload.public_id,
+            errno.errorcode.get(error.errno or 0, "unknown"),
+        )
 
 
 def _staging():
@@ -187,14 +222,19 @@ def _staged(upload: Upload) -> io.BufferedReader:
 
 
 def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> int:
+    """Stage the request's bytes as the part starting at `offset`; raises StorageFailed and keeps no partial part."""
     name = f"{upload.staging_name}{offset:012d}"
     storage = _staging()
-    if storage.exists(name):
-        storage.delete(name)
     reader = _BoundedReader(stream, upload.length - offset)
-    storage.save(name, _LargeChunks(reader, name=name))
-    if reader.count == 0:
-        storage.delete(name)
+    try:
+        if storage.exists(name):
+            storage.delete(name)
+        storage.save(name, _LargeChunks(reader, name=name))
+        if reader.count == 0:
+            storage.delete(name)
+    except OSError as error:
+        _delete_quietly(storage, name, upload=upload)
+        raise _storage_failed(error, upload=upload, step="staging a part") from error
     return reader.count
 
 
@@ -206,6 +246,8 @@ def _lock(upload: Upload) -> Upload:
             .get(pk=upload.pk)
         )
     except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise  # the database itself is away: the 503 page, not "busy"
         raise UploadBusy(_("Diese Datei wird gerade in einem anderen Fenster hochgeladen.")) from error
     except Upload.DoesNotExist as error:
         raise UploadNotFound(_("Diese Datei gibt es nicht mehr.")) from error
@@ -231,6 +273,8 @@ def upload_append(
     Raises OffsetMismatch (409) when `offset` is not the current offset, UploadExpired (410), UploadTooLarge
     (413) when more bytes are sent than announced, UnsupportedType (415) as soon as the first bytes show a type
     that is not allowed, InvalidFile (422) when the complete file is unusable. Refused files are deleted.
+    StorageFailed (507/503) when the bytes cannot be written: the offset stays where it was, so the client
+    sends the same bytes again later.
     """
     upload_ensure_live(upload=upload)
     refusal: UploadError | None = None
@@ -256,6 +300,11 @@ def upload_append(
                 _complete(locked, actor=actor)
             else:
                 locked.save(update_fields=["offset", "mime_type", "updated_at"])
+        except StorageFailed:
+            raise  # rolls the offset back; the upload stays for a retry
+        except OSError as error:
+            _delete_quietly(_private(), f"documents/{locked.public_id}", upload=locked)
+            raise _storage_failed(error, upload=locked, step="storing the file") from error
         except UploadError as error:
             refusal = error
     if refusal is not None:
@@ -306,16 +355,24 @@ def _complete(upload: Upload, *, actor: Actor) -> None:
 
 def _delete_parts(upload: Upload) -> None:
     storage = _staging()
-    for name in _part_names(upload):
-        storage.delete(name)
-    if upload.staging_name:
-        storage.delete(upload.staging_name.rstrip("/"))
+    try:
+        for name in _part_names(upload):
+            storage.delete(name)
+        if upload.staging_name:
+            storage.delete(upload.staging_name.rstrip("/"))
+    except OSError as error:
+        # A read-only disk: the row goes anyway, the orphaned part stays until someone clears the disk.
+        logger.warning(
+            "upload %s: removing staged parts failed with %s",
+            upload.public_id,
+            errno.errorcode.get(error.errno or 0, "unknown"),
+        )
 
 
 def _discard_files(upload: Upload) -> None:
     _delete_parts(upload)
     if upload.storage_name:
-        _private().delete(upload.storage_name)
+        _delete_quietly(_private(), upload.storage_name, upload=upload)
 
 
 def upload_delete(*, upload: Upload, actor: Actor) -> None:
@@ -346,14 +403,35 @@ def upload_store(*, draft: Draft, name: str, fileobj: IO[bytes], size: int, acto
         raise
 
 
+def _open_stored(*, name: str, aad: bytes, what: str) -> Iterator[bytes]:
+    """open_decrypted, with a message instead of an error when the file cannot be read or decrypted."""
+    try:
+        return open_decrypted(storage=_private(), name=name, aad=aad)
+    except OSError as error:
+        logger.warning("%s: reading the stored file failed with %s", what, errno.errorcode.get(error.errno or 0, "?"))
+    except DecryptionError:
+        # A wrong or missing key, or an altered file: an operator must look, so this is an error, not a warning.
+        logger.error("%s: the stored file cannot be decrypted", what)
+    raise FileUnavailable(
+        _(
+            "Die Datei kann gerade nicht geöffnet werden. Bitte versuchen Sie es später noch einmal. Wenn es dabei "
+            "bleibt, rufen Sie bitte unsere kostenlose Hotline %(phone)s an."
+        )
+        % {"phone": settings.HOTLINE_PHONE}
+    )
+
+
 def upload_open(*, upload: Upload) -> Iterator[bytes]:
-    """The decrypted content of a complete upload, streamed."""
-    return open_decrypted(storage=_private(), name=upload.storage_name, aad=upload.aad)
+    """The decrypted content of a complete upload, streamed; FileUnavailable (503) when it cannot be read."""
+    return _open_stored(name=upload.storage_name, aad=upload.aad, what=f"upload {upload.public_id}")
 
 
 def document_open(*, document: SubmissionDocument) -> Iterator[bytes]:
-    """The decrypted content of a transmitted document, streamed; only for views that checked permission."""
-    return open_decrypted(storage=_private(), name=document.storage_name, aad=document.aad)
+    """The decrypted content of a transmitted document, streamed; only for views that checked permission.
+
+    Raises FileUnavailable (503) when it cannot be read.
+    """
+    return _open_stored(name=document.storage_name, aad=document.aad, what=f"document {document.public_id}")
 
 
 # --- Transmission -------------------------------------------------------------------------------------------

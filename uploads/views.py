@@ -201,7 +201,12 @@ def file_download(request: HttpRequest, public_id) -> HttpResponse:
     upload = selectors.upload_for_member(member=request.member, public_id=public_id)
     if upload is None or not upload.is_complete:
         raise Http404
-    return attachment_response(services.upload_open(upload=upload), name=upload.name, mime_type=upload.mime_type)
+    try:
+        chunks = services.upload_open(upload=upload)
+    except UploadError as error:
+        messages.error(request, error.message)
+        return redirect("uploads:draft")
+    return attachment_response(chunks, name=upload.name, mime_type=upload.mime_type)
 
 
 def attachment_response(chunks, *, name: str, mime_type: str, size: int | None = None) -> StreamingHttpResponse:

@@ -3,6 +3,10 @@
 Only guesses count: attempts whose PIN did not match (wrong, unknown KVNR, locked PIN). They are counted by
 the address they come from and never by KVNR, so guessing a member's KVNR from elsewhere blocks that address,
 not the member. Counters live in the Django cache (Redis in production), shared by all workers.
+
+When the cache is unreachable the throttle fails open: logins go on, unthrottled by address, with a warning in
+the log. The rule that protects each PIN (five wrong entries lock it) lives in PostgreSQL and holds regardless;
+failing closed would lock every member out whenever Redis is away.
 """
 
 import datetime
@@ -14,8 +18,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
+
+# What an unreachable cache raises: redis-py's errors for Redis, OSError for anything socket-based.
+CACHE_ERRORS = (RedisError, OSError)
 
 _PREFIX = "web:login-throttle"
 
@@ -85,11 +93,25 @@ def login_throttle_blocked_until(*, ip: str, now: datetime.datetime | None = Non
     """When logins from this address may be tried again, or None when they may be tried now."""
     now = now or timezone.now()
     keys = [_block_key(rule, key) for rule, key in _rules(ip=ip)]
-    until = [value for value in cache.get_many(keys).values() if isinstance(value, float)]
+    try:
+        found = cache.get_many(keys)
+    except CACHE_ERRORS as error:
+        _unavailable(error)
+        return None
+    until = [value for value in found.values() if isinstance(value, float)]
     latest = max(until, default=None)
     if latest is None or latest <= now.timestamp():
         return None
     return datetime.datetime.fromtimestamp(latest, tz=datetime.UTC)
+
+
+def _unavailable(error: Exception) -> None:
+    # Only the error's type: neither the PIN nor the KVNR ever reaches this module.
+    logger.warning(
+        "login throttle cache unreachable (%s): login allowed without the address throttle; "
+        "the five-entry rule per PIN still holds",
+        type(error).__name__,
+    )
 
 
 def _increment(key: str, *, timeout: int) -> int:
@@ -107,12 +129,16 @@ def login_throttle_record_guess(*, ip: str, now: datetime.datetime | None = None
     now = now or timezone.now()
     blocked_until = None
     for rule, key in _rules(ip=ip):
-        count = _increment(_count_key(rule, key), timeout=rule.window)
-        if count < rule.limit:
-            continue
-        until = now + datetime.timedelta(seconds=rule.window)
-        cache.set(_block_key(rule, key), until.timestamp(), timeout=rule.window)
-        cache.delete(_count_key(rule, key))
+        try:
+            count = _increment(_count_key(rule, key), timeout=rule.window)
+            if count < rule.limit:
+                continue
+            until = now + datetime.timedelta(seconds=rule.window)
+            cache.set(_block_key(rule, key), until.timestamp(), timeout=rule.window)
+            cache.delete(_count_key(rule, key))
+        except CACHE_ERRORS as error:
+            _unavailable(error)
+            return None
         logger.warning("login throttle %s reached for %s until %s", rule.scope, key, until.isoformat())
         blocked_until = max(blocked_until or until, until)
     return blocked_until

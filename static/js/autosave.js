@@ -9,6 +9,9 @@
   var versionInput = form.querySelector("input[name=version]");
   var tokenMeta = document.querySelector("meta[name=csrf-token]");
   var DELAY = 800;
+  // While the server cannot save (503, a dropped connection) the page keeps trying, less and less often.
+  var RETRY_DELAYS = [2000, 4000, 8000, 15000, 30000];
+  var retries = 0;
   var timer = null;
   var saving = false;
   var again = false;
@@ -46,9 +49,15 @@
       headers: { "X-CSRFToken": tokenMeta ? tokenMeta.content : "", Accept: "application/json" },
     })
       .then(function (response) {
-        return response.json().then(function (data) {
-          return { response: response, data: data };
-        });
+        return response.json().then(
+          function (data) {
+            return { response: response, data: data };
+          },
+          function () {
+            // Not JSON (a proxy's error page): only the status counts.
+            return { response: response, data: {} };
+          }
+        );
       })
       .then(function (result) {
         var data = result.data;
@@ -59,16 +68,21 @@
           status.setAttribute("role", "alert");
           return;
         }
+        if (result.response.status >= 500) {
+          retryLater();
+          return;
+        }
         if (!result.response.ok) {
           show(data.message || form.dataset.msgFailed, "error");
           return;
         }
+        retries = 0;
         versionInput.value = data.version;
         showFieldErrors(data.errors || {});
         show(data.message, Object.keys(data.errors || {}).length ? "error" : "ok");
       })
       .catch(function () {
-        show(form.dataset.msgFailed, "error");
+        retryLater();
       })
       .then(function () {
         saving = false;
@@ -77,6 +91,15 @@
           save();
         }
       });
+  }
+
+  /* Nothing was saved: say so, and send the whole form again after a back-off (a newer edit goes sooner). */
+  function retryLater() {
+    show(form.dataset.msgRetrying, "error");
+    var delay = RETRY_DELAYS[Math.min(retries, RETRY_DELAYS.length - 1)];
+    retries += 1;
+    window.clearTimeout(timer);
+    timer = window.setTimeout(save, delay);
   }
 
   function schedule() {

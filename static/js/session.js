@@ -46,16 +46,27 @@
         headers: { Accept: "application/json" },
       })
       .then(function (response) {
+        if (response.status >= 500) {
+          // The portal is briefly away (503), the session is not over: the dialog stays for another try.
+          return null;
+        }
         if (!response.ok) {
           throw new Error("session ended");
         }
         return response.json();
       })
       .then(function (state) {
-        dialog.close();
-        schedule(state.remaining, state.extendable);
+        if (state) {
+          dialog.close();
+          schedule(state.remaining, state.extendable);
+        }
       })
-      .catch(leave);
+      .catch(function (error) {
+        // A network failure (TypeError) says nothing about the session; anything else means it ended.
+        if (!(error instanceof TypeError)) {
+          leave();
+        }
+      });
   }
 
   keepalive.addEventListener("submit", function (event) {

@@ -194,7 +194,7 @@
         }
         return response.text().then(function (body) {
           if (response.status >= 500) {
-            self.retry(self.create.bind(self));
+            self.retry(self.create.bind(self), messageOf(body, text.msgWaiting));
           } else {
             self.fail(messageOf(body, text.msgFailed));
           }
@@ -265,7 +265,8 @@
       } else if (status === 409) {
         self.resume();
       } else if (status === 423 || status >= 500) {
-        self.retry(self.resume.bind(self));
+        // 503/507: the server could not store the bytes now; its message says so, and we try again later.
+        self.retry(self.resume.bind(self), messageOf(xhr.responseText, text.msgWaiting));
       } else {
         forget(self.key);
         self.fail(messageOf(xhr.responseText, text.msgFailed));
@@ -280,16 +281,16 @@
   };
 
   /* Back off and try again; going online again retries at once. */
-  Upload.prototype.retry = function (action) {
+  Upload.prototype.retry = function (action, message) {
     if (this.cancelled) {
       return;
     }
     this.attempt += 1;
     if (this.attempt > MAX_ATTEMPTS) {
-      this.fail(text.msgFailed);
+      this.fail(message || text.msgFailed);
       return;
     }
-    this.state("waiting", text.msgWaiting);
+    this.state("waiting", message || text.msgWaiting);
     this.pending = action;
     var delay = DELAYS[Math.min(this.attempt - 1, DELAYS.length - 1)];
     this.timer = window.setTimeout(this.resumeNow.bind(this), delay);

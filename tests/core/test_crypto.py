@@ -86,3 +86,31 @@ def test_flipped_bit_is_detected(storage, keys):
 def test_not_an_encrypted_file_is_refused(keys):
     with pytest.raises(crypto.DecryptionError):
         b"".join(crypto.decrypt_stream(io.BytesIO(b"%PDF-1.4 plain")))
+
+
+def test_opening_a_missing_file_fails_at_the_call_not_while_streaming(storage, keys):
+    with pytest.raises(FileNotFoundError):
+        crypto.open_decrypted(storage=storage, name="gone.bin")
+
+
+def test_opening_with_a_wrong_key_fails_at_the_call_and_closes_the_file(storage, keys, monkeypatch):
+    stored = crypto.save_encrypted(storage=storage, name="f.bin", chunks=[b"data"])
+    keys.FILE_ENCRYPTION_KEYS = [KEY_B]
+    opened = []
+    real_open = storage.open
+    monkeypatch.setattr(storage, "open", lambda *a, **k: opened.append(real_open(*a, **k)) or opened[-1])
+    with pytest.raises(crypto.DecryptionError):
+        crypto.open_decrypted(storage=storage, name=stored.name)
+    assert opened[0].closed
+
+
+def test_open_decrypted_streams_every_segment_and_closes_at_the_end(storage, keys, monkeypatch):
+    data = os.urandom(2 * crypto.SEGMENT_SIZE + 5)
+    stored = crypto.save_encrypted(storage=storage, name="f.bin", chunks=[data])
+    opened = []
+    real_open = storage.open
+    monkeypatch.setattr(storage, "open", lambda *a, **k: opened.append(real_open(*a, **k)) or opened[-1])
+    chunks = crypto.open_decrypted(storage=storage, name=stored.name)
+    assert not opened[0].closed
+    assert b"".join(chunks) == data
+    assert opened[0].closed

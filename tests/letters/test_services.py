@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import errno
 import hashlib
 import io
 import logging
@@ -167,6 +168,23 @@ def test_cancel_invalidates_the_pin_and_deletes_the_pdf(member, request_letter, 
     assert letter.pdf_name == ""
     assert not storages["default"].exists(letter.storage_name)
     assert letter.history.last().status == LetterStatus.CANCELLED
+
+
+def test_cancel_on_a_read_only_disk_still_cancels_and_logs_the_file_left_behind(
+    member, request_letter, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    letter = request_letter(member)
+
+    def read_only(name):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(storages["default"], "delete", read_only)
+    with django_capture_on_commit_callbacks(execute=True):
+        letter_cancel(letter=letter, actor=Actor.staff(member.user))
+    letter.refresh_from_db()
+    assert letter.status == LetterStatus.CANCELLED
+    assert letter.pin.status == PinStatus.INVALIDATED
+    assert [r.levelname for r in caplog.records if "could not be deleted (EROFS)" in r.getMessage()] == ["ERROR"]
 
 
 def test_cancel_before_rendering_leaves_the_worker_nothing_to_do(member, django_capture_on_commit_callbacks):

@@ -1,16 +1,22 @@
 """The call centre's member page and its actions (staff/admin.py)."""
 
+import datetime
+from contextlib import contextmanager
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.constants import AuditAction
 from audit.models import AuditEvent
 from letters.constants import LetterStatus
 from letters.models import LetterRequest
 from letters.selectors import print_queue
+from letters.services import letter_requeue_stale
 from pins.constants import PinStatus
 from pins.models import LetterPin
 from pins.services import pin_verify
+from portal.celery import app as celery_app
 from staff.constants import ReissuePurpose, Role
 from tests.letters.factories import LetterRequestFactory
 from tests.uploads.factories import pdf_bytes
@@ -169,3 +175,36 @@ def test_story_lists_every_event_about_the_member_newest_first(agent, member, is
     events = list(response.context["page"])
     assert [event.action for event in events] == [AuditAction.PIN_FAILURE, AuditAction.PIN_ISSUED]
     assert "10.1.2.3" in response.content.decode()
+
+
+@contextmanager
+def broker_unreachable():
+    """Tasks go to a broker on a closed port, as when Redis is down (real kombu publishing, no worker needed)."""
+    previous = celery_app.conf.task_always_eager, celery_app.conf.broker_write_url
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.broker_write_url = previous
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+
+def test_reissue_with_the_broker_down_succeeds_and_the_beat_renders_the_letter_later(
+    agent, member, django_capture_on_commit_callbacks, caplog
+):
+    with broker_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        response = agent.post(_reissue(member), {"purpose": ReissuePurpose.LOST})
+    assert response.status_code == 302
+    letter = LetterRequest.objects.get(member=member)
+    assert letter.status == LetterStatus.REQUESTED
+    assert "not enqueued" in caplog.text
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert letter_requeue_stale(now=timezone.now() + datetime.timedelta(minutes=10)) == 1
+    letter.refresh_from_db()
+    assert letter.status == LetterStatus.RENDERED
+    assert LetterPin.objects.filter(member=member).count() == 1

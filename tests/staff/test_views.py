@@ -1,10 +1,12 @@
 """The case workers' inbox, detail, download, status and export pages (staff/views.py)."""
 
+import errno
 import io
 import json
 import zipfile
 
 import pytest
+from django.core.files.storage import storages
 from django.urls import reverse
 
 from audit.constants import AuditAction
@@ -103,6 +105,20 @@ def test_every_download_is_audited_with_who_and_when(worker, submission):
     assert events.count() == 2
     assert {event.actor_user.groups.get().name for event in events} == {Role.CASE_WORKER}
     assert events.first().data == {"reference": submission.reference, "document": str(document.public_id)}
+
+
+def test_unreadable_document_shows_a_message_and_audits_no_download(worker, submission, monkeypatch):
+    document = submission.documents.get()
+
+    def unreadable(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(storages["default"], "open", unreadable)
+    url = reverse("staff:document", args=[submission.reference, document.public_id])
+    response = worker.get(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("staff:submission", args=[submission.reference])
+    assert "Die Datei kann gerade nicht geöffnet werden" in response.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditAction.SUBMISSION_DOWNLOAD).exists()
 
 
 def test_document_of_another_submission_is_404(worker, submission, pdf):

@@ -149,3 +149,56 @@ def test_cancelling_an_upload_deletes_it_on_the_server(browser, live_server, mem
     assert not Upload.objects.exists()
     assert page.query_selector(".upload-item") is None
     context.close()
+
+
+def test_autosave_answered_503_says_not_saved_and_saves_on_a_later_try(browser, live_server, member, issue_pin):
+    from uploads.models import Draft
+
+    context = member_context(browser, live_server, issue_pin(member).pin)
+    page = context.new_page()
+    page.goto("/antrag/")
+    refused = []
+
+    def database_away_once(route):
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=503, content_type="application/json", body='{"message": "gleich wieder"}')
+            return
+        route.continue_()
+
+    context.route("**/antrag/speichern/", database_away_once)
+    page.fill("#id_message", "Trotz Ausfall gespeichert.")
+    page.wait_for_selector("#save-status:has-text('Nicht gespeichert')")
+    page.wait_for_selector("#save-status:has-text('Gespeichert um')", timeout=15_000)
+    assert Draft.objects.get(member=member).message == "Trotz Ausfall gespeichert."
+    context.close()
+
+
+def test_upload_refused_with_507_shows_the_message_and_completes_on_a_later_try(
+    browser, live_server, member, issue_pin, settings
+):
+    settings.UPLOAD_CHUNK_SIZE = 64 * 1024
+    data = pdf_bytes(padding=200_000)
+    context = member_context(browser, live_server, issue_pin(member).pin)
+    page = context.new_page()
+    page.goto("/antrag/")
+    refused = []
+
+    def disk_full_once(route):
+        if route.request.method == "PATCH" and not refused:
+            refused.append(route.request.url)
+            route.fulfill(
+                status=507,
+                content_type="application/json",
+                headers={"Tus-Resumable": "1.0.0"},
+                body='{"message": "Die Datei konnte gerade nicht gespeichert werden."}',
+            )
+            return
+        route.continue_()
+
+    context.route("**/antrag/uploads/**", disk_full_once)
+    page.set_input_files("#file-input", files=[{"name": "Befund.pdf", "mimeType": "application/pdf", "buffer": data}])
+    page.wait_for_selector(".upload-item[data-state=waiting]:has-text('konnte gerade nicht gespeichert')")
+    page.wait_for_selector(".upload-item[data-state=done]", timeout=30_000)
+    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    context.close()

@@ -1,9 +1,11 @@
 """Tests of the uploads pages and the tus chunk API: protocol answers, bad input, autosave, transmission."""
 
 import base64
+import errno
 import hashlib
 import io
 import threading
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
@@ -13,7 +15,7 @@ from django.urls import reverse
 
 from pins.constants import PinStatus
 from pins.models import LetterPin
-from tests.helpers import login_member
+from tests.helpers import database_unreachable, disk_error, login_member
 from uploads import services
 from uploads.constants import UploadStatus
 from uploads.models import Draft, Submission, SubmissionReason, Upload
@@ -336,6 +338,31 @@ def test_download_is_an_attachment_with_rfc6266_name_nosniff_and_no_store(member
     assert "no-store" in response["Cache-Control"]
 
 
+def test_download_of_an_unreadable_file_says_so_on_the_draft_page(member_client, monkeypatch, caplog):
+    tus_upload(member_client, pdf_bytes(), name="Bescheinigung.pdf")
+    upload = Upload.objects.get()
+
+    def unreadable(*args, **kwargs):
+        raise disk_error(errno.EACCES)
+
+    monkeypatch.setattr(storages["default"], "open", unreadable)
+    response = member_client.get(reverse("uploads:file_download", args=[upload.public_id]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("uploads:draft")
+    assert "Die Datei kann gerade nicht geöffnet werden" in response.content.decode()
+    assert "EACCES" in caplog.text
+
+
+def test_download_that_fails_to_decrypt_is_refused_with_a_message_and_logged_as_an_error(
+    member_client, settings, caplog
+):
+    tus_upload(member_client, pdf_bytes(), name="Bescheinigung.pdf")
+    upload = Upload.objects.get()
+    settings.FILE_ENCRYPTION_KEYS = ["other:" + base64.urlsafe_b64encode(b"k" * 32).decode()]
+    response = member_client.get(reverse("uploads:file_download", args=[upload.public_id]))
+    assert response.status_code == 302
+    assert [r.levelname for r in caplog.records if "cannot be decrypted" in r.getMessage()] == ["ERROR"]
+
+
 # --- transmission
 
 
@@ -406,3 +433,121 @@ def test_refusal_message_is_in_the_members_language(member_client):
     member_client.cookies["portal_language"] = "en"
     response = tus_create(member_client, 0)
     assert response.json()["message"] == "The file is empty. Please choose another file."
+
+
+# --- storage failures (disk full, read-only, no permission)
+
+STORAGE_MESSAGE = "Die Datei konnte gerade nicht gespeichert werden"
+
+
+def failing_save(alias: str, code: int):
+    """The storage's write, failing after the first bytes reached the disk (as a full disk does)."""
+    storage = storages[alias]
+
+    def save(name, content):
+        path = Path(storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.read(1000))
+        raise disk_error(code)
+
+    return save
+
+
+def staged_files() -> list[str]:
+    storage = storages["staging"]
+    found = []
+
+    def walk(path):
+        dirs, names = storage.listdir(path)
+        found.extend(f"{path}{name}" for name in names)
+        for directory in dirs:
+            walk(f"{path}{directory}/")
+
+    if storage.exists(""):
+        walk("")
+    return found
+
+
+def test_disk_full_while_staging_a_chunk_answers_507_and_keeps_the_offset(member_client, monkeypatch, caplog):
+    data = pdf_bytes(padding=100_000)
+    url = tus_create(member_client, len(data))["Location"]
+    monkeypatch.setattr(storages["staging"], "_save", failing_save("staging", errno.ENOSPC))
+    response = tus_patch(member_client, url, 0, data[:65536])
+    assert response.status_code == 507
+    assert STORAGE_MESSAGE in response.json()["message"]
+    assert member_client.head(url, **TUS)["Upload-Offset"] == "0"
+    assert Upload.objects.get().offset == 0
+    assert "ENOSPC" in caplog.text
+    assert "%PDF" not in caplog.text
+
+
+def test_after_the_disk_has_room_again_the_same_chunk_is_accepted(member_client, monkeypatch):
+    data = pdf_bytes(padding=100_000)
+    url = tus_create(member_client, len(data))["Location"]
+    with monkeypatch.context() as patched:
+        patched.setattr(storages["staging"], "_save", failing_save("staging", errno.ENOSPC))
+        assert tus_patch(member_client, url, 0, data).status_code == 507
+    response = tus_patch(member_client, url, 0, data)
+    assert response["Upload-Complete"] == "1"
+    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_read_only_disk_while_storing_the_encrypted_file_answers_503_and_the_upload_can_resume(
+    member_client, monkeypatch, caplog
+):
+    data = pdf_bytes(padding=100_000)
+    url = tus_create(member_client, len(data))["Location"]
+    assert tus_patch(member_client, url, 0, data[:65536]).status_code == 204
+    with monkeypatch.context() as patched:
+        patched.setattr(storages["default"], "_save", failing_save("default", errno.EROFS))
+        response = tus_patch(member_client, url, 65536, data[65536:])
+    assert response.status_code == 503
+    assert STORAGE_MESSAGE in response.json()["message"]
+    upload = Upload.objects.get()
+    assert (upload.offset, upload.status, upload.storage_name) == (65536, UploadStatus.IN_PROGRESS, "")
+    assert not storages["default"].exists(f"documents/{upload.public_id}")
+    assert "EROFS" in caplog.text
+    final = tus_patch(member_client, url, 65536, data[65536:])
+    assert final["Upload-Complete"] == "1"
+    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_failed_chunk_leaves_no_partial_part_in_staging(member_client, monkeypatch):
+    data = pdf_bytes(padding=100_000)
+    url = tus_create(member_client, len(data))["Location"]
+    monkeypatch.setattr(storages["staging"], "_save", failing_save("staging", errno.ENOSPC))
+    tus_patch(member_client, url, 0, data[:65536])
+    assert staged_files() == []
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])
+def test_plain_form_upload_on_a_failing_disk_shows_the_message_on_the_draft_page(
+    member_client, member, monkeypatch, code
+):
+    draft = services.draft_get_or_create(member=member)
+    member_client.post(reverse("uploads:autosave"), {"version": draft.version, "message": "Bitte prüfen"})
+    monkeypatch.setattr(storages["staging"], "_save", failing_save("staging", code))
+    # On a read-only disk removing the leftovers fails as well.
+    monkeypatch.setattr(storages["staging"], "delete", lambda name: (_ for _ in ()).throw(disk_error(code)))
+    response = member_client.post(
+        reverse("uploads:file_upload"), {"file": io.BytesIO(pdf_bytes())}, format="multipart", follow=True
+    )
+    assert response.status_code == 200
+    assert STORAGE_MESSAGE in response.content.decode()
+    assert not Upload.objects.exists()
+    assert Draft.objects.get().message == "Bitte prüfen"
+
+
+def test_database_lost_at_the_upload_row_lock_answers_503_not_busy(member, issue_pin):
+    client = login_member(Client(raise_request_exception=False), issue_pin(member).pin)
+    data = pdf_bytes()
+    url = tus_create(client, len(data))["Location"]
+
+    def the_row_lock(sql: str) -> bool:
+        # The locking read joins the draft and the member (select_related); nothing else of a PATCH does.
+        return sql.lstrip().upper().startswith("SELECT") and "uploads_upload" in sql and "members_member" in sql
+
+    with database_unreachable(the_row_lock):
+        response = tus_patch(client, url, 0, data)
+    assert response.status_code == 503
+    assert Upload.objects.get().offset == 0

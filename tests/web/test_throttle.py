@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -183,3 +183,53 @@ def test_guessing_a_members_kvnr_from_elsewhere_does_not_block_the_member(client
     )
 
     assert response.status_code == 302
+
+
+# Cache (Redis) unreachable: the throttle fails open, the per-PIN rule in the database still holds
+
+DEAD_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1: connection refused, as when Redis is down
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
+
+@pytest.fixture
+def cache_unreachable():
+    # Restored by this fixture itself, before the test-wide fixture clears the (real) cache again.
+    with override_settings(CACHES=DEAD_CACHE):
+        yield
+
+
+def test_wrong_pin_with_the_cache_unreachable_shows_the_login_page_not_an_error(
+    client, member, issue_pin, cache_unreachable, caplog
+):
+    issue_pin(member)
+    guess = "ABCD-EFGH-JKLM"
+    response = login_post(client, kvnr=member.kvnr, pin=guess)
+    assert response.status_code == 200
+    assert "login throttle cache unreachable" in caplog.text
+    assert guess not in caplog.text and "ABCDEFGHJKLM" not in caplog.text
+
+
+def test_right_pin_with_the_cache_unreachable_signs_in(client, member, issue_pin, cache_unreachable):
+    issued = issue_pin(member)
+    response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:dashboard")
+
+
+def test_with_the_cache_unreachable_a_pin_still_locks_after_five_wrong_entries(
+    client, member, issue_pin, cache_unreachable, settings, evaluations
+):
+    settings.LOGIN_THROTTLE_IP_LIMIT = 2  # would block this address after two guesses if the cache were there
+    issued = issue_pin(member)
+    wrong = issued.pin.selector + "2" * 10
+    statuses = [login_post(client, kvnr=member.kvnr, pin=wrong).status_code for _ in range(8)]
+    assert statuses == [200] * 8
+    pin = LetterPin.objects.get(pk=issued.pin.pk)
+    assert pin.failed_attempts == 5
+    assert evaluations.count(pin.pin_hash) == 5
+    assert login_post(client, kvnr=member.kvnr, pin=issued.plaintext).status_code == 200  # locked for good
