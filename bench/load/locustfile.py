@@ -138,7 +138,7 @@ class MemberUser(HttpUser):
         response = self.client.post(
             "/antrag/speichern/",
             data={"version": version, "reason": reason, "message": message, "phone": "0221 1234567"},
-            headers={"X-CSRFToken": csrf},
+            headers={"X-CSRFToken": csrf, "Accept": "application/json"},  # as static/js/autosave.js sends
             name="autosave",
         )
         if response.status_code == 200:
