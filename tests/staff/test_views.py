@@ -8,6 +8,7 @@ import zipfile
 import pytest
 from django.core.files.storage import storages
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.constants import AuditAction
 from audit.models import AuditEvent
@@ -72,7 +73,8 @@ def test_inbox_filters_by_reason(worker, submission):
 
 
 def test_inbox_filters_by_date(worker, submission):
-    day = submission.transmitted_at.date()
+    # The inbox filters by the calendar day in Berlin, which is not the UTC day between 23:00 and 24:00 UTC.
+    day = timezone.localdate(submission.transmitted_at)
     assert _listed(worker, date_from=day.isoformat(), date_to=day.isoformat()) == [submission]
     assert _listed(worker, date_from=day.replace(year=day.year + 1).isoformat()) == []
 
