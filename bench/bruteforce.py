@@ -87,32 +87,15 @@ def temp_database() -> tuple[str, Callable[[], None]]:
 
 def prepare_pins(count: int, *, offset: int) -> list[tuple[str, str, int]]:
     """Bench members with one fresh PIN each: (KVNR, selector, PIN id); the plaintext is not kept."""
-    import datetime
-
-    from django.utils import timezone
-
-    from audit.services import Actor
-    from members.kvnr import kvnr_check_digit
-    from members.services import member_upsert
-    from pins.services import pin_issue
+    from bench._members import bench_member_with_pin
 
     targets = []
     for n in range(count):
-        head = f"B{BENCH_KVNR_BASE + offset + n:08d}"
-        member, _created = member_upsert(
-            kvnr=head + str(kvnr_check_digit(head)),
-            data={
-                "first_name": "Bench",
-                "last_name": f"Ziel {offset + n}",
-                "street": "Teststraße 1",
-                "postcode": "50667",
-                "town": "Köln",
-                "egk_valid_until": timezone.localdate() + datetime.timedelta(days=365),
-            },
+        issued = bench_member_with_pin(
+            number=BENCH_KVNR_BASE + offset + n, last_name=f"Ziel {offset + n}", purpose="bench/bruteforce.py"
         )
-        issued = pin_issue(member=member, purpose="bench/bruteforce.py", actor=Actor.system())
         ISSUED_PLAINTEXTS.append(issued.plaintext)  # only to check the server log for them afterwards
-        targets.append((member.kvnr, issued.pin.selector, issued.pin.pk))
+        targets.append((issued.pin.member.kvnr, issued.pin.selector, issued.pin.pk))
     return targets
 
 

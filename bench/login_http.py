@@ -56,31 +56,14 @@ def ensure_database(url: str) -> None:
 
 def prepare_members(count: int) -> list[tuple[str, str]]:
     """Bench members (upserted, so reruns reuse them) with one fresh PIN each: (KVNR, PIN) pairs."""
-    import datetime
-
-    from django.utils import timezone
-
-    from audit.services import Actor
-    from members.kvnr import kvnr_check_digit
-    from members.services import member_upsert
-    from pins.services import pin_issue
+    from bench._members import bench_member_with_pin
 
     pairs = []
     for n in range(count):
-        head = f"B{BENCH_KVNR_BASE + n:08d}"
-        member, _created = member_upsert(
-            kvnr=head + str(kvnr_check_digit(head)),
-            data={
-                "first_name": "Bench",
-                "last_name": f"Mitglied {n}",
-                "street": "Teststraße 1",
-                "postcode": "50667",
-                "town": "Köln",
-                "egk_valid_until": timezone.localdate() + datetime.timedelta(days=365),
-            },
+        issued = bench_member_with_pin(
+            number=BENCH_KVNR_BASE + n, last_name=f"Mitglied {n}", purpose="bench/login_http.py"
         )
-        issued = pin_issue(member=member, purpose="bench/login_http.py", actor=Actor.system())
-        pairs.append((member.kvnr, issued.plaintext))
+        pairs.append((issued.pin.member.kvnr, issued.plaintext))
     return pairs
 
 
