@@ -131,7 +131,11 @@ def document_download(request: HttpRequest, reference: str, document_id) -> Http
 @staff_view("uploads.download_submissiondocument")
 def submission_export_view(request: HttpRequest, reference: str) -> HttpResponse:
     submission = _submission(reference)
-    result = submission_export(submission=submission, actor=Actor.staff(request.user), ip=client_ip(request))
+    try:
+        result = submission_export(submission=submission, actor=Actor.staff(request.user), ip=client_ip(request))
+    except FileUnavailable as error:  # an export to storage reads every document before this answers
+        messages.error(request, error.message)
+        return redirect(reverse("staff:submission", args=[submission.reference]))
     if result.stream is not None:
         response = StreamingHttpResponse(result.stream, content_type=result.content_type)
         response["Content-Disposition"] = _attachment(result.filename)

@@ -143,6 +143,21 @@ def test_unknown_status_changes_nothing(worker, submission):
     assert submission.status == SubmissionStatus.RECEIVED
 
 
+def test_export_to_storage_of_an_unreadable_document_shows_a_message_and_audits_nothing(
+    worker, submission, settings, monkeypatch
+):
+    settings.SUBMISSION_EXPORT_STORAGE = "default"
+
+    def unreadable(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(storages["default"], "open", unreadable)
+    response = worker.post(reverse("staff:submission_export", args=[submission.reference]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("staff:submission", args=[submission.reference])
+    assert "Die Datei kann gerade nicht geöffnet werden" in response.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditAction.SUBMISSION_EXPORTED).exists()
+
+
 def test_export_downloads_a_zip_with_files_and_description(worker, submission, pdf):
     response = worker.post(reverse("staff:submission_export", args=[submission.reference]))
     assert response.status_code == 200
