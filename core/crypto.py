@@ -8,6 +8,7 @@ all fail to decrypt. Keys come from settings.FILE_ENCRYPTION_KEYS: the first enc
 
 import base64
 import hashlib
+import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.base import File
 from django.core.files.storage import Storage
+
+from .storage import ChunkReader as _ChunkReader  # noqa: F401  (kept for callers of the old name)
+from .storage import open_read, write_stream
 
 MAGIC = b"EPF1"
 SEGMENT_SIZE = 64 * 1024
@@ -132,28 +135,12 @@ def key_id_of(src: IO[bytes]) -> str:
     return _read_full(src, magic[4]).decode("utf-8", "replace")
 
 
-class _ChunkReader:
-    """A read()-able file over an iterator of byte chunks, so storages can stream it without holding it."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks = chunks
-        self._buffer = bytearray()
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            size = len(self._buffer)
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
-
-
 def save_encrypted(*, storage: Storage, name: str, chunks: Iterable[bytes], aad: bytes = b"") -> StoredFile:
-    """Encrypt and write plaintext chunks under `name` (overwriting), hashing the plaintext on the way."""
+    """Encrypt and write plaintext chunks under `name` (overwriting), hashing the plaintext on the way.
+
+    Streams in bounded memory (core.storage.write_stream): a failure leaves nothing under `name` and raises
+    OSError, also for the object store (StorageUnavailable), so callers treat it as "try again later".
+    """
     digest = hashlib.sha256()
     size = 0
 
@@ -164,9 +151,7 @@ def save_encrypted(*, storage: Storage, name: str, chunks: Iterable[bytes], aad:
             size += len(chunk)
             yield chunk
 
-    if storage.exists(name):
-        storage.delete(name)
-    stored_name = storage.save(name, File(_ChunkReader(encrypt_chunks(plain(), aad=aad)), name=name))
+    stored_name = write_stream(storage, name, encrypt_chunks(plain(), aad=aad))
     return StoredFile(name=stored_name, size=size, sha256=digest.hexdigest())
 
 
@@ -177,7 +162,7 @@ def open_decrypted(*, storage: Storage, name: str, aad: bytes = b"") -> Iterator
     (OSError) or a wrong key (DecryptionError) fails here, while the caller can still answer with a message,
     and not halfway through a response whose status was already sent.
     """
-    src = storage.open(name, "rb")
+    src = open_read(storage, name)
     try:
         segments = decrypt_stream(src, aad=aad)
         first = next(segments)
@@ -196,6 +181,87 @@ def _rest_then_close(src: IO[bytes], first: bytes, segments: Iterator[bytes]) ->
 def read_decrypted(*, storage: Storage, name: str, aad: bytes = b"") -> bytes:
     """The whole plaintext; for small files such as one letter PDF."""
     return b"".join(open_decrypted(storage=storage, name=name, aad=aad))
+
+
+class DecryptingReader(io.RawIOBase):
+    """A stored encrypted file of known plaintext size as a seekable plaintext stream, one segment in memory.
+
+    Segment k of the ciphertext starts at header + k * (SEGMENT_SIZE + TAG_SIZE), so a seek decrypts only the
+    segment it lands in. The size comes from the database: a file cut short fails its last segment's check.
+    """
+
+    def __init__(self, src: IO[bytes], *, size: int, aad: bytes = b""):
+        super().__init__()
+        self._src = src
+        self._size = size
+        self._aad = aad
+        magic = _read_full(src, len(MAGIC) + 1)
+        if len(magic) != len(MAGIC) + 1 or magic[:4] != MAGIC:
+            raise DecryptionError("not an encrypted file")
+        key_id_bytes = _read_full(src, magic[4])
+        prefix = _read_full(src, NONCE_PREFIX_SIZE)
+        key = _keys().get(key_id_bytes.decode("utf-8", "replace"))
+        if key is None or len(prefix) != NONCE_PREFIX_SIZE:
+            raise DecryptionError("unknown key id or damaged header")
+        self._header = magic + key_id_bytes + prefix
+        self._prefix = prefix
+        self._aead = AESGCM(key)
+        self._count = max(1, -(-size // SEGMENT_SIZE))
+        self._pos = 0
+        self._index = -1
+        self._plain = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def _load(self, index: int) -> None:
+        last = index == self._count - 1
+        length = (self._size - index * SEGMENT_SIZE if last else SEGMENT_SIZE) + TAG_SIZE
+        self._src.seek(len(self._header) + index * (SEGMENT_SIZE + TAG_SIZE))
+        sealed = _read_full(self._src, length)
+        try:
+            self._plain = self._aead.decrypt(_nonce(self._prefix, index, last), sealed, self._header + self._aad)
+        except InvalidTag as error:
+            raise DecryptionError("wrong key, or the file was altered or cut off") from error
+        self._index = index
+
+    def readinto(self, buffer) -> int:
+        if self._pos >= self._size:
+            return 0
+        index = self._pos // SEGMENT_SIZE
+        if index != self._index:
+            self._load(index)
+        start = self._pos - index * SEGMENT_SIZE
+        data = self._plain[start : start + len(buffer)]
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._src.close()
+        super().close()
+
+
+def open_decrypting_reader(*, storage: Storage, name: str, size: int, aad: bytes = b"") -> DecryptingReader:
+    """DecryptingReader over a stored file; OSError if it cannot be opened, DecryptionError for a bad header."""
+    src = open_read(storage, name)
+    try:
+        return DecryptingReader(src, size=size, aad=aad)
+    except BaseException:
+        src.close()
+        raise
 
 
 def iter_file(src: IO[bytes], *, chunk_size: int = SEGMENT_SIZE) -> Iterator[bytes]:

@@ -242,6 +242,8 @@ UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=2 * 1024 * 1024)
 UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=50_000_000)
 # A partial upload not completed within this time is purged from staging.
 UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
+# Stored segments no row lists are deleted by beat once this old (a request may still be writing one).
+UPLOAD_ORPHAN_GRACE_MINUTES = env.int("UPLOAD_ORPHAN_GRACE_MINUTES", default=60)
 # Drafts of members whose PINs have all ended are purged this long after the last one ended.
 DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
 # How long after transmission the receipt PDF can be downloaded (the session has ended by then).

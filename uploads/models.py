@@ -69,7 +69,7 @@ class Draft(models.Model):
 
 
 class Upload(models.Model):
-    """A file of a draft: partial parts in staging while it arrives, one encrypted file once complete."""
+    """A file of a draft: its encrypted segments, one per request, stored as they arrive; complete when all are in."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="uploads")
@@ -82,8 +82,12 @@ class Upload(models.Model):
     status = models.CharField(
         _("Status"), max_length=16, choices=UploadStatus.choices, default=UploadStatus.IN_PROGRESS
     )
+    # Only uploads begun before segments existed: their plain parts in storages["staging"].
     staging_name = models.CharField(max_length=255, blank=True)
+    # "documents/<uuid>/": the document is its ordered encrypted segments listed in `segments`
+    # ([{"key", "size", "sha256"}], each stored as storage_name + key). Older documents: one file, no segments.
     storage_name = models.CharField(max_length=255, blank=True)
+    segments = models.JSONField(default=list, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     size = models.BigIntegerField(_("Größe"), null=True, blank=True)
     scan_status = models.CharField(
@@ -165,6 +169,7 @@ class SubmissionDocument(models.Model):
     size = models.BigIntegerField(_("Größe"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     storage_name = models.CharField(max_length=255)
+    segments = models.JSONField(default=list, blank=True)
     scan_status = models.CharField(
         _("Virenprüfung"), max_length=16, choices=ScanStatus.choices, default=ScanStatus.UNSCANNED
     )

@@ -2,6 +2,7 @@
 
 import datetime
 import errno
+import hashlib
 import io
 import logging
 import secrets
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.files.base import File
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Exists, F, OuterRef, Sum
@@ -19,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
-from core.crypto import DecryptionError, iter_file, open_decrypted, save_encrypted
+from core import storage as stored_files
+from core.crypto import DecryptionError, iter_file, open_decrypted, open_decrypting_reader, save_encrypted
 from members.models import Member
 from pins.constants import EndReason
 from pins.models import LetterPin
@@ -68,10 +70,9 @@ def _storage_failed(error: OSError, *, upload: Upload, step: str) -> StorageFail
 
 
 def _delete_quietly(storage, name: str, *, upload: Upload) -> None:
-    """Remove a file after a failure; on a read-only disk that fails too, and the purge task tries later."""
+    """Remove a file after a failure; on a read-only disk (or S3 away) that fails too, and the purge tries later."""
     try:
-        if storage.exists(name):
-            storage.delete(name)
+        stored_files.delete(storage, name)
     except OSError as error:
         logger.warning(
             "upload %s: removing a stored file failed with %s",
@@ -166,13 +167,10 @@ def upload_create(*, draft: Draft, name: str, length: int, fingerprint: str = ""
             length=length,
             expires_at=timezone.now() + datetime.timedelta(hours=settings.UPLOAD_EXPIRY_HOURS),
         )
-        upload.staging_name = f"uploads/{upload.public_id}/"
+        # The parts are the document's encrypted segments from the first byte on: documents/<uuid>/<offset>.
+        upload.storage_name = f"documents/{upload.public_id}/"
         upload.save()
     return upload
-
-
-class _LargeChunks(File):
-    DEFAULT_CHUNK_SIZE = READ_CHUNK
 
 
 class _BoundedReader:
@@ -199,43 +197,63 @@ class _BoundedReader:
         return data
 
 
-def _part_names(upload: Upload) -> list[str]:
-    try:
-        _dirs, names = _staging().listdir(upload.staging_name)
-    except FileNotFoundError:
-        return []
-    return sorted(f"{upload.staging_name}{name}" for name in names)
+# Each PATCH (and the plain form's one request) is encrypted as it arrives and stored as the document's own
+# segment, documents/<uuid>/<offset:012d>; the row lists the segments in order with size and SHA-256, and a
+# segment's key is bound into its authentication data, so segments cannot be swapped, reordered or dropped.
+CLEANED_KEY = "cleaned"
+
+
+def _segment_aad(aad: bytes, key: str) -> bytes:
+    return aad + b"|segment:" + key.encode()
+
+
+def _segments_reader(*, storage_name: str, segments: list[dict], aad: bytes) -> io.BufferedReader:
+    """The plaintext of the segments back to back as one seekable file, decrypted segment by segment."""
+    sizes = {segment["key"]: segment["size"] for segment in segments}
+    parts, position = [], 0
+    for segment in segments:
+        parts.append((position, position + segment["size"], segment["key"]))
+        position += segment["size"]
+
+    def open_part(key: str) -> IO[bytes]:
+        return open_decrypting_reader(
+            storage=_private(), name=f"{storage_name}{key}", size=sizes[key], aad=_segment_aad(aad, key)
+        )
+
+    return io.BufferedReader(StagedFile(open_part, parts), buffer_size=READ_CHUNK)
 
 
 def _staged(upload: Upload) -> io.BufferedReader:
-    """The bytes received so far, [0, offset), as one seekable file; parts beyond the offset are stale."""
-    storage, parts, position = _staging(), [], 0
-    for name in _part_names(upload):
-        start = int(name.rsplit("/", 1)[-1])
-        if start != position or position >= upload.offset:
-            continue
-        position = min(start + storage.size(name), upload.offset)
-        parts.append((start, position, name))
-    if position != upload.offset:
+    """The bytes received so far, [0, offset), as one seekable file."""
+    if sum(segment["size"] for segment in upload.segments) != upload.offset:
         raise InvalidFile(_("Die Datei ist unvollständig angekommen. Bitte laden Sie sie erneut hoch."))
-    return io.BufferedReader(StagedFile(storage, parts), buffer_size=READ_CHUNK)
+    return _segments_reader(storage_name=upload.storage_name, segments=upload.segments, aad=upload.aad)
 
 
-def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> int:
-    """Stage the request's bytes as the part starting at `offset`; raises StorageFailed and keeps no partial part."""
-    name = f"{upload.staging_name}{offset:012d}"
-    storage = _staging()
+def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> dict | None:
+    """Encrypt and store the request's bytes as the segment starting at `offset`, hashing them on the way.
+
+    Returns the segment ({key, size, sha256}), or None when no byte arrived. Raises StorageFailed and keeps no
+    partial segment (a failed S3 write leaves nothing; a leftover from a killed process is purged by beat).
+    """
+    key = f"{offset:012d}"
+    name = f"{upload.storage_name}{key}"
+    storage = _private()
     reader = _BoundedReader(stream, upload.length - offset)
     try:
-        if storage.exists(name):
-            storage.delete(name)
-        storage.save(name, _LargeChunks(reader, name=name))
-        if reader.count == 0:
-            storage.delete(name)
+        written = save_encrypted(
+            storage=storage,
+            name=name,
+            chunks=iter_file(reader, chunk_size=READ_CHUNK),
+            aad=_segment_aad(upload.aad, key),
+        )
+        if written.size == 0:
+            stored_files.delete(storage, name)
+            return None
     except OSError as error:
         _delete_quietly(storage, name, upload=upload)
-        raise _storage_failed(error, upload=upload, step="staging a part") from error
-    return reader.count
+        raise _storage_failed(error, upload=upload, step="storing a part") from error
+    return {"key": key, "size": written.size, "sha256": written.sha256}
 
 
 def _lock(upload: Upload) -> Upload:
@@ -277,6 +295,7 @@ def upload_append(
     sends the same bytes again later.
     """
     upload_ensure_live(upload=upload)
+    _refuse_legacy_staging(upload)
     refusal: UploadError | None = None
     with transaction.atomic():
         locked = _lock(upload)
@@ -289,8 +308,10 @@ def upload_append(
             return locked
         if content_length is not None and offset + content_length > locked.length:
             raise UploadTooLarge(_("Es wurden mehr Daten gesendet als angekündigt."))
-        received = _write_part(locked, offset=offset, stream=stream)
-        locked.offset += received
+        segment = _write_part(locked, offset=offset, stream=stream)
+        if segment is not None:
+            locked.segments = [*locked.segments, segment]
+            locked.offset += segment["size"]
         try:
             if not locked.mime_type and locked.offset >= min(files.SNIFF_BYTES, locked.length):
                 with _staged(locked) as staged:
@@ -299,11 +320,11 @@ def upload_append(
             if locked.offset == locked.length:
                 _complete(locked, actor=actor)
             else:
-                locked.save(update_fields=["offset", "mime_type", "updated_at"])
+                locked.save(update_fields=["offset", "segments", "mime_type", "updated_at"])
         except StorageFailed:
             raise  # rolls the offset back; the upload stays for a retry
         except OSError as error:
-            _delete_quietly(_private(), f"documents/{locked.public_id}", upload=locked)
+            _delete_quietly(_private(), f"{locked.storage_name}{CLEANED_KEY}", upload=locked)
             raise _storage_failed(error, upload=locked, step="storing the file") from error
         except UploadError as error:
             refusal = error
@@ -312,58 +333,102 @@ def upload_append(
         Upload.objects.filter(pk=locked.pk).delete()
         raise refusal
     if locked.is_complete:
-        _delete_parts(locked)
+        # Received segments an image's re-encoding replaced, and leftovers of failed tries, are not the document.
+        _delete_parts(locked, keep=frozenset(f"{locked.storage_name}{segment['key']}" for segment in locked.segments))
     return locked
 
 
 def _complete(upload: Upload, *, actor: Actor) -> None:
-    """Check, clean, scan and encrypt the assembled file; the row becomes complete in the caller's transaction."""
+    """Check, clean and scan the assembled file; the row becomes complete in the caller's transaction.
+
+    Nothing is copied: the received segments are the document. Only an image that had to be re-encoded
+    (metadata removed) is written anew, as the single segment "cleaned"; the received ones go after commit.
+    """
     with _staged(upload) as staged:
-        cleaned, mime = files.file_clean(staged, mime=upload.mime_type)
+        try:
+            cleaned, mime = files.file_clean(staged, mime=upload.mime_type)
+        except InvalidFile as error:
+            fault = staged.raw.fault
+            if isinstance(fault, OSError):
+                raise fault from error  # the storage was away, the file may be fine: 503, try again
+            if isinstance(fault, DecryptionError):
+                raise OSError(errno.EIO, "a stored segment cannot be decrypted") from error
+            raise
         try:
             scanned = files.virus_scan(cleaned)
             if scanned is False:
                 raise InvalidFile(_("In der Datei wurde ein Virus gefunden. Sie wurde gelöscht."))
-            stored = save_encrypted(
-                storage=_private(),
-                name=f"documents/{upload.public_id}",
-                chunks=iter_file(cleaned),
-                aad=upload.aad,
-            )
+            if cleaned is not staged:
+                written = save_encrypted(
+                    storage=_private(),
+                    name=f"{upload.storage_name}{CLEANED_KEY}",
+                    chunks=iter_file(cleaned),
+                    aad=_segment_aad(upload.aad, CLEANED_KEY),
+                )
+                upload.segments = [{"key": CLEANED_KEY, "size": written.size, "sha256": written.sha256}]
+                size, sha256 = written.size, written.sha256
+            elif len(upload.segments) == 1:
+                size, sha256 = upload.segments[0]["size"], upload.segments[0]["sha256"]
+            else:
+                size, sha256 = _sha256_of(staged)
         finally:
             if cleaned is not staged:
                 cleaned.close()
-    upload.storage_name = stored.name
-    upload.sha256 = stored.sha256
-    upload.size = stored.size
+    upload.sha256 = sha256
+    upload.size = size
     upload.mime_type = mime
     upload.name = files.name_with_extension(upload.name, ALLOWED_TYPES[mime][0])
     upload.scan_status = {True: ScanStatus.CLEAN, None: ScanStatus.UNSCANNED}[scanned]
     upload.status = UploadStatus.COMPLETE
     upload.save(
         update_fields=[
-            "offset", "mime_type", "storage_name", "sha256", "size", "name", "scan_status", "status", "updated_at",
+            "offset", "segments", "mime_type", "sha256", "size", "name", "scan_status", "status", "updated_at",
         ]
     )  # fmt: skip
     audit_record(
         action=AuditAction.UPLOAD_COMPLETED,
         actor=actor,
         member=upload.draft.member,
-        data={"upload": str(upload.public_id), "size": stored.size, "mime_type": mime},
+        data={"upload": str(upload.public_id), "size": size, "mime_type": mime},
     )
 
 
-def _delete_parts(upload: Upload) -> None:
-    storage = _staging()
+def _sha256_of(src: IO[bytes]) -> tuple[int, str]:
+    """Size and SHA-256 of a whole file read once from the start (each segment was hashed as it arrived)."""
+    src.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while chunk := src.read(READ_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    src.seek(0)
+    if isinstance(src, io.BufferedReader) and getattr(src.raw, "fault", None) is not None:
+        raise OSError(errno.EIO, "reading a stored segment failed")
+    return size, digest.hexdigest()
+
+
+def _refuse_legacy_staging(upload: Upload) -> None:
+    """An upload begun before segments (plain parts in staging) cannot go on: it is deleted, the member restarts."""
+    if upload.staging_name and not upload.is_complete:
+        deleted, _detail = Upload.objects.filter(pk=upload.pk, status=UploadStatus.IN_PROGRESS).delete()
+        if deleted:
+            _discard_files(upload)
+        raise UploadExpired(_("Dieser Upload ist abgelaufen und wurde gelöscht. Bitte laden Sie die Datei neu hoch."))
+
+
+def _delete_parts(upload: Upload, *, keep: frozenset[str] = frozenset()) -> None:
+    """Delete the upload's stored segments except those named in `keep`, and any plain part of old staging."""
     try:
-        for name in _part_names(upload):
-            storage.delete(name)
+        if upload.storage_name.endswith("/"):
+            for name, _modified in list(stored_files.list_files(_private(), upload.storage_name)):
+                if name not in keep:
+                    stored_files.delete(_private(), name)
         if upload.staging_name:
-            storage.delete(upload.staging_name.rstrip("/"))
+            for name, _modified in list(stored_files.list_files(_staging(), upload.staging_name)):
+                stored_files.delete(_staging(), name)
     except OSError as error:
-        # A read-only disk: the row goes anyway, the orphaned part stays until someone clears the disk.
+        # A read-only disk or the object store away: the orphan purge (beat) removes them later.
         logger.warning(
-            "upload %s: removing staged parts failed with %s",
+            "upload %s: removing stored parts failed with %s",
             upload.public_id,
             errno.errorcode.get(error.errno or 0, "unknown"),
         )
@@ -371,7 +436,7 @@ def _delete_parts(upload: Upload) -> None:
 
 def _discard_files(upload: Upload) -> None:
     _delete_parts(upload)
-    if upload.storage_name:
+    if upload.storage_name and not upload.storage_name.endswith("/"):
         _delete_quietly(_private(), upload.storage_name, upload=upload)
 
 
@@ -403,9 +468,40 @@ def upload_store(*, draft: Draft, name: str, fileobj: IO[bytes], size: int, acto
         raise
 
 
-def _open_stored(*, name: str, aad: bytes, what: str) -> Iterator[bytes]:
-    """open_decrypted, with a message instead of an error when the file cannot be read or decrypted."""
+def _open_segments(*, storage_name: str, segments: list[dict], aad: bytes) -> Iterator[bytes]:
+    """The segments' plaintext in order; the first is opened and checked before this returns."""
+    first, *rest = segments
+    opened = open_decrypted(
+        storage=_private(), name=f"{storage_name}{first['key']}", aad=_segment_aad(aad, first["key"])
+    )
+    return _segments_then(opened, first, rest, storage_name=storage_name, aad=aad)
+
+
+def _segments_then(opened: Iterator[bytes], first: dict, rest: list[dict], *, storage_name: str, aad: bytes):
+    segment = first
+    while True:
+        size = 0
+        for chunk in opened:
+            size += len(chunk)
+            yield chunk
+        if size != segment["size"]:
+            raise DecryptionError("a segment has another size than recorded")
+        if not rest:
+            return
+        segment, *rest = rest
+        opened = open_decrypted(
+            storage=_private(), name=f"{storage_name}{segment['key']}", aad=_segment_aad(aad, segment["key"])
+        )
+
+
+def _open_stored(*, name: str, aad: bytes, what: str, segments: list[dict] | None = None) -> Iterator[bytes]:
+    """open_decrypted, with a message instead of an error when the file cannot be read or decrypted.
+
+    A document is its ordered encrypted segments; one stored before segments existed is a single file.
+    """
     try:
+        if segments:
+            return _open_segments(storage_name=name, segments=segments, aad=aad)
         return open_decrypted(storage=_private(), name=name, aad=aad)
     except OSError as error:
         logger.warning("%s: reading the stored file failed with %s", what, errno.errorcode.get(error.errno or 0, "?"))
@@ -423,7 +519,9 @@ def _open_stored(*, name: str, aad: bytes, what: str) -> Iterator[bytes]:
 
 def upload_open(*, upload: Upload) -> Iterator[bytes]:
     """The decrypted content of a complete upload, streamed; FileUnavailable (503) when it cannot be read."""
-    return _open_stored(name=upload.storage_name, aad=upload.aad, what=f"upload {upload.public_id}")
+    return _open_stored(
+        name=upload.storage_name, aad=upload.aad, what=f"upload {upload.public_id}", segments=upload.segments
+    )
 
 
 def document_open(*, document: SubmissionDocument) -> Iterator[bytes]:
@@ -431,7 +529,12 @@ def document_open(*, document: SubmissionDocument) -> Iterator[bytes]:
 
     Raises FileUnavailable (503) when it cannot be read.
     """
-    return _open_stored(name=document.storage_name, aad=document.aad, what=f"document {document.public_id}")
+    return _open_stored(
+        name=document.storage_name,
+        aad=document.aad,
+        what=f"document {document.public_id}",
+        segments=document.segments,
+    )
 
 
 # --- Transmission -------------------------------------------------------------------------------------------
@@ -505,6 +608,7 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
                 size=upload.size,
                 sha256=upload.sha256,
                 storage_name=upload.storage_name,
+                segments=upload.segments,
                 scan_status=upload.scan_status,
             )
             for upload in uploads
@@ -584,3 +688,49 @@ def drafts_purge_expired(*, now: datetime.datetime | None = None) -> int:
             _discard_files(upload)
         count += 1
     return count
+
+
+def uploads_purge_orphans(*, now: datetime.datetime | None = None) -> int:
+    """Delete stored segments no row lists (a request that died after writing, a removal that failed while the
+    storage was away), and plain parts of the old staging with no upload in progress; returns the count.
+
+    Reads the whole storage, so it finds what any node wrote (S3, or a volume all nodes share). Only files
+    older than ORPHAN_GRACE_MINUTES go: a request may be writing a segment whose row it has not saved yet.
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(minutes=settings.UPLOAD_ORPHAN_GRACE_MINUTES)
+    count = 0
+    for storage, prefix in ((_private(), "documents"), (_staging(), "uploads")):
+        stale = [name for name, modified in stored_files.list_files(storage, prefix) if modified < cutoff]
+        by_owner: dict[str, list[str]] = {}
+        for name in stale:
+            by_owner.setdefault(name.split("/")[1], []).append(name)
+        for owner, names in by_owner.items():
+            for name in names:
+                if name not in _listed_names(owner, staging=storage is _staging()):
+                    stored_files.delete(storage, name)
+                    count += 1
+    return count
+
+
+def _listed_names(public_id: str, *, staging: bool) -> set[str]:
+    """The stored names a row still needs for this uuid (upload or transmitted document)."""
+    try:
+        uploads = list(Upload.objects.filter(public_id=public_id))
+        documents = list(SubmissionDocument.objects.filter(public_id=public_id))
+    except (ValueError, ValidationError):
+        return set()  # not a uuid: nothing of ours
+    if staging:
+        return {
+            name
+            for upload in uploads
+            if upload.staging_name and not upload.is_complete
+            for name, _modified in stored_files.list_files(_staging(), upload.staging_name)
+        }
+    names = set()
+    for row in [*uploads, *documents]:
+        if row.segments:
+            names.update(f"{row.storage_name}{segment['key']}" for segment in row.segments)
+        elif row.storage_name and not row.storage_name.endswith("/"):
+            names.add(row.storage_name)
+    return names

@@ -1,20 +1,23 @@
-"""Partial uploads in storages["staging"]: one part per request, read back as one seekable file."""
+"""An upload's parts (one per request, each its own encrypted segment) read back as one seekable file."""
 
 import bisect
 import io
-
-from django.core.files.storage import Storage
+from collections.abc import Callable
+from typing import IO
 
 
 class StagedFile(io.RawIOBase):
     """The parts of an upload, [(start, end, name), ...] back to back, as one read-only seekable file.
 
-    Lets the PDF and image checks and the encryption read the upload in place, without a second copy on disk.
+    Lets the PDF and image checks read the upload in place, without a second copy. `open_part(name)` opens one
+    part (decrypting). A storage fault or a failed decryption while reading is kept in `fault`, so the caller can
+    tell "the file is damaged" from "the storage was away" after a parser swallowed the error.
     """
 
-    def __init__(self, storage: Storage, parts: list[tuple[int, int, str]]):
+    def __init__(self, open_part: Callable[[str], IO[bytes]], parts: list[tuple[int, int, str]]):
         super().__init__()
-        self._storage = storage
+        self._open_part = open_part
+        self.fault: Exception | None = None
         self._parts = parts
         self._starts = [start for start, _end, _name in parts]
         self._size = parts[-1][1] if parts else 0
@@ -45,12 +48,16 @@ class StagedFile(io.RawIOBase):
             return 0
         index = bisect.bisect_right(self._starts, self._pos) - 1
         start, end, name = self._parts[index]
-        if index != self._index:
-            self._close_part()
-            self._handle = self._storage.open(name, "rb")
-            self._index = index
-        self._handle.seek(self._pos - start)
-        data = self._handle.read(min(len(buffer), end - self._pos))
+        try:
+            if index != self._index:
+                self._close_part()
+                self._handle = self._open_part(name)
+                self._index = index
+            self._handle.seek(self._pos - start)
+            data = self._handle.read(min(len(buffer), end - self._pos))
+        except Exception as error:
+            self.fault = error
+            raise
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.constants import AuditAction
 from audit.models import AuditEvent
 from audit.services import Actor
+from core import storage as stored_files
 from pins.constants import EndReason, PinStatus
 from uploads import services
 from uploads.constants import ScanStatus, UploadStatus
@@ -93,8 +94,13 @@ def test_pdf_uploaded_in_chunks_is_complete_encrypted_and_hash_matches(draft, ac
     assert upload.status == UploadStatus.COMPLETE
     assert upload.sha256 == hashlib.sha256(data).hexdigest()
     assert b"".join(services.upload_open(upload=upload)) == data
-    with storages["default"].open(upload.storage_name, "rb") as stored:
-        assert data[:1000] not in stored.read()
+    names = [name for name, _modified in stored_files.list_files(storages["default"], upload.storage_name)]
+    assert names == [f"{upload.storage_name}{segment['key']}" for segment in upload.segments]
+    assert len(names) == -(-len(data) // 70_000)
+    for name in names:
+        with storages["default"].open(name, "rb") as stored:
+            content = stored.read()
+        assert content.startswith(b"EPF1") and b"%PDF" not in content and data[1000:2000] not in content
 
 
 def test_interrupted_upload_resumes_from_stored_offset_to_identical_hash(draft, actor):
@@ -206,8 +212,9 @@ def test_clean_scan_is_recorded(draft, actor, clamd):
 
 def test_deleting_an_upload_removes_its_encrypted_file(draft, actor):
     upload = upload_whole(draft, actor, pdf_bytes())
+    assert list(stored_files.list_files(storages["default"], upload.storage_name))
     services.upload_delete(upload=upload, actor=actor)
-    assert not storages["default"].exists(upload.storage_name)
+    assert list(stored_files.list_files(storages["default"], upload.storage_name)) == []
 
 
 # --- transmission
@@ -283,8 +290,9 @@ def test_expired_partial_upload_is_purged_with_its_parts(draft, actor):
     upload = services.upload_create(draft=draft, name="a.pdf", length=len(data), actor=actor)
     services.upload_append(upload=upload, offset=0, stream=io.BytesIO(data[:8000]), content_length=8000, actor=actor)
     later = timezone.now() + datetime.timedelta(days=3)
+    assert list(stored_files.list_files(storages["default"], upload.storage_name))
     assert services.uploads_purge_expired(now=later) == 1
-    assert not storages["staging"].exists(upload.staging_name + "000000000000")
+    assert list(stored_files.list_files(storages["default"], upload.storage_name)) == []
 
 
 def test_draft_of_member_whose_pins_all_ended_long_ago_is_purged(member, draft, actor, issue_pin, settings):
@@ -293,7 +301,7 @@ def test_draft_of_member_whose_pins_all_ended_long_ago_is_purged(member, draft, 
     later = pin.expires_at + datetime.timedelta(days=settings.DRAFT_RETENTION_DAYS + 1)
     assert services.drafts_purge_expired(now=later) == 1
     assert not Draft.objects.filter(pk=draft.pk).exists()
-    assert not storages["default"].exists(upload.storage_name)
+    assert list(stored_files.list_files(storages["default"], upload.storage_name)) == []
 
 
 def test_draft_of_member_with_a_live_pin_is_kept(member, draft, issue_pin, settings):

@@ -20,9 +20,9 @@ def test_purge_task_removes_expired_uploads_and_abandoned_drafts_and_can_run_twi
     Draft.objects.filter(pk=draft.pk).update(
         updated_at=timezone.now() - datetime.timedelta(days=settings.DRAFT_RETENTION_DAYS + 1)
     )
-    assert tasks.purge_expired.delay().get() == {"uploads": 1, "drafts": 1}
+    assert tasks.purge_expired.delay().get() == {"uploads": 1, "drafts": 1, "orphans": 0}
     assert not Upload.objects.exists() and not Draft.objects.exists()
-    assert tasks.purge_expired.delay().get() == {"uploads": 0, "drafts": 0}
+    assert tasks.purge_expired.delay().get() == {"uploads": 0, "drafts": 0, "orphans": 0}
 
 
 def test_purge_task_is_in_the_beat_schedule():

@@ -4,8 +4,8 @@ import base64
 import errno
 import hashlib
 import io
+import itertools
 import threading
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from core import storage as core_storage
 from pins.constants import PinStatus
 from pins.models import LetterPin
 from tests.helpers import database_unreachable, disk_error, login_member
@@ -420,7 +421,9 @@ def test_staged_parts_are_removed_once_complete(member_client):
     tus_upload(member_client, pdf_bytes(padding=100_000))
     upload = Upload.objects.get()
     assert upload.status == UploadStatus.COMPLETE
-    assert not storages["staging"].exists(upload.staging_name + "000000000000")
+    assert upload.staging_name == ""
+    assert staged_files() == []
+    assert stored_names() == [f"{upload.storage_name}{segment['key']}" for segment in upload.segments]
 
 
 def test_draft_page_is_available_in_english(member_client):
@@ -440,38 +443,33 @@ def test_refusal_message_is_in_the_members_language(member_client):
 STORAGE_MESSAGE = "Die Datei konnte gerade nicht gespeichert werden"
 
 
-def failing_save(alias: str, code: int):
-    """The storage's write, failing after the first bytes reached the disk (as a full disk does)."""
-    storage = storages[alias]
+def failing_write(code: int):
+    """The local write, failing after the first bytes reached the disk (as a full disk does)."""
+    original = core_storage._local_write
 
-    def save(name, content):
-        path = Path(storage.path(name))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content.read(1000))
-        raise disk_error(code)
+    def write(storage, name, chunks):
+        def failing():
+            yield from itertools.islice(chunks, 1)
+            raise disk_error(code)
 
-    return save
+        original(storage, name, failing())
+
+    return write
 
 
 def staged_files() -> list[str]:
-    storage = storages["staging"]
-    found = []
+    """Plain parts of the old staging: none are written any more."""
+    return [name for name, _modified in core_storage.list_files(storages["staging"], "")]
 
-    def walk(path):
-        dirs, names = storage.listdir(path)
-        found.extend(f"{path}{name}" for name in names)
-        for directory in dirs:
-            walk(f"{path}{directory}/")
 
-    if storage.exists(""):
-        walk("")
-    return found
+def stored_names() -> list[str]:
+    return sorted(name for name, _modified in core_storage.list_files(storages["default"], "documents"))
 
 
 def test_disk_full_while_staging_a_chunk_answers_507_and_keeps_the_offset(member_client, monkeypatch, caplog):
     data = pdf_bytes(padding=100_000)
     url = tus_create(member_client, len(data))["Location"]
-    monkeypatch.setattr(storages["staging"], "_save", failing_save("staging", errno.ENOSPC))
+    monkeypatch.setattr(core_storage, "_local_write", failing_write(errno.ENOSPC))
     response = tus_patch(member_client, url, 0, data[:65536])
     assert response.status_code == 507
     assert STORAGE_MESSAGE in response.json()["message"]
@@ -485,7 +483,7 @@ def test_after_the_disk_has_room_again_the_same_chunk_is_accepted(member_client,
     data = pdf_bytes(padding=100_000)
     url = tus_create(member_client, len(data))["Location"]
     with monkeypatch.context() as patched:
-        patched.setattr(storages["staging"], "_save", failing_save("staging", errno.ENOSPC))
+        patched.setattr(core_storage, "_local_write", failing_write(errno.ENOSPC))
         assert tus_patch(member_client, url, 0, data).status_code == 507
     response = tus_patch(member_client, url, 0, data)
     assert response["Upload-Complete"] == "1"
@@ -499,13 +497,13 @@ def test_read_only_disk_while_storing_the_encrypted_file_answers_503_and_the_upl
     url = tus_create(member_client, len(data))["Location"]
     assert tus_patch(member_client, url, 0, data[:65536]).status_code == 204
     with monkeypatch.context() as patched:
-        patched.setattr(storages["default"], "_save", failing_save("default", errno.EROFS))
+        patched.setattr(core_storage, "_local_write", failing_write(errno.EROFS))
         response = tus_patch(member_client, url, 65536, data[65536:])
     assert response.status_code == 503
     assert STORAGE_MESSAGE in response.json()["message"]
     upload = Upload.objects.get()
-    assert (upload.offset, upload.status, upload.storage_name) == (65536, UploadStatus.IN_PROGRESS, "")
-    assert not storages["default"].exists(f"documents/{upload.public_id}")
+    assert (upload.offset, upload.status, len(upload.segments)) == (65536, UploadStatus.IN_PROGRESS, 1)
+    assert stored_names() == [f"{upload.storage_name}000000000000"]
     assert "EROFS" in caplog.text
     final = tus_patch(member_client, url, 65536, data[65536:])
     assert final["Upload-Complete"] == "1"
@@ -515,9 +513,9 @@ def test_read_only_disk_while_storing_the_encrypted_file_answers_503_and_the_upl
 def test_a_failed_chunk_leaves_no_partial_part_in_staging(member_client, monkeypatch):
     data = pdf_bytes(padding=100_000)
     url = tus_create(member_client, len(data))["Location"]
-    monkeypatch.setattr(storages["staging"], "_save", failing_save("staging", errno.ENOSPC))
+    monkeypatch.setattr(core_storage, "_local_write", failing_write(errno.ENOSPC))
     tus_patch(member_client, url, 0, data[:65536])
-    assert staged_files() == []
+    assert staged_files() == [] and stored_names() == []
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])
@@ -526,9 +524,9 @@ def test_plain_form_upload_on_a_failing_disk_shows_the_message_on_the_draft_page
 ):
     draft = services.draft_get_or_create(member=member)
     member_client.post(reverse("uploads:autosave"), {"version": draft.version, "message": "Bitte prüfen"})
-    monkeypatch.setattr(storages["staging"], "_save", failing_save("staging", code))
+    monkeypatch.setattr(core_storage, "_local_write", failing_write(code))
     # On a read-only disk removing the leftovers fails as well.
-    monkeypatch.setattr(storages["staging"], "delete", lambda name: (_ for _ in ()).throw(disk_error(code)))
+    monkeypatch.setattr(core_storage, "delete", lambda storage, name: (_ for _ in ()).throw(disk_error(code)))
     response = member_client.post(
         reverse("uploads:file_upload"), {"file": io.BytesIO(pdf_bytes())}, format="multipart", follow=True
     )
