@@ -90,31 +90,28 @@ def write_stream(
 def _s3_write(storage: Storage, name: str, chunks: Iterable[bytes], *, content_type: str) -> None:
     client, bucket, key = _s3_client(storage), storage.bucket_name, _s3_key(storage, name)
     params = s3_write_parameters(storage, name, content_type=content_type)
-    pending: list[bytes] = []
-    pending_size = 0
+    pending = bytearray()
     upload_id = None
     parts: list[dict] = []
 
     def send_part() -> None:
-        nonlocal upload_id, pending, pending_size
+        nonlocal upload_id
         if upload_id is None:
             upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **params)["UploadId"]
-        body = b"".join(pending)
-        pending, pending_size = [], 0
         number = len(parts) + 1
-        etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)["ETag"]
+        etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=pending)["ETag"]
         parts.append({"PartNumber": number, "ETag": etag})
+        del pending[:]
 
     try:
         for chunk in chunks:
-            pending.append(chunk)
-            pending_size += len(chunk)
-            if pending_size >= S3_PART_SIZE:
+            pending += chunk
+            if len(pending) >= S3_PART_SIZE:
                 send_part()
         if upload_id is None:
-            client.put_object(Bucket=bucket, Key=key, Body=b"".join(pending), **params)
+            client.put_object(Bucket=bucket, Key=key, Body=pending, **params)
             return
-        if pending_size:
+        if pending:
             send_part()
         client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
     except BaseException:

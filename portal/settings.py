@@ -160,6 +160,11 @@ if STORAGE_BACKEND == "s3":
         "default_acl": "private",
         "querystring_auth": True,
         "file_overwrite": True,
+        # Server-side encryption on top of the portal's own AES-GCM: "AES256" (SSE-S3) or "aws:kms".
+        "object_parameters": {
+            "ServerSideEncryption": env.str("S3_SSE", default="AES256"),
+            **({"SSEKMSKeyId": env.str("S3_SSE_KMS_KEY_ID")} if env.str("S3_SSE_KMS_KEY_ID", default="") else {}),
+        },
     }
     STORAGES = {
         "default": {
