@@ -271,3 +271,80 @@ def list_files(storage: Storage, prefix: str) -> Iterator[tuple[str, datetime.da
                 continue
             relative = os.path.relpath(path, storage.path("")).replace(os.sep, "/")
             yield relative, datetime.datetime.fromtimestamp(modified, tz=datetime.UTC)
+
+
+def verify_access(storage: Storage) -> None:
+    """Write, read back and delete a small probe object; raises OSError when the storage cannot be used."""
+    name = f"probe/{os.urandom(8).hex()}"
+    write_stream(storage, name, [b"probe"], content_type="text/plain")
+    try:
+        with open_read(storage, name) as probe:
+            if probe.read() != b"probe":
+                raise StorageUnavailable(errno.EIO, "the probe object read back differently")
+    finally:
+        delete(storage, name)
+
+
+def s3_prepare_bucket(storage: Storage, *, staging_prefix: str, staging_days: int) -> list[str]:
+    """Create the bucket if missing; block public access; default encryption; lifecycle rules. Returns the steps.
+
+    Lifecycle: incomplete multipart uploads (a write that died) are aborted after a day; objects under the old
+    plain staging prefix expire after `staging_days`. The portal's own segments are purged by beat (it knows
+    which ones a row still lists), not by age.
+    """
+    client, bucket = _s3_client(storage), storage.bucket_name
+    parameters = storage.get_object_parameters("")
+    steps = []
+    with s3_errors():
+        try:
+            with s3_errors():
+                client.head_bucket(Bucket=bucket)
+            steps.append(f"bucket {bucket} exists")
+        except FileNotFoundError:
+            region = client.meta.region_name
+            extra = (
+                {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            )
+            client.create_bucket(Bucket=bucket, **extra)
+            steps.append(f"bucket {bucket} created")
+        client.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        steps.append("public access blocked")
+        default = {"SSEAlgorithm": parameters.get("ServerSideEncryption", "AES256")}
+        if parameters.get("SSEKMSKeyId"):
+            default["KMSMasterKeyID"] = parameters["SSEKMSKeyId"]
+        client.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]},
+        )
+        steps.append(f"default encryption {default['SSEAlgorithm']}")
+        client.put_bucket_lifecycle_configuration(
+            Bucket=bucket,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": "abort-incomplete-multipart-uploads",
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": ""},
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                    },
+                    {
+                        "ID": "expire-abandoned-staging",
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": staging_prefix},
+                        "Expiration": {"Days": staging_days},
+                    },
+                ]
+            },
+        )
+        steps.append(
+            f"lifecycle: multipart uploads aborted after 1 day, {staging_prefix} expires after {staging_days} days"
+        )
+    return steps

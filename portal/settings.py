@@ -193,6 +193,10 @@ else:
             },
         },
     }
+# Local storage on several web nodes (WEB_NODES > 1) needs one volume they all mount at PRIVATE_MEDIA_ROOT and
+# STAGING_ROOT: say so with STORAGE_LOCAL_SHARED=true, or `check --deploy` fails (use S3 otherwise).
+WEB_NODES = env.int("WEB_NODES", default=1)
+STORAGE_LOCAL_SHARED = env.bool("STORAGE_LOCAL_SHARED", default=False)
 STORAGES["staticfiles"] = {
     "BACKEND": (
         "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -1,0 +1,40 @@
+"""Prepare the file storages: the S3 bucket with its lifecycle rules, or the local folders; then verify access."""
+
+import math
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.core.management.base import BaseCommand, CommandError
+
+from core import storage as stored_files
+
+
+class Command(BaseCommand):
+    help = (
+        "Creates the S3 bucket (if missing) with public access blocked, default encryption and a lifecycle rule "
+        "for abandoned uploads, or the local storage folders; then writes, reads and deletes a probe in each "
+        "storage. With --check only the probe runs. Safe to run on every deployment."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--check", action="store_true", help="only verify access, change nothing")
+
+    def handle(self, *args, check: bool = False, **options):
+        default, staging = storages["default"], storages["staging"]
+        if not check and stored_files.is_s3(default):
+            staging_days = max(1, math.ceil(settings.UPLOAD_EXPIRY_HOURS / 24) + 1)
+            staging_prefix = staging.location.strip("/") + "/" if stored_files.is_s3(staging) else "staging/"
+            try:
+                steps = stored_files.s3_prepare_bucket(
+                    default, staging_prefix=staging_prefix, staging_days=staging_days
+                )
+            except OSError as error:
+                raise CommandError(f"preparing the bucket failed: {error}") from error
+            for step in steps:
+                self.stdout.write(step)
+        for alias, storage in (("default", default), ("staging", staging)):
+            try:
+                stored_files.verify_access(storage)
+            except OSError as error:
+                raise CommandError(f"storage {alias!r}: no access ({error})") from error
+            self.stdout.write(self.style.SUCCESS(f"storage {alias!r}: write, read and delete work"))
