@@ -371,6 +371,8 @@ MIDDLEWARE = [
     "ops.middleware.ProbeMiddleware",
     "core.requestid.RequestIdMiddleware",
     "ops.middleware.MetricsMiddleware",
+    # An oversized form body gets the member's 413 page, also with DEBUG on (web/errors.py).
+    "web.errors.RequestTooLargeMiddleware",
     *MIDDLEWARE,
 ]
 # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; empty: /metrics does not exist (404).
