@@ -61,16 +61,14 @@ class JsonFormatter(logging.Formatter):
 
 
 class PlainFormatter(logging.Formatter):
-    """Readable local lines (DEBUG runs): time, level, logger, message, then the extra fields as key=value."""
+    """Readable local lines (DEBUG runs): time, level, logger, message, then the ids and request fields."""
+
+    FIELDS = ("method", "route", "status", "duration_ms", "request_id", "task_name")
 
     def __init__(self):
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        extras = [
-            f"{key}={value}"
-            for key, value in vars(record).items()
-            if key not in _RECORD_ATTRIBUTES and not key.startswith("_") and value not in ("", None)
-        ]
+        extras = [f"{key}={getattr(record, key)}" for key in self.FIELDS if getattr(record, key, "") not in ("", None)]
         return " ".join([text, *extras]) if extras else text

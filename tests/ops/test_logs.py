@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import time
 
 import pytest
 from django.http import HttpResponse
@@ -34,14 +36,17 @@ class Lines(logging.Handler):
 
 @pytest.fixture
 def lines():
+    """On the two loggers the tests read (a worker started in a test reconfigures the root logger)."""
     handler = Lines()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    previous = root.level
-    root.setLevel(logging.INFO)
+    loggers = [logging.getLogger("portal.request"), task_logger]
+    previous = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     yield handler.lines
-    root.removeHandler(handler)
-    root.setLevel(previous)
+    for logger, level in zip(loggers, previous, strict=True):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def test_a_valid_request_id_is_echoed_and_an_invalid_one_replaced(client):
@@ -90,3 +95,30 @@ def test_publishing_puts_the_request_id_into_the_message_headers():
     empty: dict = {}
     _publish_request_id(headers=empty)
     assert empty == {}
+
+
+@pytest.mark.worker
+@pytest.mark.skipif(not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"), reason="needs a Redis broker")
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_logs_the_request_id_of_the_request_that_enqueued(rf, lines):
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.conf.task_always_eager = False
+    with celery_app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+
+        def view(request):
+            log_something.delay()
+            return HttpResponse("ok")
+
+        RequestIdMiddleware(view)(rf.get("/", HTTP_X_REQUEST_ID="req-worker-0123456"))
+        deadline = time.monotonic() + 60
+        while not [line for line in lines if line["message"] == "task ran"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+    task_lines = [line for line in lines if line["message"] == "task ran"]
+    assert len(task_lines) == 1
+    assert task_lines[0]["request_id"] == "req-worker-0123456"
+    assert task_lines[0]["task_name"] == "tests.ops.log_something"
+    assert task_lines[0]["task_id"]
+    print(json.dumps(task_lines[0], ensure_ascii=False))
