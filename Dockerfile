@@ -7,8 +7,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 portal
 WORKDIR /app
-COPY requirements.lock pyproject.toml ./
-RUN pip install --no-cache-dir -r requirements.lock
+# Runtime dependencies only, each checked against its hash (scripts/lock.sh writes requirements/prod.txt).
+COPY requirements/prod.txt requirements/prod.txt
+RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r requirements/prod.txt
 COPY . .
 RUN python manage.py compilemessages -v0 \
     && PORTAL_PRODUCTION=1 DEBUG=0 SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijklmnop \

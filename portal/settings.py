@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "uploads",
     "web",
     "staff",
+    # Probes and metrics read every app, so ops sits on top, beside staff.
+    "ops",
     "portal",
 ]
 
@@ -342,12 +344,26 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Logs: JSON lines in UTC with the request id (core/logs.py) unless LOG_FORMAT=plain (the default with DEBUG).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"database_outage": {"()": "web.errors.DatabaseOutageLogFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "core.logs.PlainFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "filters": {
+        "database_outage": {"()": "web.errors.DatabaseOutageLogFilter"},
+        "context": {"()": "core.logs.ContextFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -358,6 +374,20 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+# The worker logs through LOGGING above (JSON in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Operations (ops app): probes first, then the request id, then request metrics. ---
+MIDDLEWARE = [
+    "ops.middleware.ProbeMiddleware",
+    "core.requestid.RequestIdMiddleware",
+    "ops.middleware.MetricsMiddleware",
+    # An oversized form body gets the member's 413 page, also with DEBUG on (web/errors.py).
+    "web.errors.RequestTooLargeMiddleware",
+    *MIDDLEWARE,
+]
+# /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; empty: /metrics does not exist (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Member portal (web app, issue 3): member sessions, login throttling, extra security headers. ---
 # A member session ends after this much inactivity (a warning shows MEMBER_IDLE_WARNING_SECONDS before) and

@@ -3,7 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ops import views as ops_views
+
 urlpatterns = [
+    # Probes and metrics (ops.middleware.ProbeMiddleware answers them first; the routes make them reversible).
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("druckerei/", include("letters.urls")),

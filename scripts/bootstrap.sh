@@ -47,15 +47,26 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 
-# The project runs from this folder (manage.py), so only its pinned dependencies are installed;
-# reinstall only when the lock file or the project's metadata changed.
+# The project runs from this folder (manage.py), so only its locked dependencies are installed, each checked
+# against its hash: the runtime lock to run, runtime + dev to test (scripts/lock.sh writes them). uv installs
+# them several times faster than pip; it is itself installed first with pip from its own hashed lock.
+# Reinstall only when the lock changed.
+lock=requirements/prod.txt
+if [ "$mode" = test ]; then
+    lock=requirements/dev.txt
+fi
 stamp=.venv/.portal-installed
-wanted=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+wanted=$(cat "$lock" requirements/uv.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     log=$(mktemp)
-    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock >"$log" 2>&1; then
-        grep -v "^WARNING: Location" "$log" >&2
-        exit 1
+    echo "Installing the Python packages of $lock ..."
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements/uv.txt >"$log" 2>&1 \
+        || ! .venv/bin/uv pip install -q --python .venv/bin/python --require-hashes -r "$lock" >>"$log" 2>&1; then
+        echo "uv failed; installing with pip instead" >&2
+        if ! .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$lock" >"$log" 2>&1; then
+            grep -v "^WARNING: Location" "$log" >&2
+            exit 1
+        fi
     fi
     rm -f "$log"
     echo "$wanted" > "$stamp"

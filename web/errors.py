@@ -9,11 +9,13 @@ import logging
 import sys
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -128,6 +130,8 @@ def _error(request: HttpRequest, status: int, *, title: str, text: str) -> HttpR
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if database_unavailable(exception):
         return service_unavailable(request)
+    if isinstance(exception, RequestDataTooBig):
+        return request_too_large(request)
     return _error(
         request,
         400,
@@ -183,3 +187,47 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             "versuchen Sie es noch einmal. Falls das nicht hilft, lassen Sie bitte Cookies für dieses Portal zu."
         ),
     )
+
+
+def request_too_large(request: HttpRequest) -> HttpResponse:
+    """413: a form sent more than the portal accepts (files go through the upload page, one at a time)."""
+    return _error(
+        request,
+        413,
+        title=_("Die Anfrage ist zu groß"),
+        text=_(
+            "Was Sie gesendet haben, ist zu groß für dieses Formular. Dokumente laden Sie bitte einzeln auf der "
+            "Seite Ihres Antrags hoch (höchstens %(max)s MB je Datei)."
+        )
+        % {"max": settings.UPLOAD_MAX_FILE_SIZE // 2**20},
+    )
+
+
+class RequestTooLargeMiddleware:
+    """A form or JSON body larger than DATA_UPLOAD_MAX_MEMORY_SIZE gets the 413 page before anything reads it.
+
+    Django would raise RequestDataTooBig when the body is read (bad_request above turns that into the 413
+    page); with DEBUG on it would show its technical page instead. Multipart bodies (files are streamed to
+    disk, not held in memory) and tus requests are left to their views.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if (
+            limit is not None
+            and request.method == "POST"
+            and not request.content_type.startswith("multipart/")
+            and "Tus-Resumable" not in request.headers
+        ):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                # This runs before LocaleMiddleware: the page speaks the member's language all the same.
+                with translation.override(translation.get_language_from_request(request)):
+                    return request_too_large(request)
+        return self.get_response(request)

@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from core.metrics import login_counted
 from members.services import member_set_language
 from pins.auth import current_pin, member_login, member_logout, member_required
 from pins.constants import VerifyResult
@@ -119,6 +120,7 @@ def login(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "next": next_url, **_pin_rules()}
     if form.is_valid():
         outcome = pin_verify(kvnr=form.cleaned_data["kvnr"], pin=form.cleaned_data["pin"], ip=ip or None)
+        login_counted(outcome.result)
         if outcome.ok:
             return _signed_in(request, outcome, next_url)
         if not outcome.matched:

@@ -1,6 +1,10 @@
-"""docker-compose.yml: no engine runs here, so check that every service runs something the project has."""
+"""docker-compose.yml and deploy/nginx.conf: no container engine runs here, so check that every service runs
+something the project has, that health checks are wired, and let Debian's nginx test the proxy configuration."""
 
 import importlib
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,12 +16,20 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 
 
+WEB = ("web-1", "web-2")
+APP_SERVICES = (*WEB, "worker", "beat", "migrate", "storage-setup")
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+
+
 def test_production_services_are_all_there():
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(SERVICES)
+    assert {"nginx", *WEB, "worker", "beat", "postgres", "redis", "s3", "storage-setup", "clamav", "migrate"} <= set(
+        SERVICES
+    )
 
 
-def test_web_runs_gunicorn_on_the_projects_wsgi_app_and_config():
-    command = SERVICES["web"]["command"]
+@pytest.mark.parametrize("web", WEB)
+def test_web_runs_gunicorn_on_the_projects_wsgi_app_and_config(web):
+    command = SERVICES[web]["command"]
     assert command[0] == "gunicorn"
     module, _, attribute = command[1].partition(":")
     assert callable(getattr(importlib.import_module(module), attribute))
@@ -40,9 +52,107 @@ def test_migrate_service_runs_a_django_command_that_exists():
     assert (ROOT / "manage.py").is_file()
 
 
+def test_storage_setup_runs_before_the_web_and_creates_the_bucket():
+    assert SERVICES["storage-setup"]["command"] == ["python", "manage.py", "storage_setup"]
+    assert SERVICES["storage-setup"]["restart"] == "no"
+    for web in WEB:
+        assert SERVICES[web]["depends_on"]["storage-setup"]["condition"] == "service_completed_successfully"
+        assert SERVICES[web]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_every_long_running_service_has_a_health_check_and_dependants_wait_for_it():
+    for name, service in SERVICES.items():
+        if service.get("restart") == "no":
+            continue
+        assert service.get("healthcheck", {}).get("test"), name
+        for dependency, condition in service.get("depends_on", {}).items():
+            if SERVICES[dependency].get("restart") != "no":
+                assert condition["condition"] == "service_healthy", (name, dependency)
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_web_is_healthy_only_when_ready(web):
+    test = " ".join(SERVICES[web]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/readyz" in test
+
+
+def test_only_nginx_publishes_ports_and_the_app_trusts_exactly_that_one_proxy():
+    assert [name for name, service in SERVICES.items() if service.get("ports")] == ["nginx"]
+    for name in APP_SERVICES:
+        assert SERVICES[name]["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+
+
+def test_scanning_and_storage_are_wired():
+    assert SERVICES["worker"]["environment"]["CLAMD_TCP"] == "clamav:3310"
+    assert SERVICES["clamav"]["image"].startswith("clamav/clamav:")
+    for name in APP_SERVICES:
+        environment = SERVICES[name]["environment"]
+        assert environment["STORAGE_BACKEND"] == "s3"
+        assert environment["S3_ENDPOINT_URL"] == "http://s3:9000"
+
+
+def test_no_secret_is_written_into_the_file():
+    text = (ROOT / "docker-compose.yml").read_text()
+    for variable in ("POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
+        assert re.search(rf"\$\{{{variable}:\?", text), variable
+    for name in APP_SERVICES:
+        assert SERVICES[name]["env_file"] == ".env"
+        assert "SECRET_KEY" not in SERVICES[name]["environment"]
+        assert "METRICS_TOKEN" not in SERVICES[name]["environment"]
+
+
+def test_nginx_proxies_to_both_replicas_and_hides_metrics():
+    conf = NGINX_CONF.read_text()
+    assert all(f"server {web}:8000" in conf for web in WEB)
+    assert re.search(r"location = /metrics \{ return 404; \}", conf)
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
+    size = re.search(r"client_max_body_size (\d+)m;", conf)
+    from django.conf import settings
+
+    assert int(size[1]) * 2**20 >= max(settings.UPLOAD_CHUNK_SIZE, settings.UPLOAD_MAX_FILE_SIZE + 64 * 1024)
+    mounts = SERVICES["nginx"]["volumes"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in mounts
+
+
+@pytest.mark.skipif(not shutil.which("nginx") or not shutil.which("openssl"), reason="needs Debian's nginx and openssl")
+def test_debians_nginx_accepts_the_configuration(tmp_path):
+    """nginx -t with the replicas' names pointed at loopback and a throw-away certificate."""
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test",
+            "-keyout",
+            str(tls / "privkey.pem"),
+            "-out",
+            str(tls / "fullchain.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    conf = NGINX_CONF.read_text().replace("web-1:8000", "127.0.0.1:1").replace("web-2:8000", "127.0.0.1:2")
+    conf = conf.replace("/etc/nginx/tls/", f"{tls}/").replace("/srv/static/", f"{tmp_path}/static/")
+    (tmp_path / "nginx.conf").write_text(conf)
+    result = subprocess.run(
+        ["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-g", f"pid {tmp_path}/nginx.pid; error_log stderr;"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_app_services_are_built_from_the_projects_dockerfile_in_production_mode():
     assert (ROOT / "Dockerfile").is_file()
-    for name in ("web", "worker", "beat", "migrate"):
+    for name in APP_SERVICES:
         service = SERVICES[name]
         assert service["build"] == "."
         assert service["environment"]["PORTAL_PRODUCTION"] == "1"

@@ -1,0 +1,207 @@
+"""/healthz and /readyz: each dependency up and down, real where it can be (Redis, PostgreSQL, the disk)."""
+
+import json
+import os
+import socket
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import override_settings
+
+from tests.helpers import database_unreachable
+
+REDIS = os.environ.get("CELERY_BROKER_URL", "")
+needs_redis = pytest.mark.skipif(not REDIS.startswith("redis://"), reason="needs Redis: set CELERY_BROKER_URL")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def readyz(client):
+    response = client.get("/readyz")
+    return response.status_code, json.loads(response.content)
+
+
+def test_healthz_answers_without_any_dependency_and_for_any_host(client, settings):
+    # No database marker: pytest-django refuses any query, so a probe that touched the database would fail.
+    settings.ALLOWED_HOSTS = ["portal.example"]
+    away = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    with override_settings(CACHES=away):
+        response = client.get("/healthz", HTTP_HOST="10.0.0.7:8000")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"status": "ok"}
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_readyz_is_200_with_every_check_when_all_is_up(client, settings):
+    settings.ALLOWED_HOSTS = ["portal.example"]
+    status, report = readyz(client)
+    assert status == 200, report
+    assert report["status"] == "ready"
+    assert set(report["checks"]) == {"database", "cache", "broker", "storage", "clamd"}
+    assert report["checks"]["database"]["status"] == "ok"
+    assert report["checks"]["storage"]["status"] == "ok"
+    assert report["checks"]["clamd"]["status"] == "skipped"  # neither CLAMD_SOCKET nor CLAMD_TCP is set
+
+
+@pytest.mark.django_db
+def test_readyz_names_no_secret_host_or_error_text(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = f"redis://:s3cret-broker-pass@127.0.0.1:{closed_port()}/0"
+    status, _ = readyz(client)
+    body = client.get("/readyz").content.decode()
+    assert status == 503
+    for secret in ("s3cret-broker-pass", "127.0.0.1", connection.settings_dict["NAME"], "refused"):
+        assert secret not in body
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_the_cache_is_away(client):
+    away = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    with override_settings(CACHES=away):
+        status, report = readyz(client)
+    assert status == 503
+    assert report["checks"]["cache"]["status"] == "down"
+    assert report["checks"]["database"]["status"] == "ok"
+
+
+@needs_redis
+@pytest.mark.django_db
+def test_readyz_checks_the_redis_cache_and_broker_for_real(client, settings):
+    redis_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("CACHE_URL", REDIS),
+        }
+    }
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = REDIS
+    with override_settings(CACHES=redis_cache):
+        status, report = readyz(client)
+    assert status == 200, report
+    assert report["checks"]["cache"]["status"] == "ok"
+    assert report["checks"]["broker"]["status"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_the_broker_is_away(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    status, report = readyz(client)
+    assert status == 503
+    assert report["checks"]["broker"] == {
+        "status": "down",
+        "error": "ConnectionError",
+        "ms": report["checks"]["broker"]["ms"],
+    }
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_storage_cannot_be_written(client, settings, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the storage folder should be")  # even root cannot create files below it
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(blocker / "private"), "base_url": None},
+        },
+    }
+    status, report = readyz(client)
+    assert status == 503
+    assert report["checks"]["storage"]["status"] == "down"
+    assert list(tmp_path.iterdir()) == [blocker]
+
+
+@pytest.mark.django_db
+def test_readyz_leaves_nothing_behind_in_storage(client, settings, tmp_path):
+    assert readyz(client)[0] == 200
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_queries_fail(client):
+    with database_unreachable():
+        status, report = readyz(client)
+    assert status == 503
+    assert report["checks"]["database"] == {
+        "status": "down",
+        "error": "OperationalError",
+        "ms": report["checks"]["database"]["ms"],
+    }
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_readyz_is_503_when_the_database_connection_breaks_and_200_when_it_is_back(client):
+    settings_dict = connection.settings_dict
+    saved = dict(settings_dict)
+    connection.close()
+    settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port()))
+    try:
+        status, report = readyz(client)
+    finally:
+        connection.close()
+        settings_dict.clear()
+        settings_dict.update(saved)
+    assert status == 503
+    assert report["checks"]["database"]["status"] == "down"
+    assert readyz(client)[0] == 200
+
+
+class FakeClamd:
+    """Answers clamd's zPING on a unix socket (the protocol only; the real clamd is exercised by the scan tests)."""
+
+    def __init__(self, path: str, answer: bytes = b"PONG\0"):
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(1)
+        self.answer = answer
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.server.accept()
+        with conn:
+            assert conn.recv(64) == b"zPING\0"
+            conn.sendall(self.answer)
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.mark.django_db
+def test_readyz_pings_clamd_on_its_socket(client, settings, tmp_path):
+    settings.CLAMD_SOCKET = str(tmp_path / "clamd.sock")
+    clamd = FakeClamd(settings.CLAMD_SOCKET)
+    try:
+        status, report = readyz(client)
+    finally:
+        clamd.close()
+    assert status == 200, report
+    assert report["checks"]["clamd"]["status"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_clamd_is_configured_but_away(client, settings, tmp_path):
+    settings.CLAMD_SOCKET = str(tmp_path / "missing.sock")
+    status, report = readyz(client)
+    assert status == 503
+    assert report["checks"]["clamd"]["status"] == "down"
+    settings.CLAMD_SOCKET = ""
+    settings.CLAMD_TCP = f"127.0.0.1:{closed_port()}"
+    status, report = readyz(client)
+    assert status == 503
+    assert report["checks"]["clamd"]["status"] == "down"
