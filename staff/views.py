@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
+from core.net import client_ip
 from uploads.exceptions import FileUnavailable
 from uploads.models import Submission, SubmissionDocument
 from uploads.selectors import submission_get, submission_list
 from uploads.services import submission_set_status
 
 from .forms import SubmissionFilterForm, SubmissionStatusForm
-from .net import client_ip
 from .services import submission_document_download, submission_export
 
 INBOX_PAGE_SIZE = 50
