@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from audit.services import Actor
+from core.net import client_ip
 from letters.exceptions import LetterStateError
 from letters.models import LetterRequest
 from letters.services import letter_cancel
@@ -23,7 +24,6 @@ from members.models import Member
 
 from .constants import ReissuePurpose
 from .forms import AddressForm, ReissueForm
-from .net import client_ip
 from .selectors import member_overview, member_story, reissues_today
 from .services import ReissueLimitReached, member_address_correct, staff_pin_reissue
 

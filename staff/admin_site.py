@@ -1,8 +1,11 @@
 """The admin site every staff member works in: django-otp's two-factor site with a TOTP-only login form."""
 
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
+
+from core.admin_mixins import PostedSearchMixin, SecretLookupGuardMixin
 
 from .forms import StaffLoginForm
 
@@ -18,6 +21,14 @@ class StaffAdminSite(OTPAdminSite):
 
     def __init__(self, name: str = "admin"):
         super().__init__(name)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every ModelAdmin, ours and those of django.contrib.auth and django-otp, refuses lookups on secrets
+        and keeps search terms out of URLs."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, SecretLookupGuardMixin):
+            admin_class = type(admin_class.__name__, (SecretLookupGuardMixin, PostedSearchMixin, admin_class), {})
+        super().register(model_or_iterable, admin_class, **options)
 
     def index(self, request, extra_context=None):
         """The admin index, with links to the staff pages that are not model admins (inbox, print queue)."""

@@ -7,12 +7,12 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.net import client_ip
 from members.models import Member
 from uploads.constants import SubmissionStatus
 from uploads.models import SubmissionReason
 
 from .constants import ReissuePurpose
-from .net import client_ip
 from .services import staff_login_failed
 
 

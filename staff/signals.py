@@ -6,7 +6,8 @@ from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.dispatch import receiver
 
-from .net import client_ip
+from core.net import client_ip
+
 from .roles import roles_sync
 from .services import staff_login_failed, staff_login_succeeded
 

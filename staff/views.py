@@ -6,22 +6,23 @@ from functools import wraps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import Actor
+from core.net import client_ip
+from core.search_token import SEARCH_PARAM, search_token_read, search_token_store
 from uploads.exceptions import FileUnavailable
 from uploads.models import Submission, SubmissionDocument
 from uploads.selectors import submission_get, submission_list
 from uploads.services import submission_set_status
 
 from .forms import SubmissionFilterForm, SubmissionStatusForm
-from .net import client_ip
 from .services import submission_document_download, submission_export
 
 INBOX_PAGE_SIZE = 50
@@ -57,10 +58,23 @@ def _submission(reference: str) -> Submission:
     return submission
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @staff_view("uploads.view_submission")
 def inbox(request: HttpRequest) -> HttpResponse:
-    form = SubmissionFilterForm(request.GET or None)
+    """Filters travel in the URL; the search term (a KVNR, say) is posted and kept behind a token (core.search_token)."""
+    if request.method == "POST":
+        query = QueryDict(mutable=True)
+        for name in ("reason", "status", "date_from", "date_to"):
+            if request.POST.get(name):
+                query[name] = request.POST[name]
+        term = request.POST.get("q", "").strip()
+        if term:
+            query[SEARCH_PARAM] = search_token_store(request=request, term=term)
+        return redirect(f"{reverse('staff:inbox')}?{query.urlencode()}" if query else reverse("staff:inbox"))
+    data = request.GET.copy()
+    data.pop("q", None)  # a term in the URL is never used, so no link or bookmark carries one
+    data["q"] = search_token_read(request=request, token=request.GET.get(SEARCH_PARAM))
+    form = SubmissionFilterForm(data)
     filters = form.cleaned_data if form.is_valid() else {}
     submissions = submission_list(
         reason=filters.get("reason"),
@@ -72,6 +86,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(submissions, INBOX_PAGE_SIZE).get_page(request.GET.get("seite"))
     query = request.GET.copy()
     query.pop("seite", None)
+    query.pop("q", None)
     return _render(request, "staff/inbox/list.html", _("Posteingang"), form=form, page=page, query=query.urlencode())
 
 

@@ -1,4 +1,5 @@
-"""Secret-leak scan over the whole test run: no issued PIN may reach SQL, a log line or a task message.
+"""Secret-leak scan over the whole test run: no issued PIN may reach SQL, a log line or a task message, and
+no KVNR may stand in the URL of a request (the access-log line: method, path and query string).
 
 Every PIN the PIN engine generates during a test is remembered. Everything sent to the database (statements
 and parameters, so every row written), every log record (at DEBUG for our apps) and every task message
@@ -7,15 +8,19 @@ plain, grouped and lower-case form. A find fails that test in its teardown, nami
 """
 
 import logging
+import re
 import threading
+from urllib.parse import unquote_plus
 
 import pytest
 from celery.app.task import Task
+from django.core.signals import request_started
 from django.db import connections
 from django.db.backends.signals import connection_created
 
 import pins.format
 import pins.services
+from members.kvnr import kvnr_is_valid
 from pins.format import pin_display
 
 OUR_LOGGERS = ("core", "members", "audit", "pins", "letters", "uploads", "web", "staff", "portal", "celery")
@@ -48,6 +53,29 @@ class _Scanner:
 
 
 SCANNER = _Scanner()
+
+# A letter and nine digits (a space between any of them, as people type it), standing alone.
+_KVNR_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z](?: ?[0-9]){9}(?![A-Za-z0-9])")
+
+
+def access_log_line(environ) -> str:
+    query = environ.get("QUERY_STRING", "")
+    return f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}{'?' + query if query else ''}"
+
+
+def kvnrs_in(line: str) -> list[str]:
+    found = (match.group(0).replace(" ", "").upper() for match in _KVNR_SHAPE.finditer(unquote_plus(line)))
+    return [kvnr for kvnr in found if kvnr_is_valid(kvnr)]
+
+
+def _scan_request_line(sender, environ=None, **kwargs) -> None:
+    """Every request the suite makes, through the test client or the live server, as its access-log line."""
+    if environ is None:
+        return
+    line = access_log_line(environ)
+    if kvnrs_in(line):
+        with SCANNER.lock:
+            SCANNER.leaks.append(f"KVNR in a URL: {line[:300]!r}")
 
 
 def _sql_wrapper(execute, sql, params, many, context):
@@ -95,6 +123,7 @@ def pytest_configure(config) -> None:
     for name in OUR_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG)
     connection_created.connect(_install_wrapper)
+    request_started.connect(_scan_request_line, dispatch_uid="leakscan_request_line")
 
 
 @pytest.fixture(autouse=True)
@@ -104,4 +133,4 @@ def _no_secret_leaks():
         _install_wrapper(connection)
     yield
     leaks = SCANNER.reset()
-    assert not leaks, "an issued PIN leaked:\n" + "\n".join(leaks)
+    assert not leaks, "an issued PIN or a KVNR leaked:\n" + "\n".join(leaks)

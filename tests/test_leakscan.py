@@ -41,3 +41,16 @@ def test_normal_login_leaks_nothing(member, issued):
 
     assert pin_verify(kvnr=member.kvnr, pin=issued.plaintext, ip=None).ok
     assert SCANNER.reset() == []
+
+
+@pytest.mark.django_db
+def test_scan_finds_a_kvnr_in_a_request_url(client, member):
+    client.get("/mitarbeiter/eingang/", {"q": f"{member.kvnr[:4]} {member.kvnr[4:]}".lower()})
+    assert any(leak.startswith("KVNR in a URL") for leak in SCANNER.reset())
+
+
+@pytest.mark.django_db
+def test_scan_ignores_kvnr_shaped_strings_without_a_valid_check_digit_and_uuid_parts(client, member):
+    wrong_digit = member.kvnr[:-1] + str((int(member.kvnr[-1]) + 1) % 10)
+    client.get("/", {"x": wrong_digit, "id": "0f4c2a1e-8b1d-4c3e-9a2b-a12345678901"})
+    assert SCANNER.reset() == []

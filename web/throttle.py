@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -46,26 +45,6 @@ def _rules(*, ip: str) -> list[tuple[_Rule, str]]:
             "all",
         ),
     ]
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or the one our TRUSTED_PROXY_COUNT proxies put in X-Forwarded-For.
-
-    Each trusted proxy appends the address it was connected from, so the client is the TRUSTED_PROXY_COUNT-th
-    entry from the right; anything further left was sent by the client itself and cannot be trusted.
-    """
-    remote = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            candidate = hops[-proxies] if len(hops) >= proxies else hops[0]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                logger.warning("unreadable X-Forwarded-For entry; using REMOTE_ADDR")
-    return remote
 
 
 def _address_key(ip: str) -> str:

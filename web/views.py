@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.i18n import set_language
 
 from core.metrics import login_counted
+from core.net import client_ip
 from members.services import member_set_language
 from pins.auth import current_pin, member_login, member_logout, member_required
 from pins.constants import VerifyResult
@@ -21,7 +22,7 @@ from pins.services import VerifyOutcome, pin_verify
 
 from .forms import LoginForm
 from .services import SessionEnd, member_language_at_login, member_session_keepalive, member_session_start
-from .throttle import client_ip, login_throttle_blocked_until, login_throttle_record_guess
+from .throttle import login_throttle_blocked_until, login_throttle_record_guess
 
 # Said only when the PIN itself matched (VerifyOutcome.may_explain): why it cannot be used and what to do.
 EXPLANATIONS = {
@@ -111,7 +112,7 @@ def login(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     if current_pin(request) is not None:
         return redirect(next_url or "web:dashboard")
-    ip = client_ip(request)
+    ip = client_ip(request) or ""
     blocked_until = login_throttle_blocked_until(ip=ip)
     if blocked_until:
         return _throttled(request, blocked_until)

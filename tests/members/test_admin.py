@@ -15,7 +15,8 @@ CHANGELIST = reverse("admin:members_member_changelist")
 
 
 def _found(client, term):
-    response = client.get(CHANGELIST, {"q": term})
+    # The search box posts (the term stays out of the URL) and lands on the changelist with a token.
+    response = client.post(CHANGELIST, {"q": term, "_search": "1"}, follow=True)
     assert response.status_code == 200
     return set(response.context["cl"].result_list)
 
@@ -49,6 +50,21 @@ def test_member_is_found_by_card_validity_date(agent):
     member = MemberFactory(egk_valid_until=day)
     MemberFactory()
     assert _found(agent, "31.03.2031") == {member}
+
+
+def test_the_search_term_never_stands_in_a_url_and_pages_keep_the_search(agent):
+    member = MemberFactory()
+    MemberFactory()
+    response = agent.post(CHANGELIST, {"q": member.kvnr, "_search": "1", "karte": "valid"})
+    location = response["Location"]
+    assert member.kvnr not in location.upper()
+    page = agent.get(location)
+    assert set(page.context["cl"].result_list) == {member}
+    html = page.content.decode()
+    assert 'method="post" role="search"' in html
+    links = page.context["cl"].get_query_string({"o": "1"})
+    assert "suche=" in links
+    assert member.kvnr not in links.upper()
 
 
 def test_member_page_has_no_save_button(agent):

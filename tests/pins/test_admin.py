@@ -14,8 +14,10 @@ def test_pins_are_found_by_kvnr_as_typed(staff_client, issue_pin):  # noqa: F811
     member = MemberFactory()
     pin = issue_pin(member).pin
     issue_pin(MemberFactory())
-    response = staff_client(Role.CALL_CENTRE).get(
-        reverse("admin:pins_letterpin_changelist"), {"q": f"{member.kvnr[:4]} {member.kvnr[4:]}"}
+    response = staff_client(Role.CALL_CENTRE).post(
+        reverse("admin:pins_letterpin_changelist"),
+        {"q": f"{member.kvnr[:4]} {member.kvnr[4:]}", "_search": "1"},
+        follow=True,
     )
     assert list(response.context["cl"].result_list) == [pin]
 

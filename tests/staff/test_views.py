@@ -14,6 +14,7 @@ from audit.constants import AuditAction
 from audit.models import AuditEvent
 from staff.constants import Role
 from tests.factories import MemberFactory
+from tests.leakscan import SCANNER
 from tests.uploads.factories import SubmissionReasonFactory, pdf_bytes
 from uploads.constants import SubmissionStatus
 from uploads.models import Submission
@@ -41,7 +42,8 @@ def submission(member, pdf):
 
 
 def _listed(client, **params):
-    response = client.get(INBOX, params)
+    # The inbox's form posts (the search term stays out of the URL); filters come back in the redirect's URL.
+    response = client.post(INBOX, params, follow=True)
     assert response.status_code == 200
     return list(response.context["page"])
 
@@ -58,6 +60,29 @@ def test_inbox_finds_a_submission_by_reference(worker, submission):
 def test_inbox_finds_a_submission_by_kvnr(worker, submission, member):
     transmitted_submission(MemberFactory())
     assert _listed(worker, q=member.kvnr) == [submission]
+
+
+def test_a_kvnr_search_never_appears_in_a_url(worker, submission, member):
+    response = worker.post(INBOX, {"q": member.kvnr.lower(), "status": SubmissionStatus.RECEIVED})
+    assert response.status_code == 302
+    assert member.kvnr not in response["Location"].upper()
+    assert "status=received" in response["Location"]
+    page = worker.get(response["Location"])
+    assert list(page.context["page"]) == [submission]
+    assert member.kvnr not in page.context["query"].upper()
+
+
+def test_a_search_term_in_the_query_string_is_not_used(worker, submission, member):
+    transmitted_submission(MemberFactory())
+    assert len(list(worker.get(INBOX, {"q": member.kvnr}).context["page"])) == 2
+    SCANNER.reset()  # this test put the KVNR in a URL on purpose
+
+
+def test_a_search_token_of_another_session_finds_nothing_of_it(worker, staff_client, submission, member):
+    location = worker.post(INBOX, {"q": member.kvnr})["Location"]
+    other = staff_client(Role.CASE_WORKER)
+    transmitted_submission(MemberFactory())
+    assert len(list(other.get(location).context["page"])) == 2
 
 
 def test_inbox_filters_by_status(worker, submission):

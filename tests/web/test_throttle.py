@@ -3,55 +3,17 @@
 import datetime
 
 import pytest
-from django.test import RequestFactory, override_settings
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from pins.models import LetterPin
 from tests.factories import make_kvnr
-from web.throttle import client_ip, login_throttle_blocked_until, login_throttle_record_guess
+from web.throttle import login_throttle_blocked_until, login_throttle_record_guess
 
 from .conftest import login_post
 
 UNKNOWN_KVNR = make_kvnr(88_888_888)
-
-
-def request_from(remote: str, forwarded: str | None = None):
-    extra = {"REMOTE_ADDR": remote}
-    if forwarded is not None:
-        extra["HTTP_X_FORWARDED_FOR"] = forwarded
-    return RequestFactory().get("/", **extra)
-
-
-# Client address
-
-
-def test_client_ip_is_remote_addr_without_trusted_proxies(settings):
-    settings.TRUSTED_PROXY_COUNT = 0
-
-    assert client_ip(request_from("203.0.113.9", forwarded="198.51.100.1")) == "203.0.113.9"
-
-
-def test_client_ip_is_the_address_our_one_proxy_saw(settings):
-    settings.TRUSTED_PROXY_COUNT = 1
-
-    ip = client_ip(request_from("10.0.0.2", forwarded="6.6.6.6, 198.51.100.7"))
-
-    assert ip == "198.51.100.7"
-
-
-def test_client_ip_counts_trusted_proxies_from_the_right(settings):
-    settings.TRUSTED_PROXY_COUNT = 2
-
-    ip = client_ip(request_from("10.0.0.3", forwarded="6.6.6.6, 198.51.100.7, 10.0.0.2"))
-
-    assert ip == "198.51.100.7"
-
-
-def test_client_ip_ignores_an_unreadable_forwarded_address(settings):
-    settings.TRUSTED_PROXY_COUNT = 1
-
-    assert client_ip(request_from("10.0.0.2", forwarded="not-an-ip")) == "10.0.0.2"
 
 
 # Limits
