@@ -26,6 +26,8 @@ FONT_FILES = {
     "Letter Mono": {"normal": "DejaVuSansMono.ttf"},
 }
 PDF_VARIANT = "pdf/a-2b"
+# Dates on paper, German style in both languages: "2. Dezember 2026" / "2 December 2026".
+DATE_FORMATS = {"de": "j. F Y", "en": "j F Y"}
 # A PIN for specimens: "0" and "I" are not in the PIN alphabet, so it can never be anybody's real PIN.
 SPECIMEN_PIN = "MUST-ER00-PIN0"
 
@@ -46,6 +48,9 @@ class LetterContent:
     valid_until: datetime.date
     letter_date: datetime.date
     pin_display: str = field(repr=False)
+    # The member-facing title of the case (a campaign's Anlass); never the internal reason for the letter.
+    case_title: str = ""
+    kvnr: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,9 @@ class LetterRenderer:
             "reference": content.reference,
             "full_name": content.full_name,
             "address_lines": content.address_lines,
-            "purpose": content.purpose,
+            "case_title": content.case_title,
+            "kvnr": content.kvnr,
+            "date_format": DATE_FORMATS.get(content.language, DATE_FORMATS["de"]),
             "pin_display": content.pin_display,
             "valid_until": content.valid_until,
             "letter_date": content.letter_date,

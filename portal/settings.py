@@ -36,7 +36,9 @@ else:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public address of the portal, printed in PIN letters.
-PORTAL_PUBLIC_URL = env.str("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")
+PORTAL_PUBLIC_URL = env.str("PORTAL_PUBLIC_URL", default="" if PRODUCTION else "http://127.0.0.1:8000")
+if PRODUCTION and not PORTAL_PUBLIC_URL.startswith("https://"):
+    raise ImproperlyConfigured("PORTAL_PUBLIC_URL (https://…, printed in every PIN letter) is required in production.")
 
 INSTALLED_APPS = [
     # django.contrib.admin with staff's two-factor site as the default admin site.

@@ -48,7 +48,7 @@ def test_letter_is_one_a4_page(content):
 
 def test_a_letter_longer_than_one_page_is_refused(content):
     with pytest.raises(LetterRenderError, match="Seiten statt einer"):
-        render_letter(content=dataclasses.replace(content, purpose="Sehr langer Anlass. " * 300))
+        render_letter(content=dataclasses.replace(content, full_name="Sehr langer Name " * 300))
 
 
 def test_english_letter_is_one_page_too(content):
@@ -122,7 +122,7 @@ def test_english_member_gets_an_english_letter(content):
     pdf = render_letter(content=dataclasses.replace(content, language="en")).pdf
     flat = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
     assert "Your one-time PIN" in flat
-    assert "Jan. 28, 2027" in flat
+    assert "28 January 2027" in flat
     assert "Ihre Einmal-PIN" not in flat
 
 
@@ -182,3 +182,17 @@ def test_letter_fetches_nothing_but_its_fonts():
         fetcher.fetch("http://example.org/tracker.png")
     with pytest.raises(ValueError):
         fetcher.fetch("file:///etc/passwd")
+
+
+def test_the_internal_purpose_never_reaches_paper(content):
+    pdf = render_letter(content=dataclasses.replace(content, purpose="Brief nicht angekommen")).pdf
+    flat = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "Brief nicht angekommen" not in flat
+    assert "Anlass" not in flat
+
+
+@pytest.mark.parametrize(("language", "expected"), [("de", "2. Dezember 2026"), ("en", "2 December 2026")])
+def test_dates_are_written_german_style_in_both_languages(content, language, expected):
+    letter = dataclasses.replace(content, language=language, letter_date=datetime.date(2026, 12, 2))
+    flat = " ".join(PdfReader(io.BytesIO(render_letter(content=letter).pdf)).pages[0].extract_text().split())
+    assert expected in flat

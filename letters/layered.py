@@ -1,0 +1,218 @@
+"""Campaign letters for volume: the static layer is laid out once, per letter only the variable fields are.
+
+A campaign's letters share everything but a few fields (address, salutation, reference, KVNR, date, PIN, validity).
+The static layer is rendered once per process, template, language and case with those fields' slots left empty;
+the slots' positions are read from its layout. Per letter WeasyPrint lays out only the slots at those positions
+(a small document), and pikepdf puts the static page under it as a form XObject: one page, text extractable, the
+variable document's PDF/A-2b declaration. A field that needs more room than its slot (a long name or street) makes
+the letter fall back to the full render of the same template.
+"""
+
+import datetime
+import io
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pikepdf
+from django.conf import settings
+from django.template.loader import get_template
+from django.utils import translation
+from weasyprint import CSS
+from weasyprint.formatting_structure.boxes import BlockBox, LineBox, TextBox
+
+from .rendering import DATE_FORMATS, PDF_VARIANT, LetterContent, LetterRenderer, LetterRenderError, RenderedLetter
+
+CAMPAIGN_STYLESHEET = Path(__file__).with_name("campaign.css")
+# The reviewed campaign templates: a choice in the admin, never HTML typed there.
+TEMPLATES = {"standard": "letters/campaign/standard.html"}
+SLOTS = ("address", "reference", "kvnr", "date", "salutation", "pin", "valid")
+# Half a CSS pixel of slack for rounding in the layout.
+EPSILON = 0.5
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    css: str
+    x: float
+    y: float
+    width: float
+    height: float
+    value: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class LayeredLetter(RenderedLetter):
+    """A rendered letter and how: "layered" (static layer + variable fields) or "full" (the fallback)."""
+
+    method: str = "layered"
+
+
+def _salutation(content: LetterContent) -> str:
+    with translation.override(content.language):
+        return translation.gettext("Guten Tag %(name)s,") % {"name": content.full_name}
+
+
+def _walk(box):
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _walk(child)
+
+
+class StaticLayer:
+    """One template's static page for one language and case: its PDF as a form XObject and its slots' geometry."""
+
+    def __init__(self, *, renderer: LetterRenderer, template: str, language: str, case_title: str) -> None:
+        self.renderer = renderer
+        self.template = get_template(TEMPLATES[template])
+        self.language = language
+        self.case_title = case_title
+        self.extra = CSS(string=CAMPAIGN_STYLESHEET.read_text(encoding="utf-8"))
+        placeholder = LetterContent(
+            reference="",
+            language=language,
+            full_name="",
+            address_lines=[],
+            purpose="",
+            valid_until=datetime.date.today(),
+            letter_date=datetime.date.today(),
+            pin_display="",
+            case_title=case_title,
+        )
+        document = self._document(self.html(placeholder, layer="static"))
+        if len(document.pages) != 1:
+            raise LetterRenderError(f"Vorlage {template}: {len(document.pages)} Seiten statt einer")
+        self.slots = self._slots(document.pages[0]._page_box)
+        out = io.BytesIO()
+        document.write_pdf(out, pdf_variant=PDF_VARIANT)
+        self.pdf = pikepdf.open(io.BytesIO(out.getvalue()))
+        self.xobject = self.pdf.pages[0].as_form_xobject()
+
+    def html(self, content: LetterContent, *, layer: str, slots: list[Slot] | None = None) -> str:
+        context = self.renderer.context(content)
+        context.update(layer=layer, slots=slots or [], salutation=_salutation(content) if content.full_name else "")
+        with translation.override(content.language):
+            return self.template.render(context)
+
+    def _document(self, html: str):
+        from .rendering import LetterHTML
+
+        source = LetterHTML(string=html, url_fetcher=self.renderer.fetcher, base_url=self.renderer.font_dir.as_uri())
+        source.ua_stylesheet = self.renderer.ua_stylesheet
+        return source.render(stylesheets=[self.renderer.stylesheet, self.extra], font_config=self.renderer.font_config)
+
+    @staticmethod
+    def _slots(page_box) -> dict[str, Slot]:
+        found: dict[str, Slot] = {}
+        for box in _walk(page_box):
+            element = getattr(box, "element", None)
+            ident = element.get("id", "") if element is not None else ""
+            if ident.startswith("slot-") and ident[5:] not in found:
+                css = " ".join(c for c in element.get("class", "").split() if c != "slot")
+                found[ident[5:]] = Slot(
+                    name=ident[5:],
+                    css=css,
+                    x=round(box.content_box_x(), 3),
+                    y=round(box.content_box_y(), 3),
+                    width=round(box.width, 3),
+                    height=round(box.height, 3),
+                )
+        missing = set(SLOTS) - set(found)
+        if missing:
+            raise LetterRenderError(f"Vorlage ohne Felder {sorted(missing)}")
+        return found
+
+    def variable_slots(self, content: LetterContent) -> list[Slot]:
+        date_format = DATE_FORMATS.get(content.language, DATE_FORMATS["de"])
+        from django.utils.dateformat import format as date_format_fn
+
+        with translation.override(content.language):
+            values = {
+                "address": "",
+                "reference": content.reference,
+                "kvnr": content.kvnr,
+                "date": date_format_fn(content.letter_date, date_format),
+                "salutation": _salutation(content),
+                "pin": content.pin_display,
+                "valid": date_format_fn(content.valid_until, date_format),
+            }
+        return [
+            Slot(name=s.name, css=s.css, x=s.x, y=s.y, width=s.width, height=s.height, value=values[s.name])
+            for s in self.slots.values()
+        ]
+
+    @staticmethod
+    def overflows(page_box) -> bool:
+        """True when some text of a slot lies outside its slot (wrapped into more lines, or wider than the slot)."""
+        for box in _walk(page_box):
+            element = getattr(box, "element", None)
+            if not isinstance(box, BlockBox) or element is None or "slot" not in element.get("class", "").split():
+                continue
+            right = box.content_box_x() + box.width + EPSILON
+            bottom = box.content_box_y() + box.height + EPSILON
+            for inner in _walk(box):
+                if isinstance(inner, LineBox | TextBox) and (
+                    inner.position_x + inner.margin_width() > right or inner.position_y + inner.margin_height() > bottom
+                ):
+                    return True
+        return False
+
+    def render(self, content: LetterContent) -> LayeredLetter | None:
+        """The letter as static + variable layer, or None when a field does not fit its slot."""
+        document = self._document(self.html(content, layer="variable", slots=self.variable_slots(content)))
+        if len(document.pages) != 1 or self.overflows(document.pages[0]._page_box):
+            return None
+        variable = io.BytesIO()
+        document.write_pdf(variable, pdf_variant=PDF_VARIANT)
+        with pikepdf.open(io.BytesIO(variable.getvalue())) as pdf:
+            page = pdf.pages[0]
+            page.add_underlay(pdf.copy_foreign(self.xobject), pikepdf.Rectangle(*page.mediabox))
+            out = io.BytesIO()
+            pdf.save(out)
+        return LayeredLetter(pdf=out.getvalue(), pages=1, method="layered")
+
+    def render_full(self, content: LetterContent) -> LayeredLetter:
+        document = self._document(self.html(content, layer="full"))
+        if len(document.pages) != 1:
+            raise LetterRenderError(f"{len(document.pages)} Seiten statt einer")
+        out = io.BytesIO()
+        document.write_pdf(out, pdf_variant=PDF_VARIANT)
+        return LayeredLetter(pdf=out.getvalue(), pages=1, method="full")
+
+
+_local = threading.local()
+
+
+def _layers() -> dict:
+    if getattr(_local, "layers", None) is None:
+        _local.layers = {}
+    return _local.layers
+
+
+def static_layer(*, template: str, language: str, case_title: str) -> StaticLayer:
+    """This thread's static layer for the template, language and case (laid out on first use, then reused)."""
+    from .rendering import renderer
+
+    key = (template, language, case_title, settings.INSURER_NAME, settings.PORTAL_PUBLIC_URL)
+    layers = _layers()
+    if key not in layers:
+        if len(layers) >= 16:  # a long-running worker serves many campaigns: keep the newest few
+            layers.pop(next(iter(layers)))
+        layers[key] = StaticLayer(renderer=renderer(), template=template, language=language, case_title=case_title)
+    return layers[key]
+
+
+def render_campaign_letter(*, content: LetterContent, template: str) -> LayeredLetter:
+    """One campaign letter: layered when every field fits its slot, else the full render. Errors name no content."""
+    failure = None
+    try:
+        layer = static_layer(template=template, language=content.language, case_title=content.case_title)
+        result = layer.render(content) or layer.render_full(content)
+    except LetterRenderError as error:
+        failure = str(error)
+    except Exception as error:  # any failure: its text may quote the PIN
+        failure = type(error).__name__
+    if failure is not None:
+        raise LetterRenderError(f"Brief konnte nicht gesetzt werden ({failure})")
+    return result

@@ -1,0 +1,85 @@
+"""Tests for letters' enqueue step: broker errors are waited out by the beat, a task's own error is never hidden."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audit.services import Actor
+from letters import services
+from letters.constants import LetterStatus
+from letters.models import LetterRequest
+from letters.services import letter_request_create
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_tasks_own_error_under_eager_celery_propagates_and_is_not_logged_as_not_enqueued(
+    member, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    def broken(*, request_id):
+        raise AttributeError("a bug in the render path")
+
+    monkeypatch.setattr(services, "letter_render", broken)
+    with (
+        pytest.raises(AttributeError, match="a bug in the render path"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        letter_request_create(member=member, purpose="Neu", actor=Actor.system())
+    assert "not enqueued" not in caplog.text
+
+
+def test_a_redis_connection_error_counts_as_the_broker_being_away(
+    member, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    import redis.exceptions
+
+    from letters.tasks import render_letter_task
+
+    def unreachable(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting")
+
+    monkeypatch.setattr(render_letter_task, "apply_async", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = letter_request_create(member=member, purpose="Neu", actor=Actor.system())
+    assert LetterRequest.objects.get(pk=letter.pk).status == LetterStatus.REQUESTED
+    assert "not enqueued (ConnectionError)" in caplog.text
+
+
+def test_letters_services_does_not_import_its_tasks_module():
+    tree = ast.parse((ROOT / "letters" / "services.py").read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.add(("." * node.level) + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert ".tasks" not in imported
+    assert "letters.tasks" not in imported
+
+
+def test_production_refuses_to_start_without_the_public_url():
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PORTAL_PUBLIC_URL", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        PORTAL_PRODUCTION="1",
+        DEBUG="0",
+        SECRET_KEY="s" * 60,
+        ALLOWED_HOSTS="portal.example",
+        FILE_ENCRYPTION_KEYS="k1:" + "A" * 43 + "=",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+    )
+    code = "import django; django.setup()"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "PORTAL_PUBLIC_URL" in result.stderr
+    env["PORTAL_PUBLIC_URL"] = "https://portal.example"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "PORTAL_PUBLIC_URL" not in result.stderr
