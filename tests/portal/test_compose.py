@@ -140,7 +140,7 @@ def test_debians_nginx_accepts_the_configuration(tmp_path):
         capture_output=True,
     )
     conf = NGINX_CONF.read_text().replace("web-1:8000", "127.0.0.1:1").replace("web-2:8000", "127.0.0.1:2")
-    conf = conf.replace("/etc/nginx/tls/", f"{tls}/").replace("/srv/static/", f"{tmp_path}/static/")
+    conf = conf.replace("/etc/nginx/tls/", f"{tls}/").replace("root /srv;", f"root {tmp_path};")
     (tmp_path / "nginx.conf").write_text(conf)
     result = subprocess.run(
         ["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-g", f"pid {tmp_path}/nginx.pid; error_log stderr;"],
