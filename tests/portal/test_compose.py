@@ -168,3 +168,10 @@ def test_beat_schedule_names_tasks_that_exist():
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_the_image_context_leaves_out_secrets_and_local_state():
+    """Without .dockerignore, `COPY . .` put .env, the TLS key, var/ (SQLite, files) and .venv into the image."""
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".env", "deploy/tls", "var", ".venv", ".git"} <= ignored
+    assert "deploy/tls/*.pem" in (ROOT / ".gitignore").read_text().splitlines()
