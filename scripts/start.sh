@@ -9,8 +9,8 @@ started=$(date +%s)
 step() { echo "==> [$1/4] $2"; }
 
 if [ ! -f .venv/.portal-installed ]; then
-    echo "First start: the virtualenv and the Python packages are installed once, which usually takes 1-2"
-    echo "minutes (uv, with a fast connection to PyPI); later starts take about 10 seconds."
+    echo "First start: the virtualenv and the Python packages are installed once. That takes about half a"
+    echo "minute here (uv), a minute or two where every package is downloaded first; later starts skip it."
 fi
 step 1 "Python packages and translations (scripts/bootstrap.sh)"
 scripts/bootstrap.sh run

@@ -140,7 +140,7 @@ def test_debians_nginx_accepts_the_configuration(tmp_path):
         capture_output=True,
     )
     conf = NGINX_CONF.read_text().replace("web-1:8000", "127.0.0.1:1").replace("web-2:8000", "127.0.0.1:2")
-    conf = conf.replace("/etc/nginx/tls/", f"{tls}/").replace("/srv/static/", f"{tmp_path}/static/")
+    conf = conf.replace("/etc/nginx/tls/", f"{tls}/").replace("root /srv;", f"root {tmp_path};")
     (tmp_path / "nginx.conf").write_text(conf)
     result = subprocess.run(
         ["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-g", f"pid {tmp_path}/nginx.pid; error_log stderr;"],
@@ -168,3 +168,10 @@ def test_beat_schedule_names_tasks_that_exist():
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_the_image_context_leaves_out_secrets_and_local_state():
+    """Without .dockerignore, `COPY . .` put .env, the TLS key, var/ (SQLite, files) and .venv into the image."""
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".env", "deploy/tls", "var", ".venv", ".git"} <= ignored
+    assert "deploy/tls/*.pem" in (ROOT / ".gitignore").read_text().splitlines()
