@@ -10,11 +10,11 @@ the letter fall back to the full render of the same template.
 
 import datetime
 import io
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pikepdf
 from django.conf import settings
 from django.template.loader import get_template
 from django.utils import translation
@@ -22,6 +22,10 @@ from weasyprint import CSS
 from weasyprint.formatting_structure.boxes import BlockBox, LineBox, TextBox
 
 from .rendering import DATE_FORMATS, PDF_VARIANT, LetterContent, LetterRenderer, LetterRenderError, RenderedLetter
+
+# pikepdf announces its logger bridge at INFO on import; nobody needs that line in every command's output.
+logging.getLogger("pikepdf._core").setLevel(logging.WARNING)
+import pikepdf  # noqa: E402
 
 CAMPAIGN_STYLESHEET = Path(__file__).with_name("campaign.css")
 # The reviewed campaign templates: a choice in the admin, never HTML typed there.
