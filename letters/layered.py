@@ -19,15 +19,25 @@ from django.conf import settings
 from django.template.loader import get_template
 from django.utils import translation
 from weasyprint import CSS
-from weasyprint.formatting_structure.boxes import BlockBox, LineBox, TextBox
+from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
-from .rendering import DATE_FORMATS, PDF_VARIANT, LetterContent, LetterRenderer, LetterRenderError, RenderedLetter
+from .rendering import (
+    DATE_FORMATS,
+    PDF_VARIANT,
+    LetterContent,
+    LetterHTML,
+    LetterRenderer,
+    LetterRenderError,
+    RenderedLetter,
+    _font_css,
+)
 
 # pikepdf announces its logger bridge at INFO on import; nobody needs that line in every command's output.
 logging.getLogger("pikepdf._core").setLevel(logging.WARNING)
 import pikepdf  # noqa: E402
 
 CAMPAIGN_STYLESHEET = Path(__file__).with_name("campaign.css")
+VARIABLE_STYLESHEET = Path(__file__).with_name("campaign_variable.css")
 # The reviewed campaign templates: a choice in the admin, never HTML typed there.
 TEMPLATES = {"standard": "letters/campaign/standard.html"}
 SLOTS = ("address", "reference", "kvnr", "date", "salutation", "pin", "valid")
@@ -73,6 +83,10 @@ class StaticLayer:
         self.language = language
         self.case_title = case_title
         self.extra = CSS(string=CAMPAIGN_STYLESHEET.read_text(encoding="utf-8"))
+        variable_css = _font_css(renderer.font_dir) + "\n" + VARIABLE_STYLESHEET.read_text(encoding="utf-8")
+        self.variable_stylesheet = CSS(
+            string=variable_css, font_config=renderer.font_config, url_fetcher=renderer.fetcher
+        )
         placeholder = LetterContent(
             reference="",
             language=language,
@@ -99,12 +113,11 @@ class StaticLayer:
         with translation.override(content.language):
             return self.template.render(context)
 
-    def _document(self, html: str):
-        from .rendering import LetterHTML
-
+    def _document(self, html: str, *, variable: bool = False):
         source = LetterHTML(string=html, url_fetcher=self.renderer.fetcher, base_url=self.renderer.font_dir.as_uri())
         source.ua_stylesheet = self.renderer.ua_stylesheet
-        return source.render(stylesheets=[self.renderer.stylesheet, self.extra], font_config=self.renderer.font_config)
+        stylesheets = [self.variable_stylesheet] if variable else [self.renderer.stylesheet, self.extra]
+        return source.render(stylesheets=stylesheets, font_config=self.renderer.font_config)
 
     @staticmethod
     def _slots(page_box) -> dict[str, Slot]:
@@ -151,7 +164,10 @@ class StaticLayer:
         """True when some text of a slot lies outside its slot (wrapped into more lines, or wider than the slot)."""
         for box in _walk(page_box):
             element = getattr(box, "element", None)
-            if not isinstance(box, BlockBox) or element is None or "slot" not in element.get("class", "").split():
+            # The slot's own box (absolutely placed, so wrapped in a placeholder), not its lines.
+            if isinstance(box, LineBox | TextBox) or element is None or element.tag != "div":
+                continue
+            if "slot" not in element.get("class", "").split():
                 continue
             right = box.content_box_x() + box.width + EPSILON
             bottom = box.content_box_y() + box.height + EPSILON
@@ -164,7 +180,9 @@ class StaticLayer:
 
     def render(self, content: LetterContent) -> LayeredLetter | None:
         """The letter as static + variable layer, or None when a field does not fit its slot."""
-        document = self._document(self.html(content, layer="variable", slots=self.variable_slots(content)))
+        document = self._document(
+            self.html(content, layer="variable", slots=self.variable_slots(content)), variable=True
+        )
         if len(document.pages) != 1 or self.overflows(document.pages[0]._page_box):
             return None
         variable = io.BytesIO()
