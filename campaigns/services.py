@@ -27,7 +27,7 @@ from letters.layered import render_campaign_letter
 from letters.models import LetterRequest
 from letters.pdfmerge import PdfConcatenator
 from letters.rendering import SPECIMEN_PIN, LetterContent, LetterRenderError
-from letters.services import batch_prepare, letter_cancel, letter_create_rendered
+from letters.services import batch_prepare, letter_cancel, letters_create_rendered
 from members.kvnr import kvnr_is_valid, kvnr_normalize
 from members.models import Member
 
@@ -294,10 +294,37 @@ def _running(campaign_id: int) -> Campaign | None:
     return Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).first()
 
 
+def _render_group(*, campaign: Campaign, ids: list[int]) -> int:
+    """One transaction: lock the recipients still without a letter, make their letters together, link them."""
+    with transaction.atomic():
+        recipients = list(
+            CampaignRecipient.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("member")
+            .filter(pk__in=ids, letter__isnull=True, failure_reason="")
+            .order_by("pk")
+        )
+        if not recipients:
+            return 0
+        letters = letters_create_rendered(
+            members=[recipient.member for recipient in recipients],
+            purpose=f"Kampagne {campaign.reference}",
+            case_title=campaign.case_title,
+            template=campaign.template,
+            validity_days=campaign.validity_days,
+            actor=Actor.system(),
+        )
+        for recipient, letter in zip(recipients, letters, strict=True):
+            recipient.letter = letter
+        CampaignRecipient.objects.bulk_update(recipients, ["letter"])
+    return len(recipients)
+
+
 def campaign_render_chunk(*, campaign_id: int, first_id: int, last_id: int) -> int:
     """Issue and render the letters of recipients first_id..last_id that have none; returns how many were made.
 
-    The campaign's status is read before every letter, so pause and cancel take effect within one letter.
+    Letters are made CAMPAIGN_RENDER_GROUP at a time, each group in one transaction; the campaign's status is read
+    before every group, so pause and cancel take effect within about a second. A group that cannot be rendered
+    is retried one letter at a time, so one bad address fails only its own letter (with the reason).
     """
     made = 0
     ids = list(
@@ -307,34 +334,22 @@ def campaign_render_chunk(*, campaign_id: int, first_id: int, last_id: int) -> i
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    for recipient_id in ids:
+    size = settings.CAMPAIGN_RENDER_GROUP
+    for start in range(0, len(ids), size):
         campaign = _running(campaign_id)
         if campaign is None:
             break
+        group = ids[start : start + size]
         try:
-            with transaction.atomic():
-                recipient = (
-                    CampaignRecipient.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("member")
-                    .filter(pk=recipient_id, letter__isnull=True, failure_reason="")
-                    .first()
-                )
-                if recipient is None:
-                    continue
-                recipient.letter = letter_create_rendered(
-                    member=recipient.member,
-                    purpose=f"Kampagne {campaign.reference}",
-                    case_title=campaign.case_title,
-                    template=campaign.template,
-                    validity_days=campaign.validity_days,
-                    actor=Actor.system(),
-                )
-                recipient.save(update_fields=["letter"])
-                made += 1
-        except LetterRenderError as error:
-            CampaignRecipient.objects.filter(pk=recipient_id, letter__isnull=True).update(
-                failure_reason=str(error)[:200]
-            )
+            made += _render_group(campaign=campaign, ids=group)
+        except LetterRenderError:
+            for recipient_id in group:
+                try:
+                    made += _render_group(campaign=campaign, ids=[recipient_id])
+                except LetterRenderError as error:
+                    CampaignRecipient.objects.filter(pk=recipient_id, letter__isnull=True).update(
+                        failure_reason=str(error)[:200]
+                    )
     return made
 
 

@@ -264,8 +264,10 @@ LETTER_FONT_DIR = env.str("LETTER_FONT_DIR", default="/usr/share/fonts/truetype/
 LETTER_PDF_RETENTION_DAYS = env.int("LETTER_PDF_RETENTION_DAYS", default=7)
 LETTER_REQUEUE_AFTER_MINUTES = env.int("LETTER_REQUEUE_AFTER_MINUTES", default=5)
 LETTER_MAX_ATTEMPTS = env.int("LETTER_MAX_ATTEMPTS", default=5)
-# Campaigns: recipients per worker task, letters per print batch, minutes without progress before the watchdog.
+# Campaigns: recipients per worker task, letters rendered (and committed) together, letters per print batch,
+# minutes without progress before the watchdog re-dispatches.
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=500)
+CAMPAIGN_RENDER_GROUP = env.int("CAMPAIGN_RENDER_GROUP", default=10)
 CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)
 CAMPAIGN_STALLED_MINUTES = env.int("CAMPAIGN_STALLED_MINUTES", default=5)
 

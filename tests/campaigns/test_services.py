@@ -23,7 +23,7 @@ from core.crypto import read_decrypted
 from letters.constants import LetterStatus
 from letters.exceptions import LetterStateError
 from letters.models import LetterRequest, PrintBatch
-from letters.rendering import SPECIMEN_PIN
+from letters.rendering import SPECIMEN_PIN, LetterRenderError
 from letters.services import batch_collect_prepared_archive
 from pins.constants import PinStatus
 from pins.models import LetterPin
@@ -162,3 +162,26 @@ def test_preview_shows_three_letters_with_the_specimen_pin_and_writes_nothing(ma
     assert members[0].full_name in reader.pages[0].extract_text()
     assert not LetterRequest.objects.exists()
     assert not LetterPin.objects.exists()
+
+
+def test_a_letter_that_cannot_be_rendered_fails_alone_with_its_reason(make_campaign, members, run, monkeypatch):
+    from letters import services as letter_services
+
+    original = letter_services.render_campaign_letters
+    broken = members[2].full_name
+
+    def failing(*, contents, template):
+        if any(content.full_name == broken for content in contents):
+            raise LetterRenderError("Brief konnte nicht gesetzt werden (Test)")
+        return original(contents=contents, template=template)
+
+    monkeypatch.setattr(letter_services, "render_campaign_letters", failing)
+    campaign = make_campaign(members)
+    run(campaign_start, campaign)
+    assert _letters(campaign).count() == 4
+    failed = CampaignRecipient.objects.get(campaign=campaign, member=members[2])
+    assert failed.letter is None
+    assert "Test" in failed.failure_reason
+    assert not LetterPin.objects.filter(member=members[2]).exists()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.FINISHED

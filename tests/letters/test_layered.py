@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from letters.layered import render_campaign_letter, static_layer
+from letters.layered import render_campaign_letter, render_campaign_letters, static_layer
 from letters.rendering import LetterContent, LetterRenderError
 from tests.letters.pdf import text_runs, text_width_mm
 
@@ -129,10 +129,31 @@ def test_english_letter_uses_the_english_static_layer(content):
 def test_a_render_error_names_no_content(content, monkeypatch):
     from letters import layered
 
-    def broken(self, content):
-        raise ValueError(f"cannot set {content.pin_display}")
+    def broken(self, contents):
+        raise ValueError(f"cannot set {contents[0].pin_display}")
 
-    monkeypatch.setattr(layered.StaticLayer, "render", broken)
+    monkeypatch.setattr(layered.StaticLayer, "render_many", broken)
     with pytest.raises(LetterRenderError) as caught:
         render_campaign_letter(content=content, template="standard")
     assert "AB3D" not in str(caught.value)
+
+
+def test_letters_rendered_together_each_carry_only_their_own_pin_and_address(content):
+    pins = ["AB3D-EFGH-JK22", "CD4E-FGHJ-KL33", "EF5G-HJKL-MN44", "GH6J-KLMN-PQ55"]
+    contents = [
+        dataclasses.replace(
+            content, pin_display=pins[0], full_name="Anna Eins", address_lines=["Anna Eins", "A 1", "1 A"]
+        ),
+        dataclasses.replace(content, pin_display=pins[1], language="en", full_name="Ben Zwei"),
+        dataclasses.replace(content, pin_display=pins[2], full_name="C " * 60),
+        dataclasses.replace(content, pin_display=pins[3], full_name="Dora Vier"),
+    ]
+    letters = render_campaign_letters(contents=contents, template="standard")
+    assert [letter.method for letter in letters] == ["layered", "layered", "full", "layered"]
+    for index, letter in enumerate(letters):
+        assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
+        text = pdftotext(letter.pdf)
+        assert [pin for pin in pins if pin in text] == [pins[index]]
+    assert "Anna Eins" in pdftotext(letters[0].pdf)
+    assert "Anna Eins" not in pdftotext(letters[3].pdf)
+    assert "Your case" in pdftotext(letters[1].pdf)
