@@ -327,11 +327,12 @@ def campaign_render_chunk(*, campaign_id: int, first_id: int, last_id: int) -> i
     is retried one letter at a time, so one bad address fails only its own letter (with the reason).
     """
     made = 0
+    # Members of one language share a static layer and a document: grouped by language, the documents stay full.
     ids = list(
         CampaignRecipient.objects.filter(
             campaign_id=campaign_id, pk__gte=first_id, pk__lte=last_id, letter__isnull=True, failure_reason=""
         )
-        .order_by("pk")
+        .order_by("member__language", "pk")
         .values_list("pk", flat=True)
     )
     size = settings.CAMPAIGN_RENDER_GROUP
