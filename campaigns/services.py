@@ -182,9 +182,11 @@ def campaign_create(
 
 def _send(task_name: str, *args: int) -> None:
     """Send a task by name (tasks.py imports this module); a broker that is away leaves it to the watchdog beat."""
+    connection = current_app.connection_for_write()
+    broker_errors = (KombuOperationalError, *connection.connection_errors, *connection.channel_errors)
     try:
         current_app.tasks[task_name].apply_async(args, retry=True, retry_policy={"max_retries": 1})
-    except (KombuOperationalError, ConnectionError, TimeoutError) as error:
+    except broker_errors as error:
         logger.warning("campaign task %s%s not enqueued (%s)", task_name, args, type(error).__name__)
 
 

@@ -1,5 +1,6 @@
 """Tests for campaigns/services.py: exactly one letter per member, start/pause/resume/cancel, batches, preview."""
 
+import datetime
 import io
 import zipfile
 
@@ -185,3 +186,26 @@ def test_a_letter_that_cannot_be_rendered_fails_alone_with_its_reason(make_campa
     assert not LetterPin.objects.filter(member=members[2]).exists()
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.FINISHED
+
+
+def test_a_start_with_the_broker_down_is_kept_and_left_to_the_watchdog(
+    make_campaign, members, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    import redis.exceptions
+
+    from campaigns.services import campaign_stalled
+    from campaigns.tasks import campaign_dispatch
+
+    def unreachable(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting")
+
+    monkeypatch.setattr(campaign_dispatch, "apply_async", unreachable)
+    campaign = make_campaign(members)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_start(campaign_id=campaign.pk, user=None)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+    assert "not enqueued (ConnectionError)" in caplog.text
+    assert campaign_stalled(minutes=1) == []
+    Campaign.objects.filter(pk=campaign.pk).update(started_at=campaign.started_at - datetime.timedelta(minutes=2))
+    assert campaign_stalled(minutes=1) == [campaign.pk]
