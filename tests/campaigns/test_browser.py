@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth.models import Group
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from campaigns.constants import CAMPAIGN_ROLE
 from campaigns.models import Campaign
@@ -97,3 +98,34 @@ def test_a_campaign_is_created_previewed_started_and_its_batch_collected(open_pa
         names = bundle.namelist()
     assert any(name.endswith(".pdf") for name in names) and any(name.endswith(".csv") for name in names)
     assert LetterRequest.objects.filter(status=LetterStatus.COLLECTED).count() == 3
+
+
+def test_the_progress_bar_moves_without_reloading(open_page):
+    from campaigns.constants import CampaignStatus
+    from campaigns.services import campaign_create, campaign_render_chunk, member_list_read
+    from tests.campaigns.conftest import csv_of
+
+    members = MemberFactory.create_batch(2)
+    campaign = campaign_create(
+        name="Fortschritt",
+        case_title="Bonusprogramm",
+        template="standard",
+        validity_days=60,
+        members=member_list_read(upload=csv_of(*[member.kvnr for member in members])),
+        user=None,
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.RUNNING)
+    page = open_page()
+    _log_in(page, _campaigns_staff())
+    page.goto(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    assert page.inner_text("#campaign-progress [data-field=rendered]") == "0"
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+
+    ids = sorted(campaign.recipients.values_list("pk", flat=True))
+    campaign_render_chunk(campaign_id=campaign.pk, first_id=ids[0], last_id=ids[-1])
+
+    # The page's script polls the progress JSON; the counts change in place (no eval here: the CSP forbids it).
+    expect(page.locator("#campaign-progress [data-field=rendered]")).to_have_text("2", timeout=15000)
+    expect(page.locator("#campaign-progress [data-field=percent]")).to_have_text("100.0")
+    assert navigations == []
