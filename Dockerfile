@@ -13,7 +13,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no
 COPY . .
 RUN python manage.py compilemessages -v0 \
     && PORTAL_PRODUCTION=1 DEBUG=0 SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijklmnop \
-       FILE_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+       FILE_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= PORTAL_PUBLIC_URL=https://build.invalid \
        python manage.py collectstatic --noinput -v0
 USER portal
 ENV PORTAL_PRODUCTION=1 PYTHONUNBUFFERED=1

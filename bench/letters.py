@@ -1,5 +1,7 @@
 """Benchmark for PIN letters: letters/second through the worker's render path against plain WeasyPrint, and peak
-memory of the worker and the print-shop collection for batches of 10 and 500 letters.
+memory of the worker and the print-shop collection for batches of 10 and 500 letters; campaign letters (static layer
+laid out once, variable fields per letter, ten letters a document) against plain WeasyPrint, and the campaign
+renderer's peak memory for 10,000 letters against 100.
 
 Run by hand from the project folder:  .venv/bin/python bench/letters.py [--letters 30] [--rounds 3]
 
@@ -121,6 +123,96 @@ def throughput(count: int, rounds: int) -> None:
     )
 
 
+def campaign_contents(count: int):
+    import dataclasses
+
+    return [
+        dataclasses.replace(content, case_title="Familienversicherung 2027", kvnr=f"T{n:09d}")
+        for n, content in enumerate(contents(count))
+    ]
+
+
+def campaign_throughput(count: int, rounds: int, group: int) -> None:
+    """The campaign path (letters.layered, `group` letters a document) against plain WeasyPrint on the same letter
+    (the campaign template rendered whole, stylesheets inline, one document per letter)."""
+    from weasyprint import HTML
+
+    from letters.layered import CAMPAIGN_STYLESHEET, render_campaign_letters, static_layer
+    from letters.rendering import PDF_VARIANT, STYLESHEET, _font_css, renderer
+
+    letters = campaign_contents(count)
+    css = "\n".join(
+        [
+            _font_css(renderer().font_dir),
+            STYLESHEET.read_text(encoding="utf-8"),
+            CAMPAIGN_STYLESHEET.read_text(encoding="utf-8"),
+        ]
+    )
+    html = []
+    for content in letters:
+        layer = static_layer(template="standard", language=content.language, case_title=content.case_title)
+        html.append(layer.html(content, layer="full").replace("</head>", f"<style>{css}</style></head>"))
+    base_url = renderer().font_dir.as_uri() + "/"
+
+    def plain(source: str) -> bytes:
+        return HTML(string=source, base_url=base_url).write_pdf(pdf_variant=PDF_VARIANT)
+
+    def campaign(batch) -> None:
+        render_campaign_letters(contents=batch, template="standard")
+
+    groups = [letters[i : i + group] for i in range(0, count, group)]
+    campaign(groups[0])  # static layers are laid out at the first letters, once per process and language
+    plain(html[0])
+    best = {"plain": (float("inf"), float("inf")), "campaign": (float("inf"), float("inf"))}
+    ratios = []
+    for number in range(1, rounds + 1):
+        spent = {}
+        for name, func, items in (("plain", plain, html), ("campaign", campaign, groups)):
+            cpu, wall = spent[name] = timed(func, items)
+            best[name] = (min(best[name][0], cpu), min(best[name][1], wall))
+            print(f"  round {number} {name:8}: {count / cpu:6.1f} letters/CPU-s  {count / wall:6.1f} letters/s wall")
+        ratios.append(spent["plain"][0] / spent["campaign"][0])
+    (plain_cpu, plain_wall), (ours_cpu, ours_wall) = best["plain"], best["campaign"]
+    print(
+        f"plain WeasyPrint     : {count / plain_cpu:6.1f} letters/CPU-s  {count / plain_wall:6.1f} letters/s wall (best round)"
+    )
+    print(
+        f"campaign path        : {count / ours_cpu:6.1f} letters/CPU-s  {count / ours_wall:6.1f} letters/s wall (best round)"
+    )
+    print(
+        f"speed-up (goal 5x)   : {plain_cpu / ours_cpu:6.2f}x CPU        {plain_wall / ours_wall:6.2f}x wall (best rounds)"
+    )
+    print(
+        f"speed-up per round   : {', '.join(f'{ratio:.2f}x' for ratio in ratios)} CPU (median {statistics.median(ratios):.2f}x)"
+    )
+
+
+def campaign_memory_child(count: int, group: int) -> None:
+    """In a fresh process: peak RSS while the campaign path renders `count` letters (render only, no database)."""
+    from letters.layered import render_campaign_letters
+
+    render_campaign_letters(contents=campaign_contents(2), template="standard")
+    _reset_peak()
+    for start in range(0, count, group):
+        render_campaign_letters(contents=campaign_contents(min(group, count - start)), template="standard")
+    print(f"{count} {_peak_mib():.1f}")
+
+
+def campaign_memory(sizes: list[int], group: int) -> None:
+    peaks = {}
+    for count in sizes:
+        result = subprocess.run(
+            [sys.executable, __file__, "--campaign-memory-child", str(count), "--group", str(group)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peaks[count] = float(result.stdout.split()[-1])
+        print(f"campaign renderer, {count:6} letters: peak RSS {peaks[count]:6.1f} MiB")
+    low, high = min(sizes), max(sizes)
+    print(f"growth {low} -> {high} letters: {peaks[high] - peaks[low]:+.1f} MiB (goal within +20 MiB)")
+
+
 def full_worker_step(count: int) -> None:
     """For information: the whole worker step per letter (PIN with Argon2id, render, AES-GCM, database, audit)."""
     from django.core.management import call_command
@@ -217,11 +309,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best counts (default 3)")
     parser.add_argument("--memory-sizes", default="10,500", help="batch sizes for the memory figures")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--group", type=int, default=10, help="campaign letters per document (default 10)")
+    parser.add_argument("--campaign-memory-sizes", default="100,10000", help="letters for the campaign memory figures")
+    parser.add_argument("--campaign-memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--campaign-only", action="store_true", help="only the campaign figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-letters-") as workdir:
         setup_django(Path(workdir))
         if args.memory_child:
             memory_child(args.memory_child)
+            return
+        if args.campaign_memory_child:
+            campaign_memory_child(args.campaign_memory_child, args.group)
+            return
+        print(f"== campaign path: {args.letters} letters per round, {args.rounds} rounds, {args.group} a document")
+        campaign_throughput(args.letters, args.rounds, args.group)
+        print("== campaign renderer memory (fresh process per count)")
+        campaign_memory([int(size) for size in args.campaign_memory_sizes.split(",")], args.group)
+        if args.campaign_only:
             return
         print(f"== throughput: {args.letters} letters per round, {args.rounds} rounds")
         throughput(args.letters, args.rounds)

@@ -10,20 +10,34 @@ the letter fall back to the full render of the same template.
 
 import datetime
 import io
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pikepdf
 from django.conf import settings
 from django.template.loader import get_template
 from django.utils import translation
 from weasyprint import CSS
-from weasyprint.formatting_structure.boxes import BlockBox, LineBox, TextBox
+from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
-from .rendering import DATE_FORMATS, PDF_VARIANT, LetterContent, LetterRenderer, LetterRenderError, RenderedLetter
+from .rendering import (
+    DATE_FORMATS,
+    PDF_VARIANT,
+    LetterContent,
+    LetterHTML,
+    LetterRenderer,
+    LetterRenderError,
+    RenderedLetter,
+    _font_css,
+)
+
+# pikepdf announces its logger bridge at INFO on import; nobody needs that line in every command's output.
+logging.getLogger("pikepdf._core").setLevel(logging.WARNING)
+import pikepdf  # noqa: E402
 
 CAMPAIGN_STYLESHEET = Path(__file__).with_name("campaign.css")
+VARIABLE_STYLESHEET = Path(__file__).with_name("campaign_variable.css")
 # The reviewed campaign templates: a choice in the admin, never HTML typed there.
 TEMPLATES = {"standard": "letters/campaign/standard.html"}
 SLOTS = ("address", "reference", "kvnr", "date", "salutation", "pin", "valid")
@@ -69,6 +83,10 @@ class StaticLayer:
         self.language = language
         self.case_title = case_title
         self.extra = CSS(string=CAMPAIGN_STYLESHEET.read_text(encoding="utf-8"))
+        variable_css = _font_css(renderer.font_dir) + "\n" + VARIABLE_STYLESHEET.read_text(encoding="utf-8")
+        self.variable_stylesheet = CSS(
+            string=variable_css, font_config=renderer.font_config, url_fetcher=renderer.fetcher
+        )
         placeholder = LetterContent(
             reference="",
             language=language,
@@ -95,12 +113,11 @@ class StaticLayer:
         with translation.override(content.language):
             return self.template.render(context)
 
-    def _document(self, html: str):
-        from .rendering import LetterHTML
-
+    def _document(self, html: str, *, variable: bool = False):
         source = LetterHTML(string=html, url_fetcher=self.renderer.fetcher, base_url=self.renderer.font_dir.as_uri())
         source.ua_stylesheet = self.renderer.ua_stylesheet
-        return source.render(stylesheets=[self.renderer.stylesheet, self.extra], font_config=self.renderer.font_config)
+        stylesheets = [self.variable_stylesheet] if variable else [self.renderer.stylesheet, self.extra]
+        return source.render(stylesheets=stylesheets, font_config=self.renderer.font_config)
 
     @staticmethod
     def _slots(page_box) -> dict[str, Slot]:
@@ -147,7 +164,10 @@ class StaticLayer:
         """True when some text of a slot lies outside its slot (wrapped into more lines, or wider than the slot)."""
         for box in _walk(page_box):
             element = getattr(box, "element", None)
-            if not isinstance(box, BlockBox) or element is None or "slot" not in element.get("class", "").split():
+            # The slot's own box (absolutely placed, so wrapped in a placeholder), not its lines.
+            if isinstance(box, LineBox | TextBox) or element is None or element.tag != "div":
+                continue
+            if "slot" not in element.get("class", "").split():
                 continue
             right = box.content_box_x() + box.width + EPSILON
             bottom = box.content_box_y() + box.height + EPSILON
@@ -158,19 +178,45 @@ class StaticLayer:
                     return True
         return False
 
-    def render(self, content: LetterContent) -> LayeredLetter | None:
-        """The letter as static + variable layer, or None when a field does not fit its slot."""
-        document = self._document(self.html(content, layer="variable", slots=self.variable_slots(content)))
-        if len(document.pages) != 1 or self.overflows(document.pages[0]._page_box):
-            return None
+    def render_many(self, contents: list[LetterContent]) -> list[LayeredLetter | None]:
+        """The letters as static + variable layer; None for a letter with a field that does not fit its slot.
+
+        The variable layers of all letters are laid out in one WeasyPrint document, one page each (the per-document
+        cost is shared), then split: each letter gets its page, the static page as a form XObject under it and
+        the document's PDF/A declaration.
+        """
+        sheets = [{"slots": self.variable_slots(c), "address_lines": c.address_lines} for c in contents]
+        context = self.renderer.context(contents[0])
+        context.update(layer="variable", sheets=sheets)
+        with translation.override(self.language):
+            html = self.template.render(context)
+        document = self._document(html, variable=True)
+        if len(document.pages) != len(contents):
+            return [None] * len(contents)
+        fits = [not self.overflows(page._page_box) for page in document.pages]
         variable = io.BytesIO()
         document.write_pdf(variable, pdf_variant=PDF_VARIANT)
-        with pikepdf.open(io.BytesIO(variable.getvalue())) as pdf:
-            page = pdf.pages[0]
-            page.add_underlay(pdf.copy_foreign(self.xobject), pikepdf.Rectangle(*page.mediabox))
-            out = io.BytesIO()
-            pdf.save(out)
-        return LayeredLetter(pdf=out.getvalue(), pages=1, method="layered")
+        results: list[LayeredLetter | None] = []
+        with pikepdf.open(io.BytesIO(variable.getvalue())) as source:
+            intents = source.make_indirect(source.Root.OutputIntents)
+            for index, fit in enumerate(fits):
+                if not fit:
+                    results.append(None)
+                    continue
+                with pikepdf.new() as pdf:
+                    pdf.pages.append(source.pages[index])
+                    pdf.Root.Metadata = pdf.copy_foreign(source.Root.Metadata)
+                    pdf.Root.OutputIntents = pdf.copy_foreign(intents)
+                    page = pdf.pages[0]
+                    page.add_underlay(pdf.copy_foreign(self.xobject), pikepdf.Rectangle(*page.mediabox))
+                    out = io.BytesIO()
+                    pdf.save(out)
+                results.append(LayeredLetter(pdf=out.getvalue(), pages=1, method="layered"))
+        return results
+
+    def render(self, content: LetterContent) -> LayeredLetter | None:
+        """One letter as static + variable layer, or None when a field does not fit its slot."""
+        return self.render_many([content])[0]
 
     def render_full(self, content: LetterContent) -> LayeredLetter:
         document = self._document(self.html(content, layer="full"))
@@ -203,16 +249,30 @@ def static_layer(*, template: str, language: str, case_title: str) -> StaticLaye
     return layers[key]
 
 
-def render_campaign_letter(*, content: LetterContent, template: str) -> LayeredLetter:
-    """One campaign letter: layered when every field fits its slot, else the full render. Errors name no content."""
+def render_campaign_letters(*, contents: list[LetterContent], template: str) -> list[LayeredLetter]:
+    """Campaign letters in order: layered where every field fits its slot, else the full render.
+
+    Letters of one language share one static layer and one variable document. Errors name no content.
+    """
     failure = None
+    results: list[LayeredLetter | None] = [None] * len(contents)
     try:
-        layer = static_layer(template=template, language=content.language, case_title=content.case_title)
-        result = layer.render(content) or layer.render_full(content)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for index, content in enumerate(contents):
+            groups.setdefault((content.language, content.case_title), []).append(index)
+        for (language, case_title), indexes in groups.items():
+            layer = static_layer(template=template, language=language, case_title=case_title)
+            for index, letter in zip(indexes, layer.render_many([contents[i] for i in indexes]), strict=True):
+                results[index] = letter or layer.render_full(contents[index])
     except LetterRenderError as error:
         failure = str(error)
     except Exception as error:  # any failure: its text may quote the PIN
         failure = type(error).__name__
     if failure is not None:
         raise LetterRenderError(f"Brief konnte nicht gesetzt werden ({failure})")
-    return result
+    return results
+
+
+def render_campaign_letter(*, content: LetterContent, template: str) -> LayeredLetter:
+    """One campaign letter (see render_campaign_letters)."""
+    return render_campaign_letters(contents=[content], template=template)[0]

@@ -12,7 +12,11 @@ from .constants import BatchChannel, LetterStatus
 class PrintBatch(models.Model):
     """One collection by the print shop: who took which letters when, in the order of the merged PDF."""
 
-    collected_at = models.DateTimeField(_("abgeholt am"), default=timezone.now)
+    # Null while a batch prepared ahead (a campaign's) waits for the print shop.
+    collected_at = models.DateTimeField(_("abgeholt am"), default=timezone.now, null=True, blank=True)
+    prepared_at = models.DateTimeField(_("zusammengestellt am"), null=True, blank=True)
+    # What the batch is for, shown to the print shop (a campaign's name); empty for the ad-hoc queue.
+    label = models.CharField(_("Bezeichnung"), max_length=200, blank=True)
     # Null when the automated folder drop collected the batch.
     collected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -52,6 +56,9 @@ class LetterRequest(models.Model):
         "members.Member", verbose_name=_("Mitglied"), on_delete=models.PROTECT, related_name="letter_requests"
     )
     purpose = models.CharField(_("Anlass"), max_length=200)
+    # The member-facing title of the case, printed in the letter and shown on the dashboard (campaigns); the
+    # internal purpose above never reaches paper.
+    case_title = models.CharField(_("Anliegen (für Mitglieder)"), max_length=200, blank=True)
     # Null when the system asked for the letter (an import, the demo data).
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -21,13 +21,19 @@ def letters_for_member(*, member: Member) -> QuerySet[LetterRequest]:
 
 def print_queue() -> QuerySet[LetterRequest]:
     """Letters ready for print, in the order they will be collected (oldest first); never one whose PIN ended."""
-    return LetterRequest.objects.filter(status=LetterStatus.RENDERED, pin__status=PinStatus.ACTIVE).order_by(
-        "rendered_at", "id"
-    )
+    return LetterRequest.objects.filter(
+        status=LetterStatus.RENDERED, pin__status=PinStatus.ACTIVE, batch__isnull=True
+    ).order_by("rendered_at", "id")
 
 
 def print_batches_recent(*, limit: int = 20) -> list[PrintBatch]:
-    return list(PrintBatch.objects.select_related("collected_by").order_by("-collected_at", "-id")[:limit])
+    collected = PrintBatch.objects.filter(collected_at__isnull=False)
+    return list(collected.select_related("collected_by").order_by("-collected_at", "-id")[:limit])
+
+
+def print_batches_prepared(*, limit: int = 50) -> list[PrintBatch]:
+    """Batches made ahead (campaigns) that wait for the print shop, oldest first."""
+    return list(PrintBatch.objects.filter(collected_at__isnull=True).order_by("prepared_at", "id")[:limit])
 
 
 def letters_failed() -> QuerySet[LetterRequest]:

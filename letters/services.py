@@ -31,6 +31,7 @@ from pins.services import pin_invalidate, pin_is_usable, pin_issue
 
 from .constants import BatchChannel, LetterStatus
 from .exceptions import LetterStateError
+from .layered import render_campaign_letters
 from .models import LetterRequest, LetterStatusChange, PrintBatch
 from .pdfmerge import PdfConcatenator
 from .rendering import LetterContent, render_letter
@@ -105,6 +106,8 @@ def _content(*, letter: LetterRequest, pin_display: str, valid_until: datetime.d
         valid_until=timezone.localdate(valid_until),
         letter_date=timezone.localdate(),
         pin_display=pin_display,
+        case_title=letter.case_title,
+        kvnr=member.kvnr,
     )
 
 
@@ -142,6 +145,76 @@ def letter_render(*, request_id: int) -> None:
             member=letter.member,
             data={"letter_id": letter.pk, "pin_id": letter.pin_id, "pages": rendered.pages},
         )
+
+
+def _shortened(*, pin, validity_days: int) -> datetime.datetime:
+    """The PIN's end moved earlier by whole local days when a campaign gives less than PIN_VALIDITY_DAYS.
+
+    pins decides what the end of a PIN's last day is; this keeps that rule and only moves the day (wall-clock
+    arithmetic in the local zone, so a daylight-saving change in between does not move the time of day).
+    """
+    days = settings.PIN_VALIDITY_DAYS - validity_days
+    if days <= 0:
+        return pin.expires_at
+    expires_at = timezone.localtime(pin.expires_at) - datetime.timedelta(days=days)
+    type(pin).objects.filter(pk=pin.pk).update(expires_at=expires_at)
+    pin.expires_at = expires_at
+    return expires_at
+
+
+def letters_create_rendered(
+    *, members: list[Member], purpose: str, case_title: str, template: str, validity_days: int, actor: Actor
+) -> list[LetterRequest]:
+    """A campaign's letters for `members`: created, PINs issued, rendered together and stored encrypted, atomically.
+
+    Nothing of them exists unless all of them do; the caller links them to its campaign in the same transaction.
+    Rendering several letters at once shares WeasyPrint's per-document cost (letters.layered).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        letters = LetterRequest.objects.bulk_create(
+            LetterRequest(
+                member=member,
+                purpose=purpose[:200],
+                case_title=case_title[:200],
+                requested_by=actor.user,
+                created_at=now,
+                enqueued_at=now,
+            )
+            for member in members
+        )
+        contents = []
+        for letter, member in zip(letters, members, strict=True):
+            letter.member = member
+            issued = pin_issue(member=member, purpose=purpose, actor=actor)
+            letter.pin = issued.pin
+            expires_at = _shortened(pin=issued.pin, validity_days=validity_days)
+            contents.append(_content(letter=letter, pin_display=issued.display, valid_until=expires_at))
+        rendered = render_campaign_letters(contents=contents, template=template)
+        del contents  # the PINs' plaintext: not kept longer than the rendering needs it
+        history = []
+        for letter, result in zip(letters, rendered, strict=True):
+            stored = save_encrypted(storage=_storage(), name=letter.storage_name, chunks=[result.pdf], aad=letter.aad)
+            letter.status = LetterStatus.RENDERED
+            letter.pdf_name = stored.name
+            letter.pdf_sha256 = stored.sha256
+            letter.pages = result.pages
+            letter.rendered_at = timezone.now()
+            history += [
+                LetterStatusChange(letter=letter, status=LetterStatus.REQUESTED, at=now, by=actor.user),
+                LetterStatusChange(
+                    letter=letter, status=LetterStatus.RENDERED, at=letter.rendered_at, note=result.method
+                ),
+            ]
+        LetterRequest.objects.bulk_update(letters, ["status", "pin", "pdf_name", "pdf_sha256", "pages", "rendered_at"])
+        LetterStatusChange.objects.bulk_create(history)
+        audit_record_many(
+            action=AuditAction.LETTER_RENDERED,
+            actor=actor,
+            entries=[(letter.member_id, {"letter_id": letter.pk, "pin_id": letter.pin_id}) for letter in letters],
+            reason=purpose,
+        )
+    return letters
 
 
 def letter_mark_failed(*, request_id: int, reason: str) -> bool:
@@ -319,48 +392,94 @@ def batch_collect(
     the same transaction that writes the outputs, so an output that fails to write collects nothing. `user` is
     None for the automated folder drop. Returns None when nothing is ready.
     """
-    actor = Actor.staff(user) if user is not None else Actor.system()
     with transaction.atomic():
         # The queue's conditions are part of the locking query, so a letter another collection took meanwhile is
         # either still locked (skipped) or already committed as collected (not selected).
         letters = list(print_queue().select_for_update(of=("self",), skip_locked=True)[:limit])
         if not letters:
             return None
-        rows = _write_batch(letters=letters, pdf_out=pdf_out, manifest_out=manifest_out)
-        now = timezone.now()
-        batch = PrintBatch.objects.create(
-            collected_at=now,
-            collected_by=user,
-            channel=channel,
-            letter_count=len(rows),
-            page_count=sum(row.pages for row in rows),
-            manifest=[dict(zip(MANIFEST_HEADER, row.as_list(), strict=True)) for row in rows],
-        )
-        ids = [letter.pk for letter in letters]
-        LetterRequest.objects.filter(pk__in=ids).update(
-            status=LetterStatus.COLLECTED, collected_at=now, collected_by=user, batch=batch
-        )
-        LetterStatusChange.objects.bulk_create(
-            LetterStatusChange(letter=letter, status=LetterStatus.COLLECTED, at=now, by=user, note=batch.reference)
-            for letter in letters
-        )
-        audit_record_many(
-            action=AuditAction.LETTER_COLLECTED,
-            actor=actor,
-            entries=[(letter.member_id, {"letter_id": letter.pk, "batch_id": batch.pk}) for letter in letters],
-            reason=batch.reference,
-        )
+        batch = PrintBatch(channel=channel)
+        _collect_into(batch=batch, letters=letters, user=user, pdf_out=pdf_out, manifest_out=manifest_out)
     return batch
 
 
-def batch_collect_archive(*, user: AbstractBaseUser, out: IO[bytes], limit: int = 500) -> PrintBatch | None:
-    """Collect a batch as one ZIP (<ref>.pdf, <ref>.csv) written to `out`, for the print shop's download.
+def _collect_into(
+    *, batch: PrintBatch, letters: list[LetterRequest], user: AbstractBaseUser | None, pdf_out, manifest_out
+) -> None:
+    """Write the letters' merged PDF and manifest and mark them collected in `batch` (in the caller's transaction)."""
+    actor = Actor.staff(user) if user is not None else Actor.system()
+    rows = _write_batch(letters=letters, pdf_out=pdf_out, manifest_out=manifest_out)
+    now = timezone.now()
+    batch.collected_at = now
+    batch.collected_by = user
+    batch.letter_count = len(rows)
+    batch.page_count = sum(row.pages for row in rows)
+    batch.manifest = [dict(zip(MANIFEST_HEADER, row.as_list(), strict=True)) for row in rows]
+    batch.save()
+    ids = [letter.pk for letter in letters]
+    LetterRequest.objects.filter(pk__in=ids).update(
+        status=LetterStatus.COLLECTED, collected_at=now, collected_by=user, batch=batch
+    )
+    LetterStatusChange.objects.bulk_create(
+        LetterStatusChange(letter=letter, status=LetterStatus.COLLECTED, at=now, by=user, note=batch.reference)
+        for letter in letters
+    )
+    audit_record_many(
+        action=AuditAction.LETTER_COLLECTED,
+        actor=actor,
+        entries=[(letter.member_id, {"letter_id": letter.pk, "batch_id": batch.pk}) for letter in letters],
+        reason=batch.reference,
+    )
 
-    Collecting and packing share one transaction: if the archive cannot be written, nothing counts as collected.
+
+def batch_prepare(*, letter_ids: list[int], label: str) -> PrintBatch | None:
+    """Put rendered letters not yet in a batch into a new batch that waits for the print shop (campaigns).
+
+    Each letter lands in exactly one batch: the letters are locked and only those still without a batch are taken.
     """
+    with transaction.atomic():
+        letters = list(
+            LetterRequest.objects.select_for_update(of=("self",))
+            .filter(pk__in=letter_ids, status=LetterStatus.RENDERED, batch__isnull=True)
+            .order_by("id")
+        )
+        if not letters:
+            return None
+        batch = PrintBatch.objects.create(
+            collected_at=None, prepared_at=timezone.now(), label=label[:200], letter_count=len(letters)
+        )
+        LetterRequest.objects.filter(pk__in=[letter.pk for letter in letters]).update(batch=batch)
+    return batch
+
+
+def batch_collect_prepared(
+    *, batch_id: int, user: AbstractBaseUser | None, pdf_out: IO[bytes], manifest_out: IO[str]
+) -> PrintBatch:
+    """Collect a batch made ahead: its letters still to print (cancelled ones are left out), once.
+
+    The batch row is locked, so two collectors, or a collection and a cancellation, take turns.
+    """
+    with transaction.atomic():
+        batch = PrintBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None:
+            raise LetterStateError(_("Diesen Druckauftrag gibt es nicht."))
+        if batch.collected_at is not None:
+            raise LetterStateError(_("Dieser Druckauftrag wurde bereits abgeholt."))
+        letters = list(
+            batch.letters.select_for_update(of=("self",))
+            .filter(status=LetterStatus.RENDERED, pin__status=PinStatus.ACTIVE)
+            .order_by("id")
+        )
+        if not letters:
+            raise LetterStateError(_("In diesem Druckauftrag ist kein Brief mehr zu drucken (alle storniert)."))
+        _collect_into(batch=batch, letters=letters, user=user, pdf_out=pdf_out, manifest_out=manifest_out)
+    return batch
+
+
+def _archive(*, collect, out: IO[bytes]) -> PrintBatch | None:
     manifest = io.StringIO()
     with transaction.atomic(), tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as pdf:
-        batch = batch_collect(user=user, pdf_out=pdf, manifest_out=manifest, limit=limit)
+        batch = collect(pdf_out=pdf, manifest_out=manifest)
         if batch is None:
             return None
         pdf.seek(0)
@@ -369,6 +488,22 @@ def batch_collect_archive(*, user: AbstractBaseUser, out: IO[bytes], limit: int 
                 shutil.copyfileobj(pdf, entry, SEGMENT_SIZE)
             bundle.writestr(f"{batch.reference}.csv", manifest.getvalue())
     return batch
+
+
+def batch_collect_prepared_archive(*, batch_id: int, user: AbstractBaseUser, out: IO[bytes]) -> PrintBatch:
+    """A prepared batch as one ZIP (<ref>.pdf, <ref>.csv); if the archive cannot be written, nothing is collected."""
+    return _archive(
+        collect=lambda **outs: batch_collect_prepared(batch_id=batch_id, user=user, **outs),
+        out=out,
+    )
+
+
+def batch_collect_archive(*, user: AbstractBaseUser, out: IO[bytes], limit: int = 500) -> PrintBatch | None:
+    """Collect a batch as one ZIP (<ref>.pdf, <ref>.csv) written to `out`, for the print shop's download.
+
+    Collecting and packing share one transaction: if the archive cannot be written, nothing counts as collected.
+    """
+    return _archive(collect=lambda **outs: batch_collect(user=user, limit=limit, **outs), out=out)
 
 
 def letter_release(*, letter: LetterRequest, actor: Actor) -> None:

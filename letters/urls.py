@@ -9,6 +9,7 @@ app_name = "letters"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("abholen/", views.collect, name="collect"),
+    path("auftrag/<int:batch_id>/abholen/", views.collect_prepared, name="collect_prepared"),
     path("freigeben/", views.release, name="release"),
     path("musterbrief/", views.specimen, name="specimen"),
 ]

@@ -22,8 +22,8 @@ from .exceptions import LetterStateError
 from .forms import CollectForm, ReleaseForm, SpecimenForm
 from .models import LetterRequest
 from .rendering import SPECIMEN_PIN, LetterContent, render_letter
-from .selectors import letters_failed, print_batches_recent, print_queue
-from .services import batch_collect_archive, letter_release
+from .selectors import letters_failed, print_batches_prepared, print_batches_recent, print_queue
+from .services import batch_collect_archive, batch_collect_prepared_archive, letter_release
 
 # Held in memory up to this size, then spooled to a temporary file.
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -59,6 +59,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "ready_count": waiting.count(),
             "ready": waiting[:100],
             "batches": print_batches_recent(),
+            "prepared": print_batches_prepared(),
             "failed_count": letters_failed().count(),
             "collect_form": CollectForm(),
             "release_form": ReleaseForm() if request.user.has_perm("letters.release_letters") else None,
@@ -80,6 +81,24 @@ def collect(request: HttpRequest) -> HttpResponse:
     if batch is None:
         archive.close()
         messages.info(request, _("Zurzeit liegen keine Briefe zum Drucken bereit."))
+        return redirect("letters:queue")
+    archive.seek(0)
+    response = FileResponse(archive, as_attachment=True, filename=f"druckauftrag-{batch.reference}.zip")
+    response["Content-Type"] = "application/zip"
+    return response
+
+
+@require_POST
+@never_cache
+@verified_permission_required("letters.collect_letters")
+def collect_prepared(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Collect one batch made ahead (a campaign's) as one ZIP; a second collection gets a message, not the letters."""
+    archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    try:
+        batch = batch_collect_prepared_archive(batch_id=batch_id, user=request.user, out=archive)
+    except LetterStateError as error:
+        archive.close()
+        messages.error(request, str(error))
         return redirect("letters:queue")
     archive.seek(0)
     response = FileResponse(archive, as_attachment=True, filename=f"druckauftrag-{batch.reference}.zip")

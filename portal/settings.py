@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "audit",
     "pins",
     "letters",
+    "campaigns",
     "uploads",
     "web",
     "staff",
@@ -276,6 +277,12 @@ LETTER_FONT_DIR = env.str("LETTER_FONT_DIR", default="/usr/share/fonts/truetype/
 LETTER_PDF_RETENTION_DAYS = env.int("LETTER_PDF_RETENTION_DAYS", default=7)
 LETTER_REQUEUE_AFTER_MINUTES = env.int("LETTER_REQUEUE_AFTER_MINUTES", default=5)
 LETTER_MAX_ATTEMPTS = env.int("LETTER_MAX_ATTEMPTS", default=5)
+# Campaigns: recipients per worker task, letters rendered (and committed) together, letters per print batch,
+# minutes without progress before the watchdog re-dispatches.
+CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=500)
+CAMPAIGN_RENDER_GROUP = env.int("CAMPAIGN_RENDER_GROUP", default=10)
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)
+CAMPAIGN_STALLED_MINUTES = env.int("CAMPAIGN_STALLED_MINUTES", default=5)
 
 # Celery: eager (in-process) when no broker is configured, so the portal runs on its own.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -303,6 +310,7 @@ CELERY_BEAT_SCHEDULE = {
     "letters-requeue-stale": {"task": "letters.tasks.requeue_stale_letters", "schedule": crontab(minute="*/2")},
     "letters-purge-pdfs": {"task": "letters.tasks.purge_collected_pdfs", "schedule": crontab(minute=17)},
     "uploads-purge-expired": {"task": "uploads.tasks.purge_expired", "schedule": crontab(minute="7")},
+    "campaigns-watchdog": {"task": "campaigns.tasks.campaign_watchdog", "schedule": crontab(minute="*")},
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, get_resolver, reverse
 
 from audit.models import AuditEvent
+from campaigns.models import Campaign
 from letters.constants import LetterStatus
 from staff.constants import Role
 from tests.letters.factories import LetterRequestFactory
@@ -59,6 +60,13 @@ EXPECTED: dict[str, set] = {
     "letters:collect": {PS, AD},
     "letters:release": {AD},
     "letters:specimen": {CC, AD},
+    # Campaigns: the campaigns role (tests/campaigns) and administrators; nobody deletes a campaign.
+    **{f"admin:campaigns_campaign_{view}": {AD} for view in ("changelist", "change", "history", "add")},
+    "admin:campaigns_campaign_delete": set(),
+    "admin:campaigns_campaign_preview": {AD},
+    "admin:campaigns_campaign_progress": {AD},
+    "admin:campaigns_campaign_action": {AD},
+    "letters:collect_prepared": {PS, AD},
 }
 INDEX_MODELS = {
     CC: {"members.Member", "pins.LetterPin"},
@@ -94,7 +102,15 @@ def world(member, issue_pin):
     letter = LetterRequestFactory(member=member, status=LetterStatus.RENDERED, pin=pin)
     submission = transmitted_submission(member, files={"a.pdf": pdf_bytes()})
     other_staff = make_staff(Role.PRINT_SHOP)
-    return {"member": member, "pin": pin, "letter": letter, "submission": submission, "staff": other_staff}
+    campaign = Campaign.objects.create(name="Bonus", case_title="Bonusprogramm")
+    return {
+        "member": member,
+        "pin": pin,
+        "letter": letter,
+        "submission": submission,
+        "staff": other_staff,
+        "campaign": campaign,
+    }
 
 
 def _kwargs(name: str, pattern: URLPattern, world) -> dict:
@@ -109,6 +125,7 @@ def _kwargs(name: str, pattern: URLPattern, world) -> dict:
         "otp_totp.totpdevice": world["staff"].device,
         "uploads.submissionreason": world["submission"].reason,
         "auth.group": world["staff"].user.groups.get(),
+        "campaigns.campaign": world["campaign"],
     }
     obj = instances[model_admin.opts.label_lower] if model_admin else None
     values = {
@@ -119,6 +136,7 @@ def _kwargs(name: str, pattern: URLPattern, world) -> dict:
         "letter_id": world["letter"].pk,
         "reference": world["submission"].reference,
         "document_id": world["submission"].documents.get().public_id,
+        "batch_id": world["letter"].pk,
     }
     return {key: values[key] for key in pattern.pattern.converters}
 

@@ -42,6 +42,7 @@ def production_env(tmp_path_factory) -> dict[str, str]:
             "PORTAL_PRODUCTION": "1",
             "SECRET_KEY": "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789!@#%^&*") for _ in range(60)),
             "ALLOWED_HOSTS": "portal.example",
+            "PORTAL_PUBLIC_URL": "https://portal.example",
             "FILE_ENCRYPTION_KEYS": "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("production-var")),
             "DJANGO_SETTINGS_MODULE": "portal.settings",
