@@ -96,3 +96,10 @@ def member_language_at_login(*, member: Member, chosen: str | None) -> str:
         member_set_language(member=member, language=chosen)
         return chosen
     return member.language
+
+
+def accessibility_feedback_create(*, message: str, contact: str = "", page: str = ""):
+    """Store a reported barrier for staff to read in admin (the accessibility statement's feedback form)."""
+    from .models import AccessibilityFeedback
+
+    return AccessibilityFeedback.objects.create(message=message, contact=contact, page=page)

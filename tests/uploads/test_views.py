@@ -208,6 +208,8 @@ def test_windows_executable_named_pdf_is_refused_with_415_naming_allowed_types(m
     _url, response = tus_upload(member_client, exe, name="Rechnung.pdf")
     assert response.status_code == 415
     assert "PDF" in response.json()["message"] and "JPEG" in response.json()["message"]
+    # It says what to do, not only what is allowed.
+    assert "Bitte wählen Sie die richtige Datei aus" in response.json()["message"]
     assert not Upload.objects.exists()
 
 
