@@ -123,7 +123,7 @@ def draft_edit(request: HttpRequest) -> HttpResponse:
         form.data = form.data.copy()
         form.data["version"] = draft.version
         form.is_valid()
-        messages.warning(request, _("Einige Angaben wurden nicht gespeichert. Bitte prüfen Sie die markierten Felder."))
+        # The error summary and the save status say what was not saved; no third message.
         return render(request, "uploads/draft.html", _draft_context(request, draft, form), status=400)
     messages.success(request, _saved_message(draft))
     return redirect("uploads:draft")
