@@ -1,7 +1,9 @@
 """App configuration for core."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "core"
+    verbose_name = _("Grundlagen")

@@ -1,7 +1,9 @@
 """App configuration for letters."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LettersConfig(AppConfig):
     name = "letters"
+    verbose_name = _("PIN-Briefe")
