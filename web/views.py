@@ -22,6 +22,7 @@ from pins.services import VerifyOutcome, pin_verify
 from .forms import AccessibilityFeedbackForm, LoginForm
 from .services import (
     SessionEnd,
+    accessibility_feedback_allowed,
     accessibility_feedback_create,
     member_language_at_login,
     member_session_keepalive,
@@ -197,12 +198,19 @@ def imprint(request: HttpRequest) -> HttpResponse:
 def accessibility(request: HttpRequest) -> HttpResponse:
     """The accessibility statement (BITV 2.0) with a feedback form whose reports staff read in admin."""
     form = AccessibilityFeedbackForm(request.POST or None)
+    status = 400 if form.errors else 200
     if request.method == "POST" and form.is_valid():
-        accessibility_feedback_create(**form.cleaned_data)
-        return redirect(reverse("web:accessibility") + "?gesendet=1#rueckmeldung")
+        if accessibility_feedback_allowed(ip=client_ip(request)):
+            accessibility_feedback_create(**form.cleaned_data)
+            return redirect(reverse("web:accessibility") + "?gesendet=1#rueckmeldung")
+        form.add_error(
+            "message",
+            _("Von Ihrem Anschluss kamen in der letzten Stunde schon mehrere Nachrichten. Bitte rufen Sie uns an."),
+        )
+        status = 429
     errors = [(form[name].id_for_label, str(error)) for name in form.errors for error in form.errors[name]]
     context = {"form": form, "errors": errors, "sent": request.GET.get("gesendet") == "1"}
-    return render(request, "web/accessibility.html", context, status=400 if errors else 200)
+    return render(request, "web/accessibility.html", context, status=status)
 
 
 @require_GET

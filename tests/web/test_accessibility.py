@@ -65,3 +65,11 @@ def test_leichte_sprache_explains_purpose_login_and_sending(client):
     # One statement per line: no paragraph longer than a short sentence or two.
     paragraphs = re.findall(r"<p>(.*?)</p>", html.split('class="easy"')[1])
     assert paragraphs and max(len(re.sub(r"<[^>]+>", "", p)) for p in paragraphs) <= 80
+
+
+def test_one_address_cannot_fill_the_database_with_reports(client):
+    for number in range(7):
+        response = client.post(reverse("web:accessibility"), {"message": f"Meldung {number}"})
+    assert AccessibilityFeedback.objects.count() == 5
+    assert response.status_code == 429
+    assert "rufen Sie uns an" in response.content.decode()
