@@ -10,9 +10,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings as django_settings
 from django.test import Client
+from django.utils import timezone
 
+from letters.constants import LetterStatus
 from staff.constants import Role
 from tests.helpers import login_member
+from tests.letters.factories import LetterRequestFactory
 from tests.staff.factories import make_staff, transmitted_submission, verified_client
 from tests.uploads.factories import DraftFactory, SubmissionReasonFactory, UploadFactory, pdf_bytes
 from uploads.models import SubmissionReason, Upload
@@ -123,7 +126,10 @@ def test_member_pages(browser, live_server, member, issue_pin):
 
 
 def test_staff_pages(browser, live_server, member, issue_pin):
-    issue_pin(member)
+    # A letter ready to print (so the print queue shows its table) whose PIN the transmission below ends.
+    LetterRequestFactory(
+        member=member, status=LetterStatus.RENDERED, pin=issue_pin(member).pin, rendered_at=timezone.now(), pages=1
+    )
     submission = transmitted_submission(member, files={LONG_NAME: pdf_bytes()})
     admin = make_staff(Role.ADMINISTRATOR)
     context = context_with_session(browser, live_server, verified_client(admin))
