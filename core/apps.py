@@ -1,10 +1,12 @@
 """App configuration for core."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "core"
+    verbose_name = _("Grundlagen")
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)

@@ -5,7 +5,7 @@ import tempfile
 from collections.abc import Callable
 from functools import wraps
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -56,6 +56,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "letters/print_queue.html",
         {
+            # The staff layout: site name, the signed-in staff member, logout, breadcrumbs back to the start.
+            **admin.site.each_context(request),
+            "title": _("Druckwarteschlange"),
             "ready_count": waiting.count(),
             "ready": waiting[:100],
             "batches": print_batches_recent(),

@@ -21,7 +21,7 @@ class Member(models.Model):
     street = models.CharField(_("Straße und Hausnummer"), max_length=100)
     postcode = models.CharField(_("Postleitzahl"), max_length=5, validators=[validate_postcode])
     town = models.CharField(_("Ort"), max_length=100)
-    egk_valid_until = models.DateField(_("eGK gültig bis"))
+    egk_valid_until = models.DateField(_("Gesundheitskarte (eGK) gültig bis"))
     language = models.CharField(_("Sprache"), max_length=8, choices=settings.LANGUAGES, default="de")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

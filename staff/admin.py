@@ -24,7 +24,7 @@ from members.models import Member
 
 from .constants import ReissuePurpose
 from .forms import AddressForm, ReissueForm
-from .selectors import member_overview, member_story, reissues_today
+from .selectors import member_overview, member_pins, member_story, reissues_today
 from .services import ReissueLimitReached, member_address_correct, staff_pin_reissue
 
 STORY_PAGE_SIZE = 50
@@ -118,6 +118,7 @@ class CallCentreMemberAdmin(MemberAdmin):
             _("Neue PIN senden"),
             form=form,
             reissues_today=reissues_today(member=member),
+            usable_pins=sum(row.usable for row in member_pins(member=member)),
             may_correct_address=request.user.has_perm("members.change_member"),
         )
 

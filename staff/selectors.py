@@ -59,6 +59,14 @@ def member_pins(*, member: Member) -> list[PinRow]:
 class LetterRow:
     letter: LetterRequest
     cancellable: bool
+    # The letter's PIN has ended (transmission, lock, expiry, staff): printing it would send a dead PIN.
+    pin_ended: bool = False
+
+
+def _letter_row(letter: LetterRequest, now: datetime.datetime) -> LetterRow:
+    pin_ended = letter.pin is not None and not pin_state(pin=letter.pin, now=now)[1]
+    open_letter = letter.status not in (LetterStatus.COLLECTED, LetterStatus.CANCELLED)
+    return LetterRow(letter=letter, cancellable=open_letter and not pin_ended, pin_ended=pin_ended)
 
 
 @dataclass(frozen=True)
@@ -75,10 +83,8 @@ class MemberOverview:
 def member_overview(*, member: Member, with_letters: bool = True) -> MemberOverview:
     letters = []
     if with_letters:
-        letters = [
-            LetterRow(letter=letter, cancellable=letter.status not in (LetterStatus.COLLECTED, LetterStatus.CANCELLED))
-            for letter in letters_for_member(member=member)
-        ]
+        now = timezone.now()
+        letters = [_letter_row(letter, now) for letter in letters_for_member(member=member)]
     return MemberOverview(
         card_valid=member.card_is_valid(),
         pins=member_pins(member=member),

@@ -18,7 +18,7 @@ from audit.services import Actor
 from core.net import client_ip
 from core.search_token import SEARCH_PARAM, search_token_read, search_token_store
 from uploads.exceptions import FileUnavailable
-from uploads.models import Submission, SubmissionDocument
+from uploads.models import Draft, Submission, SubmissionDocument
 from uploads.selectors import submission_get, submission_list
 from uploads.services import submission_set_status
 
@@ -90,6 +90,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return _render(request, "staff/inbox/list.html", _("Posteingang"), form=form, page=page, query=query.urlencode())
 
 
+def _contact_rows(submission) -> list[tuple[str, str]]:
+    """The contact changes with the labels the member saw on the form, never the raw field keys."""
+    labels = {
+        field.name: str(field.verbose_name) for field in Draft._meta.get_fields() if hasattr(field, "verbose_name")
+    }
+    return [(labels.get(name, name), value) for name, value in submission.contact_changes.items()]
+
+
 @require_GET
 @staff_view("uploads.view_submission")
 def submission_detail(request: HttpRequest, reference: str) -> HttpResponse:
@@ -100,6 +108,7 @@ def submission_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "staff/inbox/detail.html",
         _("Vorgang %(reference)s") % {"reference": submission.reference},
         submission=submission,
+        contact_changes=_contact_rows(submission),
         documents=list(submission.documents.order_by("id")),
         status_form=SubmissionStatusForm(initial={"status": submission.status, "note": submission.status_note})
         if user.has_perm("uploads.change_submission")

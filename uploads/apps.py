@@ -1,7 +1,9 @@
 """App configuration for uploads."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class UploadsConfig(AppConfig):
     name = "uploads"
+    verbose_name = _("Anträge und Übermittlungen")

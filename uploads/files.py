@@ -28,6 +28,13 @@ COPY_CHUNK = 64 * 1024
 _RESERVED = set('<>:"/\\|?*')
 
 ALLOWED_TYPES_MESSAGE = _("Erlaubt sind nur PDF-Dokumente und Fotos als JPEG, PNG oder HEIC.")
+# What a member can do when the content is none of those, whatever the file's name says.
+WRONG_CONTENT_MESSAGE = _(
+    "Der Inhalt dieser Datei ist kein PDF-Dokument und kein Foto (JPEG, PNG oder HEIC), auch wenn der Name so "
+    "endet. Bitte wählen Sie "
+    "die richtige Datei aus: Speichern Sie das Dokument als PDF (zum Beispiel über „Drucken“ und „Als PDF "
+    "speichern“) oder fotografieren Sie das Papier mit dem Handy und laden Sie das Foto hoch."
+)
 
 
 def name_sanitize(name: str) -> str:
@@ -60,7 +67,7 @@ def type_detect(*, head: bytes, name: str) -> str:
     """The MIME type by content; refuses other types and a known extension that does not fit the content."""
     mime = magic.from_buffer(head, mime=True)
     if mime not in ALLOWED_TYPES:
-        raise UnsupportedType(ALLOWED_TYPES_MESSAGE)
+        raise UnsupportedType(WRONG_CONTENT_MESSAGE)
     ext = name.rpartition(".")[2].lower() if "." in name else ""
     if ext in KNOWN_EXTENSIONS and ext not in ALLOWED_TYPES[mime][1]:
         raise UnsupportedType(

@@ -21,6 +21,11 @@ def draft_uploads(*, draft: Draft) -> list[Upload]:
     return list(draft.uploads.all())
 
 
+def draft_is_empty(*, draft: Draft) -> bool:
+    """True while the member has entered nothing: no reason, no message, no contact change and no file."""
+    return not (draft.reason_id or draft.message or draft.contact_changes or draft.uploads.exists())
+
+
 def draft_last_saved(*, draft: Draft) -> datetime.datetime:
     """When the draft or one of its files last changed."""
     latest_upload = draft.uploads.order_by("-updated_at").values_list("updated_at", flat=True).first()

@@ -60,6 +60,16 @@ def _saved_message(draft) -> str:
     return _("Gespeichert um %(time)s Uhr") % {"time": time_format(timezone.localtime(draft.updated_at), "H:i")}
 
 
+def _error_list(form) -> list[tuple[str, str]]:
+    """(field id, message) for each error of the form's visible fields, in field order, for the error summary."""
+    return [
+        (form[name].id_for_label, str(error))
+        for name in form.fields
+        if name in form.errors and not form[name].is_hidden
+        for error in form.errors[name]
+    ]
+
+
 def _draft_context(request: HttpRequest, draft, form: DraftForm | None = None) -> dict:
     uploads = selectors.draft_uploads(draft=draft)
     resumable = [
@@ -73,9 +83,11 @@ def _draft_context(request: HttpRequest, draft, form: DraftForm | None = None) -
         for upload in uploads
         if not upload.is_complete and upload.fingerprint
     ]
+    form = form or DraftForm(instance=draft, initial={"version": draft.version})
     return {
         "draft": draft,
-        "form": form or DraftForm(instance=draft, initial={"version": draft.version}),
+        "form": form,
+        "errors": _error_list(form) if form.is_bound else [],
         "uploads": uploads,
         "resumable": resumable,
         "chunk_size": settings.UPLOAD_CHUNK_SIZE,
@@ -111,7 +123,7 @@ def draft_edit(request: HttpRequest) -> HttpResponse:
         form.data = form.data.copy()
         form.data["version"] = draft.version
         form.is_valid()
-        messages.warning(request, _("Einige Angaben wurden nicht gespeichert. Bitte prüfen Sie die markierten Felder."))
+        # The error summary and the save status say what was not saved; no third message.
         return render(request, "uploads/draft.html", _draft_context(request, draft, form), status=400)
     messages.success(request, _saved_message(draft))
     return redirect("uploads:draft")
@@ -324,12 +336,15 @@ def review(request: HttpRequest) -> HttpResponse:
 
 
 def _review_context(draft, form: TransmitForm, error: str = "") -> dict:
+    errors = _error_list(form) if form.is_bound else []
+    if error and not errors:
+        errors = [("review-summary", error)]
     return {
         "draft": draft,
         "uploads": selectors.draft_uploads(draft=draft),
         "contact_changes": _contact_rows(draft),
         "form": form,
-        "error": error,
+        "errors": errors,
     }
 
 

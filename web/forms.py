@@ -50,3 +50,26 @@ class LoginForm(forms.Form):
                 code="invalid",
             )
         return pin
+
+
+class AccessibilityFeedbackForm(forms.Form):
+    """A barrier on the portal, reported through the accessibility statement; a reply address is optional."""
+
+    message = forms.CharField(
+        label=_("Was hat nicht funktioniert?"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6, "class": "input"}),
+        error_messages={"required": _("Bitte beschreiben Sie, was nicht funktioniert hat.")},
+    )
+    page = forms.CharField(
+        label=_("Auf welcher Seite? (freiwillig)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "input"}),
+    )
+    contact = forms.CharField(
+        label=_("Wie können wir Ihnen antworten? E-Mail-Adresse oder Telefonnummer (freiwillig)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "input", "autocomplete": "email"}),
+    )

@@ -96,3 +96,32 @@ def member_language_at_login(*, member: Member, chosen: str | None) -> str:
         member_set_language(member=member, language=chosen)
         return chosen
     return member.language
+
+
+FEEDBACK_PER_ADDRESS_PER_HOUR = 5
+
+
+def accessibility_feedback_allowed(*, ip: str) -> bool:
+    """At most a few reports an hour from one address, so the public form cannot fill the database."""
+    from django.core.cache import cache
+
+    from .throttle import CACHE_ERRORS
+
+    key = f"web:a11y-feedback:{ip}"
+    try:
+        cache.add(key, 0, timeout=3600)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=3600)
+            count = 1
+    except CACHE_ERRORS:
+        return True  # a report that reaches a person matters more than the limit while the cache is away
+    return count <= FEEDBACK_PER_ADDRESS_PER_HOUR
+
+
+def accessibility_feedback_create(*, message: str, contact: str = "", page: str = ""):
+    """Store a reported barrier for staff to read in admin (the accessibility statement's feedback form)."""
+    from .models import AccessibilityFeedback
+
+    return AccessibilityFeedback.objects.create(message=message, contact=contact, page=page)

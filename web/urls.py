@@ -16,4 +16,6 @@ urlpatterns = [
     path("sprache/", views.language, name="language"),
     path("datenschutz/", views.privacy, name="privacy"),
     path("impressum/", views.imprint, name="imprint"),
+    path("barrierefreiheit/", views.accessibility, name="accessibility"),
+    path("leichte-sprache/", views.easy_language, name="easy_language"),
 ]

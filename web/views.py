@@ -5,6 +5,7 @@ import math
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -20,8 +21,15 @@ from pins.auth import current_pin, member_login, member_logout, member_required
 from pins.constants import VerifyResult
 from pins.services import VerifyOutcome, pin_verify
 
-from .forms import LoginForm
-from .services import SessionEnd, member_language_at_login, member_session_keepalive, member_session_start
+from .forms import AccessibilityFeedbackForm, LoginForm
+from .services import (
+    SessionEnd,
+    accessibility_feedback_allowed,
+    accessibility_feedback_create,
+    member_language_at_login,
+    member_session_keepalive,
+    member_session_start,
+)
 from .throttle import login_throttle_blocked_until, login_throttle_record_guess
 
 # Said only when the PIN itself matched (VerifyOutcome.may_explain): why it cannot be used and what to do.
@@ -187,3 +195,28 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @require_GET
 def imprint(request: HttpRequest) -> HttpResponse:
     return render(request, "web/imprint.html")
+
+
+@require_http_methods(["GET", "POST"])
+def accessibility(request: HttpRequest) -> HttpResponse:
+    """The accessibility statement (BITV 2.0) with a feedback form whose reports staff read in admin."""
+    form = AccessibilityFeedbackForm(request.POST or None)
+    status = 400 if form.errors else 200
+    if request.method == "POST" and form.is_valid():
+        if accessibility_feedback_allowed(ip=client_ip(request)):
+            accessibility_feedback_create(**form.cleaned_data)
+            return redirect(reverse("web:accessibility") + "?gesendet=1#rueckmeldung")
+        form.add_error(
+            "message",
+            _("Von Ihrem Anschluss kamen in der letzten Stunde schon mehrere Nachrichten. Bitte rufen Sie uns an."),
+        )
+        status = 429
+    errors = [(form[name].id_for_label, str(error)) for name in form.errors for error in form.errors[name]]
+    context = {"form": form, "errors": errors, "sent": request.GET.get("gesendet") == "1"}
+    return render(request, "web/accessibility.html", context, status=status)
+
+
+@require_GET
+def easy_language(request: HttpRequest) -> HttpResponse:
+    """The portal explained in Leichte Sprache: what it is for, how to log in, how to send documents."""
+    return render(request, "web/easy_language.html", _pin_rules())

@@ -1,22 +1,21 @@
-/* Our small tus 1.0 client: chunked, resumable uploads with a progress bar per file, retries with back-off,
-   resume after a reload (found again by the file's fingerprint), cancel and delete. */
+/* The upload page's behaviour around tus-js-client (vendored under static/vendor/tus-js-client/): one row per
+   file in the page's file list with progress, retries with the shared back-off, resume after a reload (the
+   file's fingerprint finds the upload again), cancel, and drag and drop. The plain form stays for browsers
+   without JavaScript. */
 (function () {
   "use strict";
   var form = document.getElementById("uploader");
-  if (!form || !window.fetch || !window.XMLHttpRequest || !window.TextEncoder) {
+  if (!form || !window.tus || !window.tus.isSupported || !window.Portal) {
     return; // the plain multipart form stays in charge
   }
   var input = document.getElementById("file-input");
+  var dropzone = document.getElementById("dropzone");
   var progressList = document.getElementById("upload-progress");
   var fileList = document.getElementById("file-list");
-  var tokenMeta = document.querySelector("meta[name=csrf-token]");
   var serverUploads = JSON.parse(document.getElementById("resumable-uploads").textContent || "[]");
   var text = form.dataset;
-  var endpoint = text.endpoint;
   var chunkSize = parseInt(text.chunkSize, 10) || 2 * 1024 * 1024;
-  var STORE_KEY = "portal.uploads.v1";
-  var DELAYS = [500, 1000, 2000, 4000, 8000, 15000];
-  var MAX_ATTEMPTS = 40;
+  var MAX_RETRIES = 40;
   var numberFormat = new Intl.NumberFormat(document.documentElement.lang || "de", {
     minimumFractionDigits: 1,
     maximumFractionDigits: 1,
@@ -27,118 +26,166 @@
     event.preventDefault();
   });
   input.addEventListener("change", function () {
-    Array.prototype.forEach.call(input.files, function (file) {
-      new Upload(file).start();
-    });
+    startAll(input.files);
     input.value = "";
   });
+  dropzone.addEventListener("dragover", function (event) {
+    event.preventDefault();
+    dropzone.classList.add("is-dragover");
+  });
+  dropzone.addEventListener("dragleave", function () {
+    dropzone.classList.remove("is-dragover");
+  });
+  dropzone.addEventListener("drop", function (event) {
+    event.preventDefault();
+    dropzone.classList.remove("is-dragover");
+    startAll(event.dataTransfer.files);
+  });
 
-  function headers(extra) {
-    var all = { "Tus-Resumable": "1.0.0", "X-CSRFToken": tokenMeta ? tokenMeta.content : "" };
-    Object.keys(extra || {}).forEach(function (key) {
-      all[key] = extra[key];
+  function startAll(files) {
+    Array.prototype.forEach.call(files, function (file) {
+      new Row(file).start();
     });
-    return all;
   }
 
   function fingerprint(file) {
     return ["tus", file.name, file.type, file.size, file.lastModified].join("|");
   }
 
-  function stored() {
-    try {
-      return JSON.parse(window.localStorage.getItem(STORE_KEY) || "{}");
-    } catch (error) {
-      return {};
-    }
-  }
-
-  function remember(key, url) {
-    var all = stored();
-    all[key] = url;
-    try {
-      window.localStorage.setItem(STORE_KEY, JSON.stringify(all));
-    } catch (error) {
-      // Private mode: resuming after a reload then relies on the server's list.
-    }
-  }
-
-  function forget(key) {
-    var all = stored();
-    delete all[key];
-    try {
-      window.localStorage.setItem(STORE_KEY, JSON.stringify(all));
-    } catch (error) {
-      // nothing to forget
-    }
-  }
-
-  function base64(value) {
-    var binary = "";
-    new TextEncoder().encode(value).forEach(function (byte) {
-      binary += String.fromCharCode(byte);
-    });
-    return window.btoa(binary);
-  }
-
   function megabytes(bytes) {
     return numberFormat.format(bytes / (1024 * 1024)) + " MB";
   }
 
-  function messageOf(body, fallback) {
+  /* The server's message from a tus-js-client error, when the server sent one. */
+  function serverMessage(error, fallback) {
+    var response = error && error.originalResponse;
+    if (!response) {
+      return fallback;
+    }
     try {
-      return JSON.parse(body).message || fallback;
-    } catch (error) {
+      return JSON.parse(response.getBody()).message || fallback;
+    } catch (parseError) {
       return fallback;
     }
   }
 
-  function refreshFileList() {
-    fetch(fileList.dataset.url, { credentials: "same-origin" })
+  function statusOf(error) {
+    return error && error.originalResponse ? error.originalResponse.getStatus() : 0;
+  }
+
+  /* Reload the server's list; rows that it now shows as finished files leave the progress list. */
+  function refreshFileList(done) {
+    fetch(fileList.dataset.url, { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         return response.ok ? response.text() : Promise.reject(response);
       })
       .then(function (html) {
         fileList.innerHTML = html;
+        hideResumedServerRows();
+        if (done) {
+          done();
+        }
       })
       .catch(function () {
-        // The list refreshes with the next page load.
+        if (done) {
+          done();
+        }
       });
   }
 
-  function Upload(file) {
+  /* A file being uploaded again in this page shows once: its progress row, not also the server's "interrupted" row. */
+  function hideResumedServerRows() {
+    progressList.querySelectorAll("[data-upload-id]").forEach(function (row) {
+      var server = fileList.querySelector('[data-upload-id="' + row.dataset.uploadId + '"]');
+      if (server && row.dataset.state !== "done") {
+        server.hidden = true;
+      }
+    });
+  }
+
+  function Row(file) {
     this.file = file;
     this.key = fingerprint(file);
-    this.url = null;
-    this.offset = 0;
-    this.attempt = 0;
-    this.timer = null;
-    this.xhr = null;
-    this.cancelled = false;
     this.row = document.createElement("li");
-    this.row.className = "upload-item";
+    this.row.className = "file upload-item";
+    var main = document.createElement("div");
+    main.className = "file__main";
     var name = document.createElement("span");
-    name.className = "upload-name";
-    name.textContent = file.name + " ";
+    name.className = "file__name";
+    name.textContent = file.name;
     this.bar = document.createElement("progress");
     this.bar.max = 100;
     this.bar.value = 0;
     this.bar.setAttribute("aria-label", file.name);
     this.label = document.createElement("span");
-    this.label.className = "upload-text";
-    var cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.className = "link-button upload-cancel";
-    cancel.textContent = text.msgCancel;
-    cancel.addEventListener("click", this.cancel.bind(this));
-    this.cancelButton = cancel;
-    this.row.append(name, this.bar, this.label, " ", cancel);
+    this.label.className = "file__meta upload-text";
+    main.append(name, this.bar, this.label);
+    this.button = document.createElement("button");
+    this.button.type = "button";
+    this.button.className = "button button--secondary button--small upload-cancel";
+    this.button.textContent = text.msgCancel;
+    var hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = ": " + file.name;
+    this.button.append(hidden);
+    this.button.addEventListener("click", this.cancel.bind(this));
+    this.row.append(main, this.button);
     progressList.append(this.row);
     this.onOnline = this.resumeNow.bind(this);
     window.addEventListener("online", this.onOnline);
+    this.upload = new window.tus.Upload(file, this.options());
   }
 
-  Upload.prototype.state = function (state, message) {
+  Row.prototype.options = function () {
+    var self = this;
+    var known = null;
+    serverUploads.forEach(function (upload) {
+      if (upload.fingerprint === self.key) {
+        known = upload.url;
+      }
+    });
+    return {
+      endpoint: text.endpoint,
+      uploadUrl: known,
+      chunkSize: chunkSize,
+      retryDelays: window.Portal.backoffList(MAX_RETRIES),
+      headers: window.Portal.withCsrf(),
+      metadata: { filename: this.file.name, filetype: this.file.type, fingerprint: this.key },
+      fingerprint: function () {
+        return Promise.resolve(self.key);
+      },
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      onUploadUrlAvailable: function () {
+        var match = /([0-9a-f-]{36})\/?$/.exec(self.upload.url || "");
+        if (match) {
+          self.row.dataset.uploadId = match[1];
+          hideResumedServerRows();
+        }
+      },
+      onProgress: function (sent, total) {
+        self.state("uploading");
+        self.progress(sent, total);
+      },
+      onShouldRetry: function (error) {
+        var status = statusOf(error);
+        // No answer (offline, connection reset), a conflict, "locked" or a server error: try again later.
+        var retry = status === 0 || status === 409 || status === 423 || status >= 500;
+        if (retry) {
+          self.state("waiting", status >= 500 ? serverMessage(error, text.msgWaiting) : text.msgWaiting);
+        }
+        return retry;
+      },
+      onError: function (error) {
+        self.fail(serverMessage(error, text.msgFailed));
+      },
+      onSuccess: function () {
+        self.done();
+      },
+    };
+  };
+
+  Row.prototype.state = function (state, message) {
     this.row.dataset.state = state;
     this.row.classList.toggle("is-error", state === "error");
     if (message !== undefined) {
@@ -146,197 +193,81 @@
     }
   };
 
-  Upload.prototype.progress = function (sent) {
-    var size = this.file.size;
+  Row.prototype.progress = function (sent, total) {
+    var size = total || this.file.size;
     var percent = size ? Math.floor((sent / size) * 100) : 100;
     this.bar.value = percent;
     this.row.dataset.percent = String(percent);
     this.label.textContent = percent + " % · " + megabytes(sent) + " " + text.msgOf + " " + megabytes(size);
   };
 
-  Upload.prototype.start = function () {
-    this.state("uploading");
+  Row.prototype.start = function () {
+    var self = this;
+    this.state("uploading", text.msgUploading);
     this.progress(0);
-    var known = stored()[this.key];
-    var key = this.key;
-    if (!known) {
-      serverUploads.forEach(function (upload) {
-        if (upload.fingerprint === key) {
-          known = upload.url;
-        }
-      });
-    }
-    if (known) {
-      this.url = known;
-      this.resume();
-    } else {
-      this.create();
-    }
-  };
-
-  Upload.prototype.create = function () {
-    var self = this;
-    fetch(endpoint, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: headers({
-        "Upload-Length": String(this.file.size),
-        "Upload-Metadata": "filename " + base64(this.file.name) + ",fingerprint " + base64(this.key),
-      }),
-    })
-      .then(function (response) {
-        if (response.status === 201) {
-          self.url = response.headers.get("Location");
-          remember(self.key, self.url);
-          self.offset = 0;
-          self.send();
-          return null;
-        }
-        return response.text().then(function (body) {
-          if (response.status >= 500) {
-            self.retry(self.create.bind(self), messageOf(body, text.msgWaiting));
-          } else {
-            self.fail(messageOf(body, text.msgFailed));
-          }
-        });
-      })
-      .catch(function () {
-        self.retry(self.create.bind(self));
-      });
-  };
-
-  /* Ask the server where this upload stands (after a reload, a dropped connection or a conflict). */
-  Upload.prototype.resume = function () {
-    var self = this;
-    if (this.cancelled) {
-      return;
-    }
-    fetch(this.url, { method: "HEAD", credentials: "same-origin", cache: "no-store", headers: headers() })
-      .then(function (response) {
-        if (response.ok) {
-          self.offset = parseInt(response.headers.get("Upload-Offset"), 10) || 0;
-          self.progress(self.offset);
-          self.send();
-        } else if (response.status === 404 || response.status === 410) {
-          forget(self.key);
-          self.url = null;
-          self.create();
-        } else if (response.status >= 500 || response.status === 423) {
-          self.retry(self.resume.bind(self));
-        } else {
-          self.fail(text.msgFailed);
-        }
-      })
-      .catch(function () {
-        self.retry(self.resume.bind(self));
-      });
-  };
-
-  Upload.prototype.send = function () {
-    var self = this;
-    if (this.cancelled) {
-      return;
-    }
-    this.state("uploading");
-    var start = this.offset;
-    var chunk = this.file.slice(start, Math.min(start + chunkSize, this.file.size));
-    var xhr = new XMLHttpRequest();
-    this.xhr = xhr;
-    xhr.open("PATCH", this.url);
-    var all = headers({ "Upload-Offset": String(start), "Content-Type": "application/offset+octet-stream" });
-    Object.keys(all).forEach(function (key) {
-      xhr.setRequestHeader(key, all[key]);
-    });
-    xhr.upload.onprogress = function (event) {
-      self.progress(start + event.loaded);
-    };
-    xhr.onload = function () {
-      self.xhr = null;
-      var status = xhr.status;
-      if (status === 204) {
-        self.attempt = 0;
-        self.offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10);
-        self.progress(self.offset);
-        if (xhr.getResponseHeader("Upload-Complete") === "1") {
-          self.done();
-        } else {
-          self.send();
-        }
-      } else if (status === 409) {
-        self.resume();
-      } else if (status === 423 || status >= 500) {
-        // 503/507: the server could not store the bytes now; its message says so, and we try again later.
-        self.retry(self.resume.bind(self), messageOf(xhr.responseText, text.msgWaiting));
-      } else {
-        forget(self.key);
-        self.fail(messageOf(xhr.responseText, text.msgFailed));
-        refreshFileList();
+    this.upload.findPreviousUploads().then(function (previous) {
+      if (previous.length) {
+        self.upload.resumeFromPreviousUpload(previous[previous.length - 1]);
       }
-    };
-    xhr.onerror = xhr.ontimeout = function () {
-      self.xhr = null;
-      self.retry(self.resume.bind(self));
-    };
-    xhr.send(chunk);
+      self.upload.start();
+    });
   };
 
-  /* Back off and try again; going online again retries at once. */
-  Upload.prototype.retry = function (action, message) {
-    if (this.cancelled) {
+  /* Back online: do not wait for the back-off, go on at once from where the server stands. */
+  Row.prototype.resumeNow = function () {
+    if (this.row.dataset.state !== "waiting") {
       return;
     }
-    this.attempt += 1;
-    if (this.attempt > MAX_ATTEMPTS) {
-      this.fail(message || text.msgFailed);
-      return;
-    }
-    this.state("waiting", message || text.msgWaiting);
-    this.pending = action;
-    var delay = DELAYS[Math.min(this.attempt - 1, DELAYS.length - 1)];
-    this.timer = window.setTimeout(this.resumeNow.bind(this), delay);
-  };
-
-  Upload.prototype.resumeNow = function () {
-    if (!this.pending || this.cancelled) {
-      return;
-    }
-    window.clearTimeout(this.timer);
-    var action = this.pending;
-    this.pending = null;
+    var upload = this.upload;
     this.state("uploading", text.msgResumed);
-    action();
+    upload.abort().then(function () {
+      upload.start();
+    });
   };
 
-  Upload.prototype.done = function () {
-    forget(this.key);
-    this.bar.value = 100;
-    this.state("done", this.file.name + ": " + text.msgDone);
-    this.cancelButton.remove();
+  Row.prototype.finish = function () {
     window.removeEventListener("online", this.onOnline);
+  };
+
+  Row.prototype.done = function () {
+    var row = this.row;
+    this.finish();
+    this.bar.value = 100;
+    this.state("done");
+    this.button.remove();
+    // The finished file now shows in the server's list (with its state); its progress row leaves.
+    refreshFileList(function () {
+      row.remove();
+    });
+  };
+
+  Row.prototype.fail = function (message) {
+    var row = this.row;
+    this.finish();
+    this.bar.hidden = true;
+    this.state("error", this.file.name + ": " + message);
+    this.label.setAttribute("role", "alert");
+    this.button.textContent = text.msgDismiss;
+    this.button.className = "button button--secondary button--small upload-dismiss";
+    this.button.replaceWith(this.button.cloneNode(true));
+    row.querySelector(".upload-dismiss").addEventListener("click", function () {
+      row.remove();
+    });
     refreshFileList();
   };
 
-  Upload.prototype.fail = function (message) {
-    this.bar.hidden = true;
-    this.state("error", message);
-    this.cancelButton.remove();
-    window.removeEventListener("online", this.onOnline);
-  };
-
-  Upload.prototype.cancel = function () {
-    this.cancelled = true;
-    window.clearTimeout(this.timer);
-    if (this.xhr) {
-      this.xhr.abort();
-    }
-    forget(this.key);
-    window.removeEventListener("online", this.onOnline);
-    this.row.remove();
-    if (this.url) {
-      fetch(this.url, { method: "DELETE", credentials: "same-origin", headers: headers() }).then(
-        refreshFileList,
-        refreshFileList
-      );
-    }
+  Row.prototype.cancel = function () {
+    var row = this.row;
+    this.finish();
+    this.upload.abort(true).then(
+      function () {
+        row.remove();
+        refreshFileList();
+      },
+      function () {
+        row.remove();
+        refreshFileList();
+      }
+    );
   };
 })();

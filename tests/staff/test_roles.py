@@ -15,6 +15,7 @@ from letters.constants import LetterStatus
 from staff.constants import Role
 from tests.letters.factories import LetterRequestFactory
 from tests.uploads.factories import pdf_bytes
+from web.models import AccessibilityFeedback
 
 from .factories import make_staff, transmitted_submission, verified_client
 
@@ -51,6 +52,8 @@ EXPECTED: dict[str, set] = {
     "admin:otp_totp_totpdevice_config": set(),
     "admin:otp_totp_totpdevice_qrcode": set(),
     **_model_routes("uploads_submissionreason", set(), {AD}),
+    # Accessibility feedback: administrators read it and mark it done; nobody adds or deletes it.
+    **_model_routes("web_accessibilityfeedback", {AD}, set()),
     "staff:inbox": {CW, AD},
     "staff:submission": {CW, AD},
     "staff:submission_status": {CW, AD},
@@ -103,6 +106,7 @@ def world(member, issue_pin):
     submission = transmitted_submission(member, files={"a.pdf": pdf_bytes()})
     other_staff = make_staff(Role.PRINT_SHOP)
     campaign = Campaign.objects.create(name="Bonus", case_title="Bonusprogramm")
+    feedback = AccessibilityFeedback.objects.create(message="Kontrast zu schwach")
     return {
         "member": member,
         "pin": pin,
@@ -110,6 +114,7 @@ def world(member, issue_pin):
         "submission": submission,
         "staff": other_staff,
         "campaign": campaign,
+        "feedback": feedback,
     }
 
 
@@ -126,6 +131,7 @@ def _kwargs(name: str, pattern: URLPattern, world) -> dict:
         "uploads.submissionreason": world["submission"].reason,
         "auth.group": world["staff"].user.groups.get(),
         "campaigns.campaign": world["campaign"],
+        "web.accessibilityfeedback": world["feedback"],
     }
     obj = instances[model_admin.opts.label_lower] if model_admin else None
     values = {

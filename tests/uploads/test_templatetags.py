@@ -34,3 +34,16 @@ def test_panel_with_draft_shows_reason_file_count_and_link_to_continue(member):
 def test_panel_is_empty_without_a_member():
     request = RequestFactory().get("/")
     assert Template("{% load uploads_tags %}{% draft_panel %}").render(Context({"request": request})) == ""
+
+
+def test_panel_does_not_call_an_empty_draft_begun(member):
+    """Opening /antrag/ creates a draft; with nothing entered the dashboard still offers to start, not to continue."""
+    DraftFactory(member=member)
+    html = render_panel(member)
+    assert "begonnenen Antrag" not in html
+    assert "Antrag beginnen" in html
+
+
+def test_panel_with_only_a_message_is_a_begun_draft(member):
+    DraftFactory(member=member, message="Hallo")
+    assert "Antrag fortsetzen" in render_panel(member)

@@ -209,6 +209,8 @@ def test_windows_executable_named_pdf_is_refused_with_415_naming_allowed_types(m
     _url, response = tus_upload(member_client, exe, name="Rechnung.pdf")
     assert response.status_code == 415
     assert "PDF" in response.json()["message"] and "JPEG" in response.json()["message"]
+    # It says what to do, not only what is allowed.
+    assert "Bitte wählen Sie die richtige Datei aus" in response.json()["message"]
     assert not Upload.objects.exists()
 
 
@@ -389,6 +391,22 @@ def test_transmit_ends_session_and_shows_reference(member_client, member):
     assert submission.reference in response.content.decode()
     assert member_client.get(reverse("uploads:draft")).status_code == 302
     assert all(pin.status == PinStatus.INVALIDATED for pin in LetterPin.objects.filter(member=member))
+
+
+def test_done_page_says_what_happens_next_and_that_all_pins_ended(member_client, member):
+    ready(member_client, member)
+    html = member_client.post(reverse("uploads:transmit"), {"confirm": "on"}, follow=True).content.decode()
+    assert "Wie es weitergeht" in html
+    assert "alle Ihre PINs" in html
+    assert "Ihre PIN " not in html and "Ihre PIN ist" not in html
+
+
+def test_review_without_confirmation_has_an_error_summary_and_error_title(member_client, member):
+    ready(member_client, member)
+    html = member_client.post(reverse("uploads:transmit"), {}).content.decode()
+    assert "<title>Fehler:" in html
+    assert 'href="#id_confirm"' in html
+    assert "novalidate" in html
 
 
 def test_double_submit_creates_one_submission(member_client, member):

@@ -60,8 +60,23 @@ def test_five_wrong_entries_lock_the_pin_and_the_sixth_shows_the_checklist(page,
 
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Die Anmeldung hat nicht geklappt")
-    expect(alert).to_contain_text("Wurde die PIN schon 5-mal falsch eingegeben?")
     expect(alert).to_be_focused()
+    expect(page.locator("#checklist-title + .checklist")).to_contain_text(
+        "Wurde die PIN schon 5-mal falsch eingegeben?"
+    )
+
+
+def test_after_a_wrong_pin_on_a_phone_the_form_is_right_below_the_message(page, member, issue_pin):
+    """The checklist follows the form: the PIN field is on the first screen of a 375 x 667 phone."""
+    issued = issue_pin(member)
+    page.set_viewport_size({"width": 375, "height": 667})
+    sign_in(page, kvnr=member.kvnr, pin=wrong_pin_for(issued.plaintext))
+    expect(page.get_by_role("alert")).to_contain_text("Die Anmeldung hat nicht geklappt")
+    box = page.locator("#id_pin").bounding_box()
+    assert box["y"] + box["height"] < 667 * 1.5, box
+    form_bottom = page.locator("form.form").bounding_box()
+    checklist_top = page.locator("#checklist-title").bounding_box()
+    assert checklist_top["y"] > form_bottom["y"]
 
 
 def test_field_errors_are_summarised_and_linked_to_the_fields(page, db):

@@ -3,7 +3,7 @@
 from django import template
 from django.template.loader import render_to_string
 
-from uploads.selectors import draft_for_member, draft_last_saved
+from uploads.selectors import draft_for_member, draft_is_empty, draft_last_saved
 
 register = template.Library()
 
@@ -16,6 +16,9 @@ def draft_panel(context) -> str:
     if member is None:
         return ""
     draft = draft_for_member(member=member)
+    if draft is not None and draft_is_empty(draft=draft):
+        # Opening the page creates the draft; with nothing in it yet there is nothing "begun" to continue.
+        draft = None
     panel = {"draft": draft}
     if draft is not None:
         panel.update(file_count=draft.uploads.count(), last_saved=draft_last_saved(draft=draft))
