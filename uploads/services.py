@@ -1,5 +1,6 @@
 """Writes of the uploads app: autosave the draft, receive resumable uploads, transmit, purge, case status."""
 
+import collections
 import datetime
 import errno
 import hashlib
@@ -230,7 +231,28 @@ def _staged(upload: Upload) -> io.BufferedReader:
     return _segments_reader(storage_name=upload.storage_name, segments=upload.segments, aad=upload.aad)
 
 
-def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> dict | None:
+# The SHA-256 of [0, offset) of uploads this process received the last part of, so the next part continues it
+# and completion needs no second read. A part that reaches another process (or node) misses it, and completion
+# then hashes the decrypted segments once.
+_RUNNING_HASHES: collections.OrderedDict[tuple[int, int], Any] = collections.OrderedDict()
+_RUNNING_HASHES_MAX = 256
+
+
+def _running_hash_take(upload: Upload):
+    if upload.offset == 0:
+        return hashlib.sha256()
+    return _RUNNING_HASHES.pop((upload.pk, upload.offset), None)
+
+
+def _running_hash_keep(upload: Upload, running) -> None:
+    if running is None or upload.is_complete:
+        return
+    _RUNNING_HASHES[(upload.pk, upload.offset)] = running
+    while len(_RUNNING_HASHES) > _RUNNING_HASHES_MAX:
+        _RUNNING_HASHES.popitem(last=False)
+
+
+def _write_part(upload: Upload, *, offset: int, stream: IO[bytes], running=None) -> dict | None:
     """Encrypt and store the request's bytes as the segment starting at `offset`, hashing them on the way.
 
     Returns the segment ({key, size, sha256}), or None when no byte arrived. Raises StorageFailed and keeps no
@@ -240,11 +262,18 @@ def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> dict | Non
     name = f"{upload.storage_name}{key}"
     storage = _private()
     reader = _BoundedReader(stream, upload.length - offset)
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in iter_file(reader, chunk_size=READ_CHUNK):
+            if running is not None:
+                running.update(chunk)
+            yield chunk
+
     try:
         written = save_encrypted(
             storage=storage,
             name=name,
-            chunks=iter_file(reader, chunk_size=READ_CHUNK),
+            chunks=chunks(),
             aad=_segment_aad(upload.aad, key),
         )
         if written.size == 0:
@@ -308,7 +337,8 @@ def upload_append(
             return locked
         if content_length is not None and offset + content_length > locked.length:
             raise UploadTooLarge(_("Es wurden mehr Daten gesendet als angekündigt."))
-        segment = _write_part(locked, offset=offset, stream=stream)
+        running = _running_hash_take(locked)
+        segment = _write_part(locked, offset=offset, stream=stream, running=running)
         if segment is not None:
             locked.segments = [*locked.segments, segment]
             locked.offset += segment["size"]
@@ -318,7 +348,7 @@ def upload_append(
                     head = staged.read(files.SNIFF_BYTES)
                 locked.mime_type = files.type_detect(head=head, name=locked.name)
             if locked.offset == locked.length:
-                _complete(locked, actor=actor)
+                _complete(locked, actor=actor, running=running)
             else:
                 locked.save(update_fields=["offset", "segments", "mime_type", "updated_at"])
         except StorageFailed:
@@ -328,6 +358,8 @@ def upload_append(
             raise _storage_failed(error, upload=locked, step="storing the file") from error
         except UploadError as error:
             refusal = error
+    if refusal is None:
+        _running_hash_keep(locked, running)
     if refusal is not None:
         _discard_files(locked)
         Upload.objects.filter(pk=locked.pk).delete()
@@ -338,7 +370,7 @@ def upload_append(
     return locked
 
 
-def _complete(upload: Upload, *, actor: Actor) -> None:
+def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
     """Check, clean and scan the assembled file; the row becomes complete in the caller's transaction.
 
     Nothing is copied: the received segments are the document. Only an image that had to be re-encoded
@@ -369,6 +401,8 @@ def _complete(upload: Upload, *, actor: Actor) -> None:
                 size, sha256 = written.size, written.sha256
             elif len(upload.segments) == 1:
                 size, sha256 = upload.segments[0]["size"], upload.segments[0]["sha256"]
+            elif running is not None:
+                size, sha256 = upload.offset, running.hexdigest()
             else:
                 size, sha256 = _sha256_of(staged)
         finally:

@@ -150,3 +150,21 @@ def test_orphans_are_purged_after_the_grace_time_and_listed_segments_stay(draft,
         storages["default"].path(f"{upload.storage_name}{segment['key']}") for segment in upload.segments
     )
     assert hashlib.sha256(b"".join(services.upload_open(upload=upload))).hexdigest() == upload.sha256
+
+
+@pytest.mark.parametrize("same_process", [True, False])
+def test_the_document_hash_is_right_whether_the_parts_reach_one_process_or_several(draft, actor, same_process):
+    data = pdf_bytes(padding=300_000)
+    upload = services.upload_create(draft=draft, name="a.pdf", length=len(data), actor=actor)
+    for start in range(0, len(data), 100_000):
+        if not same_process:
+            services._RUNNING_HASHES.clear()  # as if each part reached another node
+        upload = services.upload_append(
+            upload=upload,
+            offset=start,
+            stream=io.BytesIO(data[start : start + 100_000]),
+            content_length=None,
+            actor=actor,
+        )
+    assert upload.status == UploadStatus.COMPLETE
+    assert upload.sha256 == hashlib.sha256(data).hexdigest() and upload.size == len(data)
