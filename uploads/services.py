@@ -22,7 +22,14 @@ from django.utils.translation import gettext_lazy as _
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
 from core import storage as stored_files
-from core.crypto import DecryptionError, iter_file, open_decrypted, open_decrypting_reader, save_encrypted
+from core.crypto import (
+    DecryptionError,
+    encrypt_chunks,
+    iter_file,
+    open_decrypted,
+    open_decrypting_reader,
+    save_encrypted,
+)
 from members.models import Member
 from pins.constants import EndReason
 from pins.models import LetterPin
@@ -199,7 +206,7 @@ class _BoundedReader:
 
 
 # Each PATCH (and the plain form's one request) is encrypted as it arrives and stored as the document's own
-# segment, documents/<uuid>/<offset:012d>; the row lists the segments in order with size and SHA-256, and a
+# segment, documents/<uuid>/<offset:012d>; the row lists the segments in order with their sizes, and a
 # segment's key is bound into its authentication data, so segments cannot be swapped, reordered or dropped.
 CLEANED_KEY = "cleaned"
 
@@ -253,10 +260,11 @@ def _running_hash_keep(upload: Upload, running) -> None:
 
 
 def _write_part(upload: Upload, *, offset: int, stream: IO[bytes], running=None) -> dict | None:
-    """Encrypt and store the request's bytes as the segment starting at `offset`, hashing them on the way.
+    """Encrypt and store the request's bytes as the segment starting at `offset`, hashing them on the way into
+    `running` (the document's SHA-256 so far, when this process has it).
 
-    Returns the segment ({key, size, sha256}), or None when no byte arrived. Raises StorageFailed and keeps no
-    partial segment (a failed S3 write leaves nothing; a leftover from a killed process is purged by beat).
+    Returns the segment ({key, size}), or None when no byte arrived. Raises StorageFailed and keeps no partial
+    segment (a failed S3 write leaves nothing; a leftover from a killed process is purged by beat).
     """
     key = f"{offset:012d}"
     name = f"{upload.storage_name}{key}"
@@ -270,19 +278,14 @@ def _write_part(upload: Upload, *, offset: int, stream: IO[bytes], running=None)
             yield chunk
 
     try:
-        written = save_encrypted(
-            storage=storage,
-            name=name,
-            chunks=chunks(),
-            aad=_segment_aad(upload.aad, key),
-        )
-        if written.size == 0:
+        stored_files.write_stream(storage, name, encrypt_chunks(chunks(), aad=_segment_aad(upload.aad, key)))
+        if reader.count == 0:
             stored_files.delete(storage, name)
             return None
     except OSError as error:
         _delete_quietly(storage, name, upload=upload)
         raise _storage_failed(error, upload=upload, step="storing a part") from error
-    return {"key": key, "size": written.size, "sha256": written.sha256}
+    return {"key": key, "size": reader.count}
 
 
 def _lock(upload: Upload) -> Upload:
@@ -397,10 +400,8 @@ def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
                     chunks=iter_file(cleaned),
                     aad=_segment_aad(upload.aad, CLEANED_KEY),
                 )
-                upload.segments = [{"key": CLEANED_KEY, "size": written.size, "sha256": written.sha256}]
+                upload.segments = [{"key": CLEANED_KEY, "size": written.size}]
                 size, sha256 = written.size, written.sha256
-            elif len(upload.segments) == 1:
-                size, sha256 = upload.segments[0]["size"], upload.segments[0]["sha256"]
             elif running is not None:
                 size, sha256 = upload.offset, running.hexdigest()
             else:
