@@ -161,6 +161,8 @@ if STORAGE_BACKEND == "s3":
             connect_timeout=env.int("S3_CONNECT_TIMEOUT", default=5),
             read_timeout=env.int("S3_READ_TIMEOUT", default=30),
             retries={"max_attempts": 3, "mode": "standard"},
+            # No extra CRC32 pass over every byte: the portal's AES-GCM tags authenticate each segment already.
+            request_checksum_calculation="when_required",
         ),
         "bucket_name": env.str("S3_BUCKET"),
         "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
