@@ -119,6 +119,8 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path, moto_endpoint, bucket):  # noqa: F811
+    if connection.vendor != "postgresql":
+        pytest.skip("the nodes share the test database, which needs PostgreSQL (DATABASE_URL)")
     if not Path(NGINX).exists():
         pytest.fail("nginx is not installed (apt-get install nginx; .ci/run does)")
     started = Cluster(tmp_path, endpoint=moto_endpoint, bucket_name=bucket)
