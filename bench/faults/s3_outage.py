@@ -54,7 +54,7 @@ def main() -> None:
         probes["audit after purge"] = probe(run.stack, "audit")
 
     run = run_load(
-        name="fault-s3", seconds=110, member_users=6, staff_users=2, members=200, reissue_members=150,
+        name="fault-s3", seconds=110, member_users=6, staff_users=2, members=90, reissue_members=60,
         fault=fault, s3=True, after=audit,
     )  # fmt: skip
     start, end = windows["outage"]
