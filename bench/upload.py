@@ -1,12 +1,15 @@
-"""Benchmark of chunked uploads through gunicorn over loopback (run by hand: .venv/bin/python bench/upload.py).
+"""Benchmark of chunked uploads through gunicorn over loopback (run by hand: .venv/bin/python bench/upload.py [--s3]).
 
 Prints, measured side by side in one run:
-- MB/s of a tus upload (creation, PATCH chunks, completion with checks and encryption) against a raw write of
-  the same bytes to disk (goal: ratio >= 0.5);
-- for reference, the same bytes PATCHed to a bare WSGI app under gunicorn that only writes them to a file, and
-  the time to SHA-256 them: together the least any upload that hashes what it receives must spend here;
+- MB/s of a tus upload (creation, PATCH chunks each encrypted and hashed as it arrives and stored as a segment,
+  completion with the PDF check) against the in-run ceiling: the same bytes PATCHed to a bare WSGI app under
+  gunicorn that only hashes them (SHA-256), encrypts them (AES-256-GCM in 64 KiB segments) and writes them out,
+  the least any upload that hashes and encrypts what it receives must spend here (goal: ratio >= 0.7);
+- for reference, a bare sink that only writes, and a raw disk write;
+- CPU seconds per GB of the gunicorn worker, for the upload and for the ceiling;
 - the peak RSS of the gunicorn worker for a 10 MB and a 200 MB upload, each on a fresh server (goal: less
   than 10 MB apart, i.e. memory does not grow with the file).
+With --s3 the portal stores in moto's S3 server (started here on a free loopback port) instead of local disk.
 The timed steps run interleaved over several rounds on warm servers and the medians are compared, each step
 starting from the same page-cache state (see recycle_page_cache). Runs on its own SQLite database and storage
 folders in a temporary directory.
@@ -100,15 +103,31 @@ print(client.cookies[settings.SESSION_COOKIE_NAME].value)
 
 
 def sink_app(environ, start_response):
-    """A bare WSGI app that writes the request body to a file: the reference for loopback + gunicorn."""
+    """A bare WSGI app that writes the request body to a file: the reference for loopback + gunicorn.
+
+    With BENCH_SINK_WORK=1 it also SHA-256s the bytes and encrypts them with AES-256-GCM in 64 KiB segments (as
+    core.crypto does) before writing: the in-run ceiling for an upload that hashes and encrypts what it receives.
+    """
     stream, length = environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0)
+    work = os.environ.get("BENCH_SINK_WORK") == "1"
+    if work:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        aead, digest, counter = AESGCM(b"k" * 32), hashlib.sha256(), 0
     with open(os.environ["BENCH_SINK"], "ab") as out:
         while length > 0:
             block = stream.read(min(MB, length))
             if not block:
                 break
-            out.write(block)
             length -= len(block)
+            if work:
+                digest.update(block)
+                for start in range(0, len(block), 64 * 1024):
+                    nonce = b"1234567" + counter.to_bytes(4, "big") + b"\0"
+                    out.write(aead.encrypt(nonce, block[start : start + 64 * 1024], b""))
+                    counter += 1
+            else:
+                out.write(block)
     start_response("204 No Content", [])
     return [b""]
 
@@ -140,6 +159,11 @@ class Server:
                 return int(children[0])
             time.sleep(0.05)
         raise RuntimeError("gunicorn started no worker")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the worker so far."""
+        fields = Path(f"/proc/{self.worker_pid()}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float:
         status = Path(f"/proc/{self.worker_pid()}/status").read_text()
@@ -229,16 +253,6 @@ def raw_write(path: Path, target: Path) -> float:
     return time.perf_counter() - started
 
 
-def sha256_seconds(path: Path) -> float:
-    """Seconds to read the file and compute its SHA-256, which the upload must do once (the receipt shows it)."""
-    digest = hashlib.sha256()
-    started = time.perf_counter()
-    with path.open("rb") as src:
-        while block := src.read(MB):
-            digest.update(block)
-    return time.perf_counter() - started
-
-
 def recycle_page_cache(work: Path, size_mb: int = 1024) -> None:
     """Write and delete a scratch file, so that the next step writes into page-cache memory already in use.
 
@@ -257,68 +271,144 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def start_moto(env: dict[str, str]) -> tuple[subprocess.Popen, dict[str, str]]:
+    """moto's S3 server on a free loopback port and the portal's environment for STORAGE_BACKEND=s3."""
+    port = free_port()
+    credentials = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-central-1"}
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **credentials},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    s3_env = {
+        **env,
+        **credentials,
+        "STORAGE_BACKEND": "s3",
+        "S3_BUCKET": "bench",
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "S3_REGION": "eu-central-1",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "storage_setup"], cwd=ROOT, env=s3_env, check=True, capture_output=True
+    )
+    return process, s3_env
+
+
+def empty_bucket(env: dict[str, str]) -> None:
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=env["S3_ENDPOINT_URL"],
+        region_name=env["S3_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=env["S3_BUCKET"]):
+        for entry in page.get("Contents", ()):
+            client.delete_object(Bucket=env["S3_BUCKET"], Key=entry["Key"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunk-mb", type=int, default=8, help="size of one PATCH (default 8 MB)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the timed steps (default 5)")
+    parser.add_argument("--size-mb", type=int, default=200, help="size of the timed upload (default 200 MB)")
+    parser.add_argument("--s3", action="store_true", help="store in moto's S3 server instead of local disk")
     args = parser.parse_args()
     chunk = args.chunk_mb * MB
-    size_mb = 200
+    size_mb = args.size_mb
+    moto = None
     with tempfile.TemporaryDirectory(prefix="upload-bench-") as tmp:
         work = Path(tmp)
         env = server_env(work)
-        session = member_session(env)
-        tiny, small, large = work / "tiny.pdf", work / "small.pdf", work / "large.pdf"
-        write_pdf(tiny, 64 * 1024)
-        write_pdf(small, 10 * MB)
-        write_pdf(large, size_mb * MB)
-
-        # Memory: each size on a fresh server, so the worker's peak RSS belongs to that upload alone.
-        memory = {}
-        for name, path in (("10 MB", small), ("200 MB", large)):
-            server = Server(env)
-            try:
-                baseline = server.peak_rss_mb()
-                upload(server.port, session, path, chunk)
-                memory[name] = (baseline, server.peak_rss_mb())
-            finally:
-                server.stop()
-
-        # Throughput: the steps interleaved round by round on warm servers (the first request of a fresh
-        # worker imports the PDF and image libraries), each starting from the same page-cache state.
-        portal = Server(env)
-        sink = Server({**env, "BENCH_SINK": str(work / "sink.bin")}, app="bench.upload:sink_app")
-        timings: dict[str, list[float]] = {"upload": [], "disk": [], "sink": [], "sha256": []}
+        if args.s3:
+            moto, env = start_moto(env)
         try:
-            upload(portal.port, session, tiny, chunk)
-            sink_upload(sink.port, tiny, chunk)
-            for _ in range(args.rounds):
-                recycle_page_cache(work)
-                timings["upload"].append(upload(portal.port, session, large, chunk))
-                shutil.rmtree(work / "var" / "private", ignore_errors=True)  # the stored copy from this round
-                recycle_page_cache(work)
-                timings["disk"].append(raw_write(large, work / "raw-copy.bin"))
-                (work / "raw-copy.bin").unlink()
-                recycle_page_cache(work)
-                timings["sink"].append(sink_upload(sink.port, large, chunk))
-                (work / "sink.bin").unlink()
-                timings["sha256"].append(sha256_seconds(large))
-        finally:
-            portal.stop()
-            sink.stop()
+            session = member_session(env)
+            tiny, small, large = work / "tiny.pdf", work / "small.pdf", work / "large.pdf"
+            write_pdf(tiny, 64 * 1024)
+            write_pdf(small, 10 * MB)
+            write_pdf(large, size_mb * MB)
 
-    up, disk, bare, sha = (median(timings[key]) for key in ("upload", "disk", "sink", "sha256"))
-    print(f"chunk size per PATCH: {args.chunk_mb} MB, gunicorn 1 sync worker, loopback, SQLite")
+            def clear_stored() -> None:
+                shutil.rmtree(work / "var" / "private", ignore_errors=True)
+                if args.s3:
+                    empty_bucket(env)
+
+            # Memory: each size on a fresh server, so the worker's peak RSS belongs to that upload alone.
+            memory = {}
+            for name, path in (("10 MB", small), ("200 MB", work / "rss.pdf")):
+                if name == "200 MB":
+                    write_pdf(path, 200 * MB)
+                server = Server(env)
+                try:
+                    baseline = server.peak_rss_mb()
+                    upload(server.port, session, path, chunk)
+                    memory[name] = (baseline, server.peak_rss_mb())
+                finally:
+                    server.stop()
+                clear_stored()
+
+            # Throughput: the steps interleaved round by round on warm servers (the first request of a fresh
+            # worker imports the PDF and image libraries), each starting from the same page-cache state.
+            portal = Server(env)
+            ceiling = Server(
+                {**env, "BENCH_SINK": str(work / "ceiling.bin"), "BENCH_SINK_WORK": "1"}, "bench.upload:sink_app"
+            )
+            sink = Server({**env, "BENCH_SINK": str(work / "sink.bin")}, app="bench.upload:sink_app")
+            timings: dict[str, list[float]] = {"upload": [], "ceiling": [], "disk": [], "sink": []}
+            cpu = {"upload": 0.0, "ceiling": 0.0}
+            try:
+                upload(portal.port, session, tiny, chunk)
+                sink_upload(sink.port, tiny, chunk)
+                sink_upload(ceiling.port, tiny, chunk)
+                for _ in range(args.rounds):
+                    recycle_page_cache(work)
+                    before = portal.cpu_seconds()
+                    timings["upload"].append(upload(portal.port, session, large, chunk))
+                    cpu["upload"] += portal.cpu_seconds() - before
+                    clear_stored()
+                    recycle_page_cache(work)
+                    before = ceiling.cpu_seconds()
+                    timings["ceiling"].append(sink_upload(ceiling.port, large, chunk))
+                    cpu["ceiling"] += ceiling.cpu_seconds() - before
+                    (work / "ceiling.bin").unlink()
+                    recycle_page_cache(work)
+                    timings["disk"].append(raw_write(large, work / "raw-copy.bin"))
+                    (work / "raw-copy.bin").unlink()
+                    recycle_page_cache(work)
+                    timings["sink"].append(sink_upload(sink.port, large, chunk))
+                    (work / "sink.bin").unlink()
+            finally:
+                portal.stop()
+                ceiling.stop()
+                sink.stop()
+        finally:
+            if moto is not None:
+                moto.terminate()
+                moto.wait(10)
+
+    up, top, disk, bare = (median(timings[key]) for key in ("upload", "ceiling", "disk", "sink"))
+    gigabytes = args.rounds * size_mb / 1024
+    where = "moto's S3 server (loopback)" if args.s3 else "local disk"
+    print(f"storage: {where}; chunk size per PATCH: {args.chunk_mb} MB, gunicorn 1 sync worker, loopback, SQLite")
     print(f"medians of {args.rounds} interleaved rounds, {size_mb} MB each:")
-    print(f"  tus upload (receive, stage, check, hash, encrypt, store): {up:6.3f} s {size_mb / up:7.1f} MB/s")
-    print(f"  raw disk write (read, write, fsync):                     {disk:6.3f} s {size_mb / disk:7.1f} MB/s")
-    print(f"  bare gunicorn sink (receive, write):                     {bare:6.3f} s {size_mb / bare:7.1f} MB/s")
-    print(f"  SHA-256 of the file:                                     {sha:6.3f} s {size_mb / sha:7.1f} MB/s")
-    print(f"ratio upload/disk:  {disk / up:.2f}  (goal >= 0.5)")
-    floor = bare + sha
+    print(f"  tus upload (receive, hash, encrypt, store segments, check): {up:6.3f} s {size_mb / up:7.1f} MB/s")
+    print(f"  ceiling: bare sink + SHA-256 + AES-GCM + write:            {top:6.3f} s {size_mb / top:7.1f} MB/s")
+    print(f"  bare gunicorn sink (receive, write):                      {bare:6.3f} s {size_mb / bare:7.1f} MB/s")
+    print(f"  raw disk write (read, write, fsync):                      {disk:6.3f} s {size_mb / disk:7.1f} MB/s")
+    print(f"ratio upload/ceiling: {top / up:.2f}  (goal >= 0.7)")
     print(
-        f"ceiling: receiving ({bare:.3f} s) and hashing ({sha:.3f} s) alone take {floor:.3f} s, "
-        f"so no upload that hashes what it receives can beat a ratio of {disk / floor:.2f} here"
+        f"CPU seconds per GB (gunicorn worker): upload {cpu['upload'] / gigabytes:.2f}, "
+        f"ceiling {cpu['ceiling'] / gigabytes:.2f}"
     )
     for name in ("10 MB", "200 MB"):
         baseline, peak = memory[name]

@@ -89,16 +89,19 @@ def encrypt_chunks(chunks: Iterable[bytes], *, aad: bytes = b"") -> Iterator[byt
     prefix = os.urandom(NONCE_PREFIX_SIZE)
     header = MAGIC + bytes([len(key_id.encode())]) + key_id.encode() + prefix
     yield header
-    buffer = bytearray()
+    associated = header + aad
+    rest = b""
     counter = 0
     for chunk in chunks:
-        buffer += chunk
-        while len(buffer) > SEGMENT_SIZE:
-            segment = bytes(buffer[:SEGMENT_SIZE])
-            del buffer[:SEGMENT_SIZE]
-            yield aead.encrypt(_nonce(prefix, counter, False), segment, header + aad)
+        # Segments are sealed straight out of the chunk (a view, no copy); only the tail waits for the next one.
+        data = memoryview(rest + chunk if rest else chunk)
+        start = 0
+        while len(data) - start > SEGMENT_SIZE:
+            yield aead.encrypt(_nonce(prefix, counter, False), data[start : start + SEGMENT_SIZE], associated)
+            start += SEGMENT_SIZE
             counter += 1
-    yield aead.encrypt(_nonce(prefix, counter, True), bytes(buffer), header + aad)
+        rest = bytes(data[start:])
+    yield aead.encrypt(_nonce(prefix, counter, True), rest, associated)
 
 
 def decrypt_stream(src: IO[bytes], *, aad: bytes = b"") -> Iterator[bytes]:

@@ -22,8 +22,11 @@ from django.core.files.storage import FileSystemStorage, Storage
 
 # Stored files are encrypted (core.crypto); their type says so instead of application/octet-stream.
 ENCRYPTED_CONTENT_TYPE = "application/vnd.einmal-pin.encrypted"
-# S3 parts must be at least 5 MiB (except the last); objects smaller than one part are a single PUT.
+# Objects up to S3_PART_SIZE + S3_PUT_SLACK go up in one PUT (so an 8 MiB tus PATCH, a little larger once
+# encrypted, is one request); larger ones as a multipart upload in parts of S3_PART_SIZE (S3 wants at least
+# 5 MiB for every part but the last).
 S3_PART_SIZE = 8 * 1024 * 1024
+S3_PUT_SLACK = 1024 * 1024
 READ_BUFFER = 256 * 1024
 
 
@@ -99,6 +102,7 @@ def _s3_write(storage: Storage, name: str, chunks: Iterable[bytes], *, content_t
         if upload_id is None:
             upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **params)["UploadId"]
         number = len(parts) + 1
+        # All that is pending goes as one part (8-9 MiB; parts may differ in size), sent without a copy.
         etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=pending)["ETag"]
         parts.append({"PartNumber": number, "ETag": etag})
         del pending[:]
@@ -106,7 +110,7 @@ def _s3_write(storage: Storage, name: str, chunks: Iterable[bytes], *, content_t
     try:
         for chunk in chunks:
             pending += chunk
-            if len(pending) >= S3_PART_SIZE:
+            if len(pending) >= S3_PART_SIZE + (0 if upload_id else S3_PUT_SLACK):
                 send_part()
         if upload_id is None:
             client.put_object(Bucket=bucket, Key=key, Body=pending, **params)

@@ -158,7 +158,17 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # members' documents and letter PDFs (encrypted before they are written), "staging" holds partial uploads.
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
 if STORAGE_BACKEND == "s3":
+    from botocore.config import Config as _BotoConfig
+
     _s3_options = {
+        # Short waits and few retries: a member waits for the answer, and the letter worker retries on its own.
+        "client_config": _BotoConfig(
+            connect_timeout=env.int("S3_CONNECT_TIMEOUT", default=5),
+            read_timeout=env.int("S3_READ_TIMEOUT", default=30),
+            retries={"max_attempts": 3, "mode": "standard"},
+            # No extra CRC32 pass over every byte: the portal's AES-GCM tags authenticate each segment already.
+            request_checksum_calculation="when_required",
+        ),
         "bucket_name": env.str("S3_BUCKET"),
         "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
         "region_name": env.str("S3_REGION", default=None),

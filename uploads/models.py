@@ -85,7 +85,7 @@ class Upload(models.Model):
     # Only uploads begun before segments existed: their plain parts in storages["staging"].
     staging_name = models.CharField(max_length=255, blank=True)
     # "documents/<uuid>/": the document is its ordered encrypted segments listed in `segments`
-    # ([{"key", "size", "sha256"}], each stored as storage_name + key). Older documents: one file, no segments.
+    # ([{"key", "size"}], each stored as storage_name + key). Older documents: one file, no segments.
     storage_name = models.CharField(max_length=255, blank=True)
     segments = models.JSONField(default=list, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)

@@ -1,5 +1,6 @@
 """Writes of the uploads app: autosave the draft, receive resumable uploads, transmit, purge, case status."""
 
+import collections
 import datetime
 import errno
 import hashlib
@@ -21,7 +22,14 @@ from django.utils.translation import gettext_lazy as _
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
 from core import storage as stored_files
-from core.crypto import DecryptionError, iter_file, open_decrypted, open_decrypting_reader, save_encrypted
+from core.crypto import (
+    DecryptionError,
+    encrypt_chunks,
+    iter_file,
+    open_decrypted,
+    open_decrypting_reader,
+    save_encrypted,
+)
 from members.models import Member
 from pins.constants import EndReason
 from pins.models import LetterPin
@@ -198,7 +206,7 @@ class _BoundedReader:
 
 
 # Each PATCH (and the plain form's one request) is encrypted as it arrives and stored as the document's own
-# segment, documents/<uuid>/<offset:012d>; the row lists the segments in order with size and SHA-256, and a
+# segment, documents/<uuid>/<offset:012d>; the row lists the segments in order with their sizes, and a
 # segment's key is bound into its authentication data, so segments cannot be swapped, reordered or dropped.
 CLEANED_KEY = "cleaned"
 
@@ -230,30 +238,54 @@ def _staged(upload: Upload) -> io.BufferedReader:
     return _segments_reader(storage_name=upload.storage_name, segments=upload.segments, aad=upload.aad)
 
 
-def _write_part(upload: Upload, *, offset: int, stream: IO[bytes]) -> dict | None:
-    """Encrypt and store the request's bytes as the segment starting at `offset`, hashing them on the way.
+# The SHA-256 of [0, offset) of uploads this process received the last part of, so the next part continues it
+# and completion needs no second read. A part that reaches another process (or node) misses it, and completion
+# then hashes the decrypted segments once.
+_RUNNING_HASHES: collections.OrderedDict[tuple[int, int], Any] = collections.OrderedDict()
+_RUNNING_HASHES_MAX = 256
 
-    Returns the segment ({key, size, sha256}), or None when no byte arrived. Raises StorageFailed and keeps no
-    partial segment (a failed S3 write leaves nothing; a leftover from a killed process is purged by beat).
+
+def _running_hash_take(upload: Upload):
+    if upload.offset == 0:
+        return hashlib.sha256()
+    return _RUNNING_HASHES.pop((upload.pk, upload.offset), None)
+
+
+def _running_hash_keep(upload: Upload, running) -> None:
+    if running is None or upload.is_complete:
+        return
+    _RUNNING_HASHES[(upload.pk, upload.offset)] = running
+    while len(_RUNNING_HASHES) > _RUNNING_HASHES_MAX:
+        _RUNNING_HASHES.popitem(last=False)
+
+
+def _write_part(upload: Upload, *, offset: int, stream: IO[bytes], running=None) -> dict | None:
+    """Encrypt and store the request's bytes as the segment starting at `offset`, hashing them on the way into
+    `running` (the document's SHA-256 so far, when this process has it).
+
+    Returns the segment ({key, size}), or None when no byte arrived. Raises StorageFailed and keeps no partial
+    segment (a failed S3 write leaves nothing; a leftover from a killed process is purged by beat).
     """
     key = f"{offset:012d}"
     name = f"{upload.storage_name}{key}"
     storage = _private()
     reader = _BoundedReader(stream, upload.length - offset)
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in iter_file(reader, chunk_size=READ_CHUNK):
+            if running is not None:
+                running.update(chunk)
+            yield chunk
+
     try:
-        written = save_encrypted(
-            storage=storage,
-            name=name,
-            chunks=iter_file(reader, chunk_size=READ_CHUNK),
-            aad=_segment_aad(upload.aad, key),
-        )
-        if written.size == 0:
+        stored_files.write_stream(storage, name, encrypt_chunks(chunks(), aad=_segment_aad(upload.aad, key)))
+        if reader.count == 0:
             stored_files.delete(storage, name)
             return None
     except OSError as error:
         _delete_quietly(storage, name, upload=upload)
         raise _storage_failed(error, upload=upload, step="storing a part") from error
-    return {"key": key, "size": written.size, "sha256": written.sha256}
+    return {"key": key, "size": reader.count}
 
 
 def _lock(upload: Upload) -> Upload:
@@ -308,7 +340,8 @@ def upload_append(
             return locked
         if content_length is not None and offset + content_length > locked.length:
             raise UploadTooLarge(_("Es wurden mehr Daten gesendet als angekündigt."))
-        segment = _write_part(locked, offset=offset, stream=stream)
+        running = _running_hash_take(locked)
+        segment = _write_part(locked, offset=offset, stream=stream, running=running)
         if segment is not None:
             locked.segments = [*locked.segments, segment]
             locked.offset += segment["size"]
@@ -318,7 +351,7 @@ def upload_append(
                     head = staged.read(files.SNIFF_BYTES)
                 locked.mime_type = files.type_detect(head=head, name=locked.name)
             if locked.offset == locked.length:
-                _complete(locked, actor=actor)
+                _complete(locked, actor=actor, running=running)
             else:
                 locked.save(update_fields=["offset", "segments", "mime_type", "updated_at"])
         except StorageFailed:
@@ -328,6 +361,8 @@ def upload_append(
             raise _storage_failed(error, upload=locked, step="storing the file") from error
         except UploadError as error:
             refusal = error
+    if refusal is None:
+        _running_hash_keep(locked, running)
     if refusal is not None:
         _discard_files(locked)
         Upload.objects.filter(pk=locked.pk).delete()
@@ -338,7 +373,7 @@ def upload_append(
     return locked
 
 
-def _complete(upload: Upload, *, actor: Actor) -> None:
+def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
     """Check, clean and scan the assembled file; the row becomes complete in the caller's transaction.
 
     Nothing is copied: the received segments are the document. Only an image that had to be re-encoded
@@ -365,10 +400,10 @@ def _complete(upload: Upload, *, actor: Actor) -> None:
                     chunks=iter_file(cleaned),
                     aad=_segment_aad(upload.aad, CLEANED_KEY),
                 )
-                upload.segments = [{"key": CLEANED_KEY, "size": written.size, "sha256": written.sha256}]
+                upload.segments = [{"key": CLEANED_KEY, "size": written.size}]
                 size, sha256 = written.size, written.sha256
-            elif len(upload.segments) == 1:
-                size, sha256 = upload.segments[0]["size"], upload.segments[0]["sha256"]
+            elif running is not None:
+                size, sha256 = upload.offset, running.hexdigest()
             else:
                 size, sha256 = _sha256_of(staged)
         finally:

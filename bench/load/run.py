@@ -151,9 +151,12 @@ def run_load(
     fault: Callable[[Run], None] | None = None,
     setup: Callable[[Stack], None] | None = None,
     letter_wait: float = 300,
+    nodes: int = 1,
+    s3: bool = False,
+    after: Callable[[Run], None] | None = None,
 ) -> Run:
     """Start the stack, seed it, run Locust (and the fault, if any, meanwhile), then check and scan."""
-    stack = Stack(name)
+    stack = Stack(name, nodes=nodes, s3=s3)
     run = Run(stack=stack)
     try:
         stack.start()
@@ -193,7 +196,10 @@ def run_load(
         stack.python("bench.load.check", "--journal", str(journal), "--out", str(checks_file),
                      "--letter-pins", str(stack.tmp / "letter-pins.txt"))  # fmt: skip
         run.checks[:0] = json.loads(checks_file.read_text())
-        for process in ("beat", "worker", "gunicorn"):
+        if after is not None:
+            after(run)
+        nodes = [f"gunicorn-{index}" for index in range(1, len(stack.node_ports) + 1)]
+        for process in ("beat", "worker", "nginx", "gunicorn", *nodes):
             stack.stop(process)
         leak_scan(run, seed)
     finally:
@@ -217,10 +223,19 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=1.0, help="length of the load (default 1)")
     parser.add_argument("--members", type=int, default=8, help="concurrent member users (default 8)")
     parser.add_argument("--staff", type=int, default=2, help="concurrent call-centre users (default 2)")
+    parser.add_argument("--s3", action="store_true", help="store files in moto's S3 server instead of local disk")
+    parser.add_argument(
+        "--two-nodes",
+        action="store_true",
+        help="nginx round robin over two gunicorn nodes with separate folders, on S3",
+    )
     args = parser.parse_args()
     seconds = args.minutes * 60
+    nodes, s3 = (2, True) if args.two_nodes else (1, args.s3)
     run = run_load(
-        name="load",
+        name="load-two-nodes" if nodes == 2 else "load",
+        nodes=nodes,
+        s3=s3,
         seconds=seconds,
         member_users=args.members,
         staff_users=args.staff,
@@ -230,7 +245,8 @@ def main() -> None:
     )
     no_5xx = [e for e in run.requests() if e["status"] >= 500]
     run.add("no 5xx answer", not no_5xx, f"{len(no_5xx)} of {len(run.requests())}")
-    sys.exit(0 if report(run, f"load run, {args.members} members + {args.staff} staff") else 1)
+    mode = " on two nodes behind nginx, S3 (moto)" if nodes == 2 else (" on S3 (moto)" if s3 else "")
+    sys.exit(0 if report(run, f"load run{mode}, {args.members} members + {args.staff} staff") else 1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from string import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -49,7 +50,9 @@ class Stack:
     file with PINs, the database dump); `logs` (under bench/results/) holds the logs, kept after the run.
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, *, nodes: int = 1, s3: bool = False):
+        self.nodes = nodes
+        self.s3 = s3
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.tmp = Path(tempfile.mkdtemp(prefix=f"portal-{name}-"))
         self.logs = RESULTS / f"{name}-{stamp}"
@@ -81,6 +84,24 @@ class Stack:
             "LETTER_REQUEUE_AFTER_MINUTES": "1",
             "PYTHONUNBUFFERED": "1",
         }
+        # S3 mode: moto's server behind a small TCP relay (bench.load.relay), so a fault can take the endpoint
+        # away and bring it back without moto losing what it stores.
+        self.moto_port = self.s3_port = 0
+        if s3:
+            self.moto_port, self.s3_port = free_port(), free_port()
+            self.env.update(
+                {
+                    "STORAGE_BACKEND": "s3",
+                    "S3_BUCKET": "portal",
+                    "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.s3_port}",
+                    "S3_REGION": "eu-central-1",
+                    "AWS_ACCESS_KEY_ID": "load",
+                    "AWS_SECRET_ACCESS_KEY": base64.urlsafe_b64encode(os.urandom(18)).decode(),
+                    "AWS_DEFAULT_REGION": "eu-central-1",
+                }
+            )
+        # Several nodes: each its own gunicorn and its own local folders, behind nginx (round robin) on web_port.
+        self.node_ports = [free_port() for _ in range(nodes)] if nodes > 1 else []
 
     # --- PostgreSQL --------------------------------------------------------------------------------------
 
@@ -131,10 +152,10 @@ class Stack:
 
     # --- the portal's processes --------------------------------------------------------------------------
 
-    def _spawn(self, name: str, args: list[str], append: bool = False) -> subprocess.Popen:
+    def _spawn(self, name: str, args: list[str], append: bool = False, env: dict | None = None) -> subprocess.Popen:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args, cwd=ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.processes[name] = process
         return process
@@ -146,10 +167,51 @@ class Stack:
         subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=self.env, check=True)
 
     def web_start(self) -> None:
-        self._spawn(
-            "gunicorn", [str(VENV_BIN / "gunicorn"), "portal.wsgi:application", "-c", "deploy/gunicorn.conf.py"]
+        if not self.node_ports:
+            self._spawn(
+                "gunicorn", [str(VENV_BIN / "gunicorn"), "portal.wsgi:application", "-c", "deploy/gunicorn.conf.py"]
+            )
+            wait_port(self.web_port)
+            return
+        for index, port in enumerate(self.node_ports, start=1):
+            var = self.tmp / f"node{index}"
+            env = {
+                **self.env,
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "PORTAL_VAR_DIR": str(var),
+                "PRIVATE_MEDIA_ROOT": str(var / "private"),
+                "STAGING_ROOT": str(var / "staging"),
+            }
+            command = [str(VENV_BIN / "gunicorn"), "portal.wsgi:application", "-c", "deploy/gunicorn.conf.py"]
+            self._spawn(f"gunicorn-{index}", [*command, "--no-control-socket"], env=env)
+            wait_port(port)
+        self.nginx_start()
+
+    def nginx_start(self) -> None:
+        """Debian's nginx from the cluster test's template: round robin over the nodes, no stickiness."""
+        template = (ROOT / "tests" / "cluster" / "nginx.conf.template").read_text()
+        upstream = "\n        ".join(f"server 127.0.0.1:{port};" for port in self.node_ports)
+        template = template.replace("server 127.0.0.1:$node1;\n        server 127.0.0.1:$node2;", upstream)
+        nginx_dir = self.tmp / "nginx"
+        (nginx_dir / "client_body").mkdir(parents=True, exist_ok=True)
+        config = nginx_dir / "nginx.conf"
+        config.write_text(
+            Template(template).substitute(
+                user_line="user root;" if os.geteuid() == 0 else "", tmp=nginx_dir, port=self.web_port
+            )
         )
+        self._spawn("nginx", ["/usr/sbin/nginx", "-p", str(nginx_dir), "-c", str(config), "-g", "daemon off;"])
         wait_port(self.web_port)
+
+    def moto_start(self) -> None:
+        self._spawn("moto", [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.moto_port)])
+        wait_port(self.moto_port)
+        self.relay_start()
+        self.manage("storage_setup")
+
+    def relay_start(self) -> None:
+        self._spawn("relay", [sys.executable, "-m", "bench.load.relay", str(self.s3_port), str(self.moto_port)])
+        wait_port(self.s3_port)
 
     def worker_start(self) -> None:
         self._spawn(
@@ -182,6 +244,8 @@ class Stack:
             folder.mkdir(parents=True, exist_ok=True)
         self.pg_init()
         self.redis_start()
+        if self.s3:
+            self.moto_start()
         self.manage("migrate", "-v0")
         self.web_start()
         self.worker_start()
@@ -199,7 +263,8 @@ class Stack:
             process.wait()
 
     def shutdown(self) -> None:
-        for name in ("beat", "worker", "gunicorn", "monitor", "redis"):
+        nodes = [f"gunicorn-{index}" for index in range(1, len(self.node_ports) + 1)]
+        for name in ("beat", "worker", "nginx", "gunicorn", *nodes, "monitor", "redis", "relay", "moto"):
             self.stop(name)
         with contextlib.suppress(subprocess.CalledProcessError):
             self.pg_stop()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from tests.letters.conftest import request_letter, staff_user, verified_client  # noqa: F401
 from tests.staff.conftest import staff_client  # noqa: F401
@@ -75,6 +76,12 @@ def s3_storages(*, endpoint: str, bucket: str) -> dict:
         "querystring_auth": True,
         "file_overwrite": True,
         "object_parameters": {"ServerSideEncryption": "AES256"},
+        "client_config": Config(
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"max_attempts": 3, "mode": "standard"},
+            request_checksum_calculation="when_required",
+        ),
     }
     return {
         "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**options, "location": "files"}},
