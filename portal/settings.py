@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "audit",
     "pins",
     "letters",
+    "scanning",
     "uploads",
     "web",
     "staff",
@@ -246,8 +247,15 @@ UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
 DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
 # How long after transmission the receipt PDF can be downloaded (the session has ended by then).
 RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=15)
-# clamd's unix socket for a virus scan of every completed file; empty: files are marked unscanned.
+# ClamAV's daemon for the virus scan of every completed file (scanning.clamd): CLAMD_TCP ("host:3310") or the
+# unix socket CLAMD_SOCKET; neither: files are disarmed but not scanned (check --deploy warns, the admin shows it).
 CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
+CLAMD_TCP = env.str("CLAMD_TCP", default="")
+CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=60)
+# Fail-closed: with a scanner required, a file is held (never delivered) until clamd has called it clean.
+CLAMD_REQUIRED = env.bool("CLAMD_REQUIRED", default=PRODUCTION)
+# Memory one image may take to decode and re-encode; checked from the header before any pixel is decoded.
+UPLOAD_IMAGE_MEMORY_BUDGET = env.int("UPLOAD_IMAGE_MEMORY_BUDGET", default=100 * 2**20)
 
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")

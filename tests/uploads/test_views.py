@@ -231,11 +231,12 @@ def test_png_of_ten_thousand_by_ten_thousand_pixels_is_refused(member_client):
     assert not Upload.objects.exists()
 
 
-def test_name_with_path_and_control_characters_is_sanitised(member_client):
-    tus_upload(member_client, pdf_bytes(), name="../../etc/pass\x00wd\r\n\x1b.pdf")
+def test_name_with_path_is_sanitised(member_client):
+    # Control characters are refused by the tus header parsing (tests/uploads/test_tus_headers.py).
+    tus_upload(member_client, pdf_bytes(), name="../../etc/pass\u200bwd.pdf")
     upload = Upload.objects.get()
     assert upload.name == "passwd.pdf"
-    assert "/" not in upload.name and not any(ord(c) < 32 for c in upload.name)
+    assert "/" not in upload.name
 
 
 def test_name_of_300_characters_is_shortened_keeping_extension(member_client):
