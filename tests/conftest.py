@@ -12,7 +12,7 @@ from pins.services import IssuedPin, pin_issue
 from portal.celery import app as celery_app
 from tests.factories import MemberFactory
 
-pytest_plugins = ["tests.leakscan"]
+pytest_plugins = ["tests.leakscan", "tests.clamav.plugin"]
 
 
 def pytest_collection_modifyitems(items):
