@@ -239,8 +239,6 @@ UPLOAD_MAX_DRAFT_SIZE = env.int("UPLOAD_MAX_DRAFT_SIZE", default=100 * 1024 * 10
 UPLOAD_MAX_DRAFT_FILES = env.int("UPLOAD_MAX_DRAFT_FILES", default=20)
 # The browser sends files in chunks of this size (each one PATCH request of the resumable upload protocol).
 UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=2 * 1024 * 1024)
-# Images with more pixels are refused as decompression bombs (a 48-megapixel phone photo still passes).
-UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=50_000_000)
 # A partial upload not completed within this time is purged from staging.
 UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
 # Drafts of members whose PINs have all ended are purged this long after the last one ended.
@@ -254,6 +252,8 @@ CLAMD_TCP = env.str("CLAMD_TCP", default="")
 CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=60)
 # Fail-closed: with a scanner required, a file is held (never delivered) until clamd has called it clean.
 CLAMD_REQUIRED = env.bool("CLAMD_REQUIRED", default=PRODUCTION)
+# Files in which clamd found malware are kept encrypted (administrators only) this long, then deleted.
+QUARANTINE_RETENTION_DAYS = env.int("QUARANTINE_RETENTION_DAYS", default=90)
 # Memory one image may take to decode and re-encode; checked from the header before any pixel is decoded.
 UPLOAD_IMAGE_MEMORY_BUDGET = env.int("UPLOAD_IMAGE_MEMORY_BUDGET", default=100 * 2**20)
 
@@ -296,6 +296,8 @@ CELERY_BEAT_SCHEDULE = {
     "letters-requeue-stale": {"task": "letters.tasks.requeue_stale_letters", "schedule": crontab(minute="*/2")},
     "letters-purge-pdfs": {"task": "letters.tasks.purge_collected_pdfs", "schedule": crontab(minute=17)},
     "uploads-purge-expired": {"task": "uploads.tasks.purge_expired", "schedule": crontab(minute="7")},
+    "uploads-rescan-held": {"task": "uploads.tasks.rescan_held", "schedule": crontab(minute="*/5")},
+    "uploads-purge-quarantine": {"task": "uploads.tasks.purge_quarantine", "schedule": crontab(minute="37")},
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.

@@ -1,8 +1,11 @@
 """The admin site every staff member works in: django-otp's two-factor site with a TOTP-only login form."""
 
+from django.contrib import messages
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
+
+from scanning.clamd import scanner_configured
 
 from .forms import StaffLoginForm
 
@@ -27,4 +30,13 @@ class StaffAdminSite(OTPAdminSite):
             links.append({"url": reverse("staff:inbox"), "title": _("Posteingang (Übermittlungen)")})
         if user.has_perm("letters.collect_letters"):
             links.append({"url": reverse("letters:queue"), "title": _("Druckwarteschlange")})
+        if not scanner_configured():
+            # The banner of the embedded default: nobody should mistake "disarmed" for "scanned".
+            messages.warning(
+                request,
+                _(
+                    "Kein Virenscanner eingerichtet: Hochgeladene Dateien werden entschärft, aber nicht auf "
+                    "Schadsoftware geprüft (CLAMD_TCP oder CLAMD_SOCKET setzen)."
+                ),
+            )
         return super().index(request, {"staff_links": links, **(extra_context or {})})

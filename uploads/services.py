@@ -26,7 +26,15 @@ from pins.models import LetterPin
 from pins.services import pin_invalidate_all
 
 from . import files
-from .constants import ALLOWED_TYPES, REFERENCE_ALPHABET, REFERENCE_PREFIX, ScanStatus, SubmissionStatus, UploadStatus
+from .constants import (
+    ALLOWED_TYPES,
+    REFERENCE_ALPHABET,
+    REFERENCE_PREFIX,
+    SCAN_REFUSED,
+    ScanStatus,
+    SubmissionStatus,
+    UploadStatus,
+)
 from .exceptions import (
     DraftConflict,
     FileUnavailable,
@@ -317,32 +325,30 @@ def upload_append(
 
 
 def _complete(upload: Upload, *, actor: Actor) -> None:
-    """Check, clean, scan and encrypt the assembled file; the row becomes complete in the caller's transaction."""
+    """Check and encrypt the assembled file; the row becomes complete in the caller's transaction.
+
+    The file is stored as the member sent it and marked pending: the worker scans and disarms it once this
+    transaction commits (uploads.screening), so no web worker waits for clamd.
+    """
     with _staged(upload) as staged:
-        cleaned, mime = files.file_clean(staged, mime=upload.mime_type)
-        try:
-            scanned = files.virus_scan(cleaned)
-            if scanned is False:
-                raise InvalidFile(_("In der Datei wurde ein Virus gefunden. Sie wurde gelöscht."))
-            stored = save_encrypted(
-                storage=_private(),
-                name=f"documents/{upload.public_id}",
-                chunks=iter_file(cleaned),
-                aad=upload.aad,
-            )
-        finally:
-            if cleaned is not staged:
-                cleaned.close()
+        checked, mime = files.file_clean(staged, mime=upload.mime_type)
+        stored = save_encrypted(
+            storage=_private(),
+            name=f"documents/{upload.public_id}",
+            chunks=iter_file(checked),
+            aad=upload.aad,
+        )
     upload.storage_name = stored.name
-    upload.sha256 = stored.sha256
+    upload.sha256 = upload.sent_sha256 = stored.sha256
     upload.size = stored.size
     upload.mime_type = mime
     upload.name = files.name_with_extension(upload.name, ALLOWED_TYPES[mime][0])
-    upload.scan_status = {True: ScanStatus.CLEAN, None: ScanStatus.UNSCANNED}[scanned]
+    upload.scan_status = ScanStatus.PENDING
     upload.status = UploadStatus.COMPLETE
     upload.save(
         update_fields=[
-            "offset", "mime_type", "storage_name", "sha256", "size", "name", "scan_status", "status", "updated_at",
+            "offset", "mime_type", "storage_name", "sha256", "sent_sha256", "size", "name", "scan_status", "status",
+            "updated_at",
         ]
     )  # fmt: skip
     audit_record(
@@ -351,6 +357,13 @@ def _complete(upload: Upload, *, actor: Actor) -> None:
         member=upload.draft.member,
         data={"upload": str(upload.public_id), "size": stored.size, "mime_type": mime},
     )
+    _screen_on_commit("upload", upload.pk)
+
+
+def _screen_on_commit(kind: str, pk: int) -> None:
+    from .tasks import screen_file  # tasks import services
+
+    transaction.on_commit(lambda: screen_file.delay(kind, pk))
 
 
 def _delete_parts(upload: Upload) -> None:
@@ -454,6 +467,20 @@ def _submission_create(**fields) -> Submission:
     raise RuntimeError("no free submission reference")
 
 
+def _transmit_hold(uploads: list[Upload]) -> None:
+    """Transmission waits while a file is being checked and refuses refused files; a held file goes along held."""
+    refused = [upload.name for upload in uploads if upload.scan_status in SCAN_REFUSED]
+    if refused:
+        raise TransmitError(
+            _("Bitte entfernen Sie zuerst diese Dateien, die wir nicht annehmen konnten: %(names)s")
+            % {"names": ", ".join(refused)}
+        )
+    if any(upload.scan_status == ScanStatus.PENDING for upload in uploads):
+        raise TransmitError(
+            _("Ihre Dateien werden gerade noch geprüft. Bitte warten Sie einen Moment und senden Sie dann erneut.")
+        )
+
+
 def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission:
     """Turn the draft into a submission, end all of the member's PINs and record it, in one transaction.
 
@@ -474,7 +501,8 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
             if existing is not None:
                 return existing
             raise TransmitError(_("Es gibt keinen Entwurf zum Übermitteln."))
-        uploads = list(locked.uploads.all())
+        # Locked, so that the worker cannot swap a file for its disarmed copy while it moves to the submission.
+        uploads = list(locked.uploads.select_for_update(of=("self",)))
         if locked.reason is None:
             raise TransmitError(_("Bitte wählen Sie einen Anlass."))
         if any(not upload.is_complete for upload in uploads):
@@ -483,6 +511,7 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
                     "Mindestens eine Datei ist noch nicht vollständig hochgeladen. Bitte setzen Sie den Upload fort oder löschen Sie die Datei."
                 )
             )
+        _transmit_hold(uploads)
         if not (uploads or locked.message.strip() or locked.contact_changes):
             raise TransmitError(
                 _("Bitte hängen Sie ein Dokument an, schreiben Sie eine Nachricht oder ändern Sie Ihre Kontaktdaten.")
@@ -505,7 +534,10 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
                 size=upload.size,
                 sha256=upload.sha256,
                 storage_name=upload.storage_name,
+                sent_sha256=upload.sent_sha256,
                 scan_status=upload.scan_status,
+                scan_note=upload.scan_note,
+                scanned_at=upload.scanned_at,
             )
             for upload in uploads
         )
