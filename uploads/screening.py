@@ -8,6 +8,7 @@ verdict, or quarantines it when clamd finds malware. Nothing reaches staff befor
 
 import datetime
 import logging
+import secrets
 import tempfile
 from typing import IO
 
@@ -146,7 +147,8 @@ def file_screen(*, kind: str, pk: int) -> str:
         safe.seek(0)
         stored = save_encrypted(
             storage=storages["default"],
-            name=f"{row.storage_name.removesuffix('.safe')}.safe",
+            # A name of its own per run: a second run racing this one never overwrites or deletes the live copy.
+            name=f"documents/{row.public_id}.{secrets.token_hex(6)}.safe",
             chunks=iter_file(safe),
             aad=row.aad,
         )
