@@ -355,6 +355,7 @@ LOGGING = {
         # WeasyPrint and fontTools narrate every step of a PIN letter at INFO/DEBUG; only their warnings count.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "pikepdf": {"level": "WARNING"},
     },
 }
 

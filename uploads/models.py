@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .constants import SCAN_WAITING, ScanStatus, SubmissionStatus, UploadStatus
+from .constants import SCAN_REFUSED, SCAN_WAITING, ScanStatus, SubmissionStatus, UploadStatus
 
 
 class ScanState(models.Model):
@@ -28,6 +28,11 @@ class ScanState(models.Model):
     @property
     def is_checking(self) -> bool:
         return self.scan_status in SCAN_WAITING
+
+    @property
+    def is_refused(self) -> bool:
+        """Malware found or unreadable: the file is gone from the draft's storage (quarantined or deleted)."""
+        return self.scan_status in SCAN_REFUSED
 
     @property
     def is_deliverable(self) -> bool:
