@@ -198,6 +198,7 @@ def screens(monkeypatch):
     from uploads import services
 
     queue = _Screens()
+    queue.enqueue_on_commit = services._screen_on_commit  # the real hook, for the test that checks it
     monkeypatch.setattr(services, "_screen_on_commit", lambda kind, pk: queue.pending.append((kind, pk)))
     append = services.upload_append
 

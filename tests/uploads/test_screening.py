@@ -184,3 +184,17 @@ def test_receipt_lists_the_hash_sent_and_the_hash_kept_with_an_explanation(membe
     assert hashlib.sha256(data).hexdigest() in flat and document.sha256 in flat
     assert document.sha256 != hashlib.sha256(data).hexdigest()
     assert "Warum zwei Prüfsummen" in text
+
+
+def test_completion_enqueues_the_check_with_the_upload_id_only_after_commit(
+    draft, actor, screens, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "_screen_on_commit", screens.enqueue_on_commit)
+    sent = []
+    monkeypatch.setattr(tasks.screen_file, "delay", lambda *args: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        upload = upload_whole(draft, actor, hostile_pdf())
+    assert sent == [] and upload.scan_status == ScanStatus.PENDING
+    for callback in callbacks:
+        callback()
+    assert sent == [("upload", upload.pk)]
