@@ -49,3 +49,6 @@ class QuarantinedFileAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # kept for QUARANTINE_RETENTION_DAYS, then the purge task deletes it
