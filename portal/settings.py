@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "audit",
     "pins",
     "letters",
+    "scanning",
     "campaigns",
     "uploads",
     "web",
@@ -262,8 +263,6 @@ UPLOAD_MAX_DRAFT_SIZE = env.int("UPLOAD_MAX_DRAFT_SIZE", default=100 * 1024 * 10
 UPLOAD_MAX_DRAFT_FILES = env.int("UPLOAD_MAX_DRAFT_FILES", default=20)
 # The browser sends files in chunks of this size (each one PATCH request of the resumable upload protocol).
 UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=2 * 1024 * 1024)
-# Images with more pixels are refused as decompression bombs (a 48-megapixel phone photo still passes).
-UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=50_000_000)
 # A partial upload not completed within this time is purged from staging.
 UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
 # Stored segments no row lists are deleted by beat once this old (a request may still be writing one).
@@ -272,8 +271,17 @@ UPLOAD_ORPHAN_GRACE_MINUTES = env.int("UPLOAD_ORPHAN_GRACE_MINUTES", default=60)
 DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
 # How long after transmission the receipt PDF can be downloaded (the session has ended by then).
 RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=15)
-# clamd's unix socket for a virus scan of every completed file; empty: files are marked unscanned.
+# ClamAV's daemon for the virus scan of every completed file (scanning.clamd): CLAMD_TCP ("host:3310") or the
+# unix socket CLAMD_SOCKET; neither: files are disarmed but not scanned (check --deploy warns, the admin shows it).
 CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
+CLAMD_TCP = env.str("CLAMD_TCP", default="")
+CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=60)
+# Fail-closed: with a scanner required, a file is held (never delivered) until clamd has called it clean.
+CLAMD_REQUIRED = env.bool("CLAMD_REQUIRED", default=PRODUCTION)
+# Files in which clamd found malware are kept encrypted (administrators only) this long, then deleted.
+QUARANTINE_RETENTION_DAYS = env.int("QUARANTINE_RETENTION_DAYS", default=90)
+# Memory one image may take to decode and re-encode; checked from the header before any pixel is decoded.
+UPLOAD_IMAGE_MEMORY_BUDGET = env.int("UPLOAD_IMAGE_MEMORY_BUDGET", default=100 * 2**20)
 
 HOTLINE_PHONE = "0800 265 5032"
 INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
@@ -321,6 +329,8 @@ CELERY_BEAT_SCHEDULE = {
     "letters-purge-pdfs": {"task": "letters.tasks.purge_collected_pdfs", "schedule": crontab(minute=17)},
     "uploads-purge-expired": {"task": "uploads.tasks.purge_expired", "schedule": crontab(minute="7")},
     "campaigns-watchdog": {"task": "campaigns.tasks.campaign_watchdog", "schedule": crontab(minute="*")},
+    "uploads-rescan-held": {"task": "uploads.tasks.rescan_held", "schedule": crontab(minute="*/5")},
+    "uploads-purge-quarantine": {"task": "uploads.tasks.purge_quarantine", "schedule": crontab(minute="37")},
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.
@@ -392,6 +402,7 @@ LOGGING = {
         # WeasyPrint and fontTools narrate every step of a PIN letter at INFO/DEBUG; only their warnings count.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "pikepdf": {"level": "WARNING"},
     },
 }
 # The worker logs through LOGGING above (JSON in production) instead of Celery's own format.

@@ -1,11 +1,12 @@
 """The admin site every staff member works in: django-otp's two-factor site with a TOTP-only login form."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
 from core.admin_mixins import PostedSearchMixin, SecretLookupGuardMixin
+from scanning.clamd import scanner_configured
 
 from .forms import StaffLoginForm
 
@@ -38,4 +39,13 @@ class StaffAdminSite(OTPAdminSite):
             links.append({"url": reverse("staff:inbox"), "title": _("Posteingang (Übermittlungen)")})
         if user.has_perm("letters.collect_letters"):
             links.append({"url": reverse("letters:queue"), "title": _("Druckwarteschlange")})
+        if not scanner_configured():
+            # The banner of the embedded default: nobody should mistake "disarmed" for "scanned".
+            messages.warning(
+                request,
+                _(
+                    "Kein Virenscanner eingerichtet: Hochgeladene Dateien werden entschärft, aber nicht auf "
+                    "Schadsoftware geprüft (CLAMD_TCP oder CLAMD_SOCKET setzen)."
+                ),
+            )
         return super().index(request, {"staff_links": links, **(extra_context or {})})

@@ -19,6 +19,8 @@ from django.core.files.storage import storages
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from uploads.constants import SCAN_REFUSED
+from uploads.exceptions import document_ensure_deliverable
 from uploads.models import Submission, SubmissionDocument
 from uploads.services import document_open
 
@@ -40,6 +42,16 @@ class SubmissionExporter(ABC):
 
     @abstractmethod
     def export(self, *, submission: Submission) -> ExportResult: ...
+
+
+def documents_ensure_deliverable(*, submission: Submission) -> None:
+    """Every exporter calls this first: no export while a document is still being checked or held.
+
+    Quarantined and refused documents are left out of the files (their description says why).
+    """
+    for document in submission.documents.all():
+        if document.scan_status not in SCAN_REFUSED:
+            document_ensure_deliverable(document)
 
 
 def _document_filename(index: int, document: SubmissionDocument) -> str:
@@ -70,6 +82,7 @@ def submission_description(*, submission: Submission) -> dict:
                 "mime_type": document.mime_type,
                 "size": document.size,
                 "sha256": document.sha256,
+                "sent_sha256": document.sent_sha256,
                 "scan_status": document.scan_status,
             }
             for index, document in enumerate(documents, start=1)
@@ -101,11 +114,18 @@ class ZipExporter(SubmissionExporter):
     """A ZIP of the decrypted documents and submission.json, built while it is sent: no plaintext on disk."""
 
     def zip_stream(self, *, submission: Submission) -> Iterator[bytes]:
+        documents_ensure_deliverable(submission=submission)
+        return self._zip_stream(submission=submission)
+
+    def _zip_stream(self, *, submission: Submission) -> Iterator[bytes]:
         sink = _Sink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             description = submission_description(submission=submission)
             documents = list(submission.documents.order_by("id"))
             for index, document in enumerate(documents, start=1):
+                if document.scan_status in SCAN_REFUSED:
+                    continue  # quarantined or refused: listed in submission.json, never exported
+                document_ensure_deliverable(document)
                 with archive.open(_document_filename(index, document), "w", force_zip64=True) as entry:
                     for chunk in document_open(document=document):
                         entry.write(chunk)

@@ -12,7 +12,7 @@ from pins.services import IssuedPin, pin_issue
 from portal.celery import app as celery_app
 from tests.factories import MemberFactory
 
-pytest_plugins = ["tests.leakscan"]
+pytest_plugins = ["tests.leakscan", "tests.clamav.plugin"]
 
 
 def pytest_collection_modifyitems(items):
@@ -172,3 +172,42 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+class _Screens:
+    """The worker's check of completed files (uploads.screening), run when the completing call returns.
+
+    In the test's transaction on_commit never fires; a test that wants files left pending sets `auto = False`
+    and runs `run()` itself.
+    """
+
+    def __init__(self):
+        self.auto = True
+        self.pending: list[tuple[str, int]] = []
+
+    def run(self) -> None:
+        from uploads.screening import file_screen
+
+        while self.pending:
+            kind, pk = self.pending.pop(0)
+            file_screen(kind=kind, pk=pk)
+
+
+@pytest.fixture(autouse=True)
+def screens(monkeypatch):
+    from uploads import services
+
+    queue = _Screens()
+    queue.enqueue_on_commit = services._screen_on_commit  # the real hook, for the test that checks it
+    monkeypatch.setattr(services, "_screen_on_commit", lambda kind, pk: queue.pending.append((kind, pk)))
+    append = services.upload_append
+
+    def append_then_screen(**kwargs):
+        upload = append(**kwargs)
+        if queue.auto and queue.pending:
+            queue.run()
+            upload.refresh_from_db()
+        return upload
+
+    monkeypatch.setattr(services, "upload_append", append_then_screen)
+    return queue

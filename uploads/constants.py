@@ -24,9 +24,20 @@ class UploadStatus(models.TextChoices):
 
 
 class ScanStatus(models.TextChoices):
-    UNSCANNED = "unscanned", _("nicht geprüft")
-    CLEAN = "clean", _("virenfrei")
-    INFECTED = "infected", _("Virus gefunden")
+    """Where a stored file stands in the worker's scan and disarm; only CLEAN (and UNSCANNED without a required
+    scanner) ever reaches staff."""
+
+    PENDING = "pending", _("wird geprüft")
+    HELD = "held", _("zurückgehalten")
+    CLEAN = "clean", _("geprüft und entschärft")
+    UNSCANNED = "unscanned", _("entschärft, nicht auf Viren geprüft")
+    INFECTED = "infected", _("Schadsoftware gefunden")
+    REFUSED = "refused", _("abgelehnt")
+
+
+# States in which the member still waits for a verdict, and in which a file is finished but not deliverable.
+SCAN_WAITING = frozenset({ScanStatus.PENDING, ScanStatus.HELD})
+SCAN_REFUSED = frozenset({ScanStatus.INFECTED, ScanStatus.REFUSED})
 
 
 class SubmissionStatus(models.TextChoices):

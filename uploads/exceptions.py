@@ -62,6 +62,27 @@ class FileUnavailable(UploadError):
     status = 503
 
 
+class DocumentNotReady(FileUnavailable):
+    """The file has not been scanned and disarmed yet (or was quarantined): nobody on staff may open it."""
+
+    status = 409
+
+    def __init__(self, message=None):
+        super().__init__(
+            message
+            or _(
+                "Dieses Dokument wird noch auf Schadsoftware geprüft und entschärft oder wurde zurückgehalten; "
+                "es kann erst danach geöffnet werden."
+            )
+        )
+
+
+def document_ensure_deliverable(document) -> None:
+    """Raise DocumentNotReady unless the document was scanned and disarmed (every staff path calls this)."""
+    if not document.is_deliverable:
+        raise DocumentNotReady()
+
+
 class DraftConflict(Exception):
     """The draft was saved elsewhere (another tab) since this writer loaded it."""
 

@@ -1,30 +1,24 @@
-"""Checking and cleaning uploaded files: safe names, type by content, PDF and image checks, virus scan."""
+"""Checking uploaded files in the request: safe names, type by content, PDF and image checks (from the header)."""
 
 import logging
-import socket
-import struct
-import tempfile
 import unicodedata
-import warnings
 from typing import IO
 
 import magic
-import pillow_heif
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 from pypdf import PdfReader
+
+from scanning.disarm import DisarmFailed, ImageTooLarge, image_check
 
 from .constants import ALLOWED_TYPES, KNOWN_EXTENSIONS
 from .exceptions import InvalidFile, UnsupportedType
 
 logger = logging.getLogger(__name__)
-pillow_heif.register_heif_opener()
 
 # python-magic needs this many leading bytes to tell our types apart reliably.
 SNIFF_BYTES = 4096
 MAX_NAME_LENGTH = 120
-COPY_CHUNK = 64 * 1024
 _RESERVED = set('<>:"/\\|?*')
 
 ALLOWED_TYPES_MESSAGE = _("Erlaubt sind nur PDF-Dokumente und Fotos als JPEG, PNG oder HEIC.")
@@ -95,69 +89,33 @@ def _check_pdf(src: IO[bytes]) -> None:
         )
 
 
-def _clean_image(src: IO[bytes], *, mime: str) -> tuple[IO[bytes], str]:
-    """Re-encode the image without EXIF/GPS (orientation applied); HEIC becomes JPEG. Returns (file, mime)."""
+def _check_image(src: IO[bytes]) -> None:
+    """From the header only: an image whose decoding would break the memory budget is refused now."""
+    budget = settings.UPLOAD_IMAGE_MEMORY_BUDGET
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb warning fires at open; our stricter limit is checked right below.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(src)
-        with image:
-            width, height = image.size
-            if width * height > settings.UPLOAD_MAX_IMAGE_PIXELS:
-                raise InvalidFile(
-                    _(
-                        "Das Bild hat zu viele Bildpunkte (%(width)s x %(height)s). Bitte laden Sie ein kleineres Bild hoch."
-                    )
-                    % {"width": width, "height": height}
-                )
-            # Turn the pixels upright in place (no second copy in memory), since the orientation tag goes.
-            ImageOps.exif_transpose(image, in_place=True)
-            cleaned = image
-            out = tempfile.TemporaryFile()  # noqa: SIM115 - returned open; the caller closes it
-            if mime == "image/png":
-                cleaned.save(out, format="PNG", optimize=False)
-                out_mime = "image/png"
-            else:
-                if cleaned.mode not in ("RGB", "L"):
-                    cleaned = cleaned.convert("RGB")
-                cleaned.save(out, format="JPEG", quality=90)
-                out_mime = "image/jpeg"
-    except InvalidFile:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
+        image_check(src, budget=budget)
+    except ImageTooLarge as error:
+        raise InvalidFile(
+            _(
+                "Das Bild hat zu viele Bildpunkte (%(width)s x %(height)s). Bitte laden Sie ein kleineres Bild hoch, "
+                "zum Beispiel ein Foto mit höchstens %(megapixels)s Megapixeln."
+            )
+            % {"width": error.width, "height": error.height, "megapixels": budget // (2 * 4 * 10**6)}
+        ) from error
+    except DisarmFailed as error:
         raise InvalidFile(_("Das Bild ist beschädigt oder unvollständig und kann nicht gelesen werden.")) from error
-    out.seek(0)
-    return out, out_mime
+    finally:
+        src.seek(0)
 
 
 def file_clean(src: IO[bytes], *, mime: str) -> tuple[IO[bytes], str]:
-    """Check a complete file of an allowed type; returns the file to store (maybe re-encoded) and its type."""
+    """Check a complete file of an allowed type; returns it to store as sent, and its type.
+
+    The worker disarms it later (scanning.disarm): PDFs rewritten, images re-encoded from their pixels.
+    """
     if mime == "application/pdf":
         _check_pdf(src)
-        src.seek(0)
-        return src, mime
-    return _clean_image(src, mime=mime)
-
-
-def virus_scan(src: IO[bytes]) -> bool | None:
-    """Scan with clamd (INSTREAM) when CLAMD_SOCKET is set: True clean, False infected, None not scanned."""
-    if not settings.CLAMD_SOCKET:
-        return None
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(60)
-            conn.connect(settings.CLAMD_SOCKET)
-            conn.sendall(b"zINSTREAM\0")
-            while chunk := src.read(COPY_CHUNK):
-                conn.sendall(struct.pack("!L", len(chunk)) + chunk)
-            conn.sendall(struct.pack("!L", 0))
-            reply = conn.recv(4096).decode("utf-8", "replace")
-    except OSError:
-        logger.warning("clamd at %s not reachable; file left unscanned", settings.CLAMD_SOCKET)
-        return None
-    finally:
-        src.seek(0)
-    if "FOUND" in reply:
-        return False
-    return True if reply.rstrip("\0").strip().endswith("OK") else None
+    else:
+        _check_image(src)
+    src.seek(0)
+    return src, mime

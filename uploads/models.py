@@ -2,11 +2,44 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .constants import ScanStatus, SubmissionStatus, UploadStatus
+from .constants import SCAN_REFUSED, SCAN_WAITING, ScanStatus, SubmissionStatus, UploadStatus
+
+
+class ScanState(models.Model):
+    """The worker's scan and disarm of a stored file: what the member sent, where it stands, why."""
+
+    # SHA-256 of the bytes the member sent; `sha256` is that of the disarmed copy the insurer keeps.
+    sent_sha256 = models.CharField(_("SHA-256 wie gesendet"), max_length=64, blank=True)
+    scan_status = models.CharField(
+        _("Prüfung"), max_length=16, choices=ScanStatus.choices, default=ScanStatus.PENDING, db_index=True
+    )
+    # Why a file is held or refused (unreachable, timeout, too_large, image_too_large, unreadable): for staff.
+    scan_note = models.CharField(_("Prüfhinweis"), max_length=100, blank=True)
+    scanned_at = models.DateTimeField(_("geprüft am"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_checking(self) -> bool:
+        return self.scan_status in SCAN_WAITING
+
+    @property
+    def is_refused(self) -> bool:
+        """Malware found or unreadable: the file is gone from the draft's storage (quarantined or deleted)."""
+        return self.scan_status in SCAN_REFUSED
+
+    @property
+    def is_deliverable(self) -> bool:
+        """Scanned clean and disarmed, or disarmed where no scanner is required: staff may open it."""
+        if self.scan_status == ScanStatus.CLEAN:
+            return True
+        return self.scan_status == ScanStatus.UNSCANNED and not settings.CLAMD_REQUIRED
 
 
 class SubmissionReason(models.Model):
@@ -68,7 +101,7 @@ class Draft(models.Model):
         return {field: getattr(self, field) for field in fields if getattr(self, field)}
 
 
-class Upload(models.Model):
+class Upload(ScanState):
     """A file of a draft: its encrypted segments, one per request, stored as they arrive; complete when all are in."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -90,9 +123,6 @@ class Upload(models.Model):
     segments = models.JSONField(default=list, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     size = models.BigIntegerField(_("Größe"), null=True, blank=True)
-    scan_status = models.CharField(
-        _("Virenprüfung"), max_length=16, choices=ScanStatus.choices, default=ScanStatus.UNSCANNED
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField(_("verfällt"))
@@ -159,7 +189,7 @@ class Submission(models.Model):
         super().save(*args, **kwargs)
 
 
-class SubmissionDocument(models.Model):
+class SubmissionDocument(ScanState):
     """A transmitted file: metadata and the name of its encrypted content in the default storage."""
 
     public_id = models.UUIDField(unique=True, editable=False)
@@ -170,15 +200,41 @@ class SubmissionDocument(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     storage_name = models.CharField(max_length=255)
     segments = models.JSONField(default=list, blank=True)
-    scan_status = models.CharField(
-        _("Virenprüfung"), max_length=16, choices=ScanStatus.choices, default=ScanStatus.UNSCANNED
-    )
 
     class Meta:
         verbose_name = _("Dokument")
         verbose_name_plural = _("Dokumente")
         ordering = ["submission", "id"]
         permissions = [("download_submissiondocument", _("darf Dokumente von Mitgliedern herunterladen"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def aad(self) -> bytes:
+        return f"document:{self.public_id}".encode()
+
+
+class QuarantinedFile(models.Model):
+    """A file in which clamd found malware: kept encrypted for QUARANTINE_RETENTION_DAYS, for administrators only."""
+
+    public_id = models.UUIDField(unique=True, editable=False)
+    member = models.ForeignKey("members.Member", on_delete=models.SET_NULL, null=True, related_name="+")
+    name = models.CharField(_("Dateiname"), max_length=255)
+    mime_type = models.CharField(_("Dateityp"), max_length=100)
+    size = models.BigIntegerField(_("Größe"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    signature = models.CharField(_("Befund"), max_length=200)
+    storage_name = models.CharField(max_length=255)
+    # As on the upload it came from: the encrypted segments under storage_name, or one file when empty.
+    segments = models.JSONField(default=list, blank=True)
+    found_at = models.DateTimeField(_("gefunden am"), auto_now_add=True)
+    delete_after = models.DateTimeField(_("löschen nach"))
+
+    class Meta:
+        verbose_name = _("Datei in Quarantäne")
+        verbose_name_plural = _("Dateien in Quarantäne")
+        ordering = ["-found_at"]
 
     def __str__(self) -> str:
         return self.name

@@ -3,10 +3,17 @@
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import Draft, Submission, SubmissionDocument
 
 PDF_VARIANT = "pdf/ua-1"  # tagged: headings, tables and reading order reach a screen reader
+HASHES_EXPLAINED = _(
+    "Warum zwei Prüfsummen? Wir entfernen vor der Bearbeitung alles aus Ihren Dateien, was Programme ausführen "
+    "oder Daten über Sie verraten könnte (etwa Skripte in PDF-Dateien, Standortdaten in Fotos). Die erste "
+    "Prüfsumme gehört zu der Datei, die Sie gesendet haben, die zweite zu der bereinigten Fassung, die wir "
+    "aufbewahren. Text und Bildinhalt bleiben gleich."
+)
 
 
 def _contact_rows(submission: Submission) -> list[tuple[str, str]]:
@@ -17,12 +24,14 @@ def _contact_rows(submission: Submission) -> list[tuple[str, str]]:
 
 
 def _hash_lines(document: SubmissionDocument) -> list[tuple[str, str]]:
-    """The checksums of a file: of what the member sent and, where the portal keeps another form, of that."""
-    lines = [("sent", document.sha256)]
-    stored = getattr(document, "stored_sha256", "") or getattr(document, "sha256_stored", "")
-    if stored and stored != document.sha256:
-        lines.append(("stored", stored))
-    return lines
+    """The checksums of a file: of what the member sent and of the disarmed copy the insurer keeps ("pending"
+    while the worker has not checked it yet)."""
+    sent = document.sent_sha256 or document.sha256
+    if not document.is_deliverable:
+        return [("sent", sent), ("pending", "")]
+    if document.sha256 != sent:
+        return [("sent", sent), ("stored", document.sha256)]
+    return [("sent", sent)]
 
 
 def receipt_pdf(*, submission: Submission) -> bytes:
@@ -42,6 +51,7 @@ def receipt_pdf(*, submission: Submission) -> bytes:
                 {"number": index, "document": document, "hashes": _hash_lines(document)}
                 for index, document in enumerate(documents, start=1)
             ],
+            "hashes_explained": str(HASHES_EXPLAINED),
             "transmitted_at": timezone.localtime(submission.transmitted_at),
             "INSURER_NAME": settings.INSURER_NAME,
             "INSURER_POSTAL_ADDRESS": settings.INSURER_POSTAL_ADDRESS,

@@ -28,7 +28,6 @@ from core.crypto import (
     iter_file,
     open_decrypted,
     open_decrypting_reader,
-    save_encrypted,
 )
 from members.models import Member
 from pins.constants import EndReason
@@ -36,7 +35,15 @@ from pins.models import LetterPin
 from pins.services import pin_invalidate_all
 
 from . import files
-from .constants import ALLOWED_TYPES, REFERENCE_ALPHABET, REFERENCE_PREFIX, ScanStatus, SubmissionStatus, UploadStatus
+from .constants import (
+    ALLOWED_TYPES,
+    REFERENCE_ALPHABET,
+    REFERENCE_PREFIX,
+    SCAN_REFUSED,
+    ScanStatus,
+    SubmissionStatus,
+    UploadStatus,
+)
 from .exceptions import (
     DraftConflict,
     FileUnavailable,
@@ -50,7 +57,7 @@ from .exceptions import (
     UploadNotFound,
     UploadTooLarge,
 )
-from .models import Draft, Submission, SubmissionDocument, Upload
+from .models import Draft, QuarantinedFile, Submission, SubmissionDocument, Upload
 from .staging import StagedFile
 
 logger = logging.getLogger(__name__)
@@ -208,7 +215,6 @@ class _BoundedReader:
 # Each PATCH (and the plain form's one request) is encrypted as it arrives and stored as the document's own
 # segment, documents/<uuid>/<offset:012d>; the row lists the segments in order with their sizes, and a
 # segment's key is bound into its authentication data, so segments cannot be swapped, reordered or dropped.
-CLEANED_KEY = "cleaned"
 
 
 def _segment_aad(aad: bytes, key: str) -> bytes:
@@ -357,7 +363,6 @@ def upload_append(
         except StorageFailed:
             raise  # rolls the offset back; the upload stays for a retry
         except OSError as error:
-            _delete_quietly(_private(), f"{locked.storage_name}{CLEANED_KEY}", upload=locked)
             raise _storage_failed(error, upload=locked, step="storing the file") from error
         except UploadError as error:
             refusal = error
@@ -368,20 +373,20 @@ def upload_append(
         Upload.objects.filter(pk=locked.pk).delete()
         raise refusal
     if locked.is_complete:
-        # Received segments an image's re-encoding replaced, and leftovers of failed tries, are not the document.
+        # Leftovers of failed tries (a segment written whose request then failed) are not the document.
         _delete_parts(locked, keep=frozenset(f"{locked.storage_name}{segment['key']}" for segment in locked.segments))
     return locked
 
 
 def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
-    """Check, clean and scan the assembled file; the row becomes complete in the caller's transaction.
+    """Check the assembled file; the row becomes complete, and pending, in the caller's transaction.
 
-    Nothing is copied: the received segments are the document. Only an image that had to be re-encoded
-    (metadata removed) is written anew, as the single segment "cleaned"; the received ones go after commit.
+    Nothing is copied: the received segments are the document as the member sent it. The worker scans and
+    disarms it once this transaction commits (uploads.screening), so no web worker waits for clamd.
     """
     with _staged(upload) as staged:
         try:
-            cleaned, mime = files.file_clean(staged, mime=upload.mime_type)
+            checked, mime = files.file_clean(staged, mime=upload.mime_type)
         except InvalidFile as error:
             fault = staged.raw.fault
             if isinstance(fault, OSError):
@@ -389,35 +394,20 @@ def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
             if isinstance(fault, DecryptionError):
                 raise OSError(errno.EIO, "a stored segment cannot be decrypted") from error
             raise
-        try:
-            scanned = files.virus_scan(cleaned)
-            if scanned is False:
-                raise InvalidFile(_("In der Datei wurde ein Virus gefunden. Sie wurde gelöscht."))
-            if cleaned is not staged:
-                written = save_encrypted(
-                    storage=_private(),
-                    name=f"{upload.storage_name}{CLEANED_KEY}",
-                    chunks=iter_file(cleaned),
-                    aad=_segment_aad(upload.aad, CLEANED_KEY),
-                )
-                upload.segments = [{"key": CLEANED_KEY, "size": written.size}]
-                size, sha256 = written.size, written.sha256
-            elif running is not None:
-                size, sha256 = upload.offset, running.hexdigest()
-            else:
-                size, sha256 = _sha256_of(staged)
-        finally:
-            if cleaned is not staged:
-                cleaned.close()
-    upload.sha256 = sha256
+        if running is not None:
+            size, sha256 = upload.offset, running.hexdigest()
+        else:
+            size, sha256 = _sha256_of(checked)
+    upload.sha256 = upload.sent_sha256 = sha256
     upload.size = size
     upload.mime_type = mime
     upload.name = files.name_with_extension(upload.name, ALLOWED_TYPES[mime][0])
-    upload.scan_status = {True: ScanStatus.CLEAN, None: ScanStatus.UNSCANNED}[scanned]
+    upload.scan_status = ScanStatus.PENDING
     upload.status = UploadStatus.COMPLETE
     upload.save(
         update_fields=[
-            "offset", "segments", "mime_type", "sha256", "size", "name", "scan_status", "status", "updated_at",
+            "offset", "segments", "mime_type", "sha256", "sent_sha256", "size", "name", "scan_status", "status",
+            "updated_at",
         ]
     )  # fmt: skip
     audit_record(
@@ -426,6 +416,13 @@ def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
         member=upload.draft.member,
         data={"upload": str(upload.public_id), "size": size, "mime_type": mime},
     )
+    _screen_on_commit("upload", upload.pk)
+
+
+def _screen_on_commit(kind: str, pk: int) -> None:
+    from .tasks import screen_file  # tasks import services
+
+    transaction.on_commit(lambda: screen_file.delay(kind, pk))
 
 
 def _sha256_of(src: IO[bytes]) -> tuple[int, str]:
@@ -592,6 +589,20 @@ def _submission_create(**fields) -> Submission:
     raise RuntimeError("no free submission reference")
 
 
+def _transmit_hold(uploads: list[Upload]) -> None:
+    """Transmission waits while a file is being checked and refuses refused files; a held file goes along held."""
+    refused = [upload.name for upload in uploads if upload.scan_status in SCAN_REFUSED]
+    if refused:
+        raise TransmitError(
+            _("Bitte entfernen Sie zuerst diese Dateien, die wir nicht annehmen konnten: %(names)s")
+            % {"names": ", ".join(refused)}
+        )
+    if any(upload.scan_status == ScanStatus.PENDING for upload in uploads):
+        raise TransmitError(
+            _("Ihre Dateien werden gerade noch geprüft. Bitte warten Sie einen Moment und senden Sie dann erneut.")
+        )
+
+
 def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission:
     """Turn the draft into a submission, end all of the member's PINs and record it, in one transaction.
 
@@ -612,7 +623,8 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
             if existing is not None:
                 return existing
             raise TransmitError(_("Es gibt keinen Entwurf zum Übermitteln."))
-        uploads = list(locked.uploads.all())
+        # Locked, so that the worker cannot swap a file for its disarmed copy while it moves to the submission.
+        uploads = list(locked.uploads.select_for_update(of=("self",)))
         if locked.reason is None:
             raise TransmitError(_("Bitte wählen Sie einen Anlass."))
         if any(not upload.is_complete for upload in uploads):
@@ -621,6 +633,7 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
                     "Mindestens eine Datei ist noch nicht vollständig hochgeladen. Bitte setzen Sie den Upload fort oder löschen Sie die Datei."
                 )
             )
+        _transmit_hold(uploads)
         if not (uploads or locked.message.strip() or locked.contact_changes):
             raise TransmitError(
                 _("Bitte hängen Sie ein Dokument an, schreiben Sie eine Nachricht oder ändern Sie Ihre Kontaktdaten.")
@@ -644,7 +657,10 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
                 sha256=upload.sha256,
                 storage_name=upload.storage_name,
                 segments=upload.segments,
+                sent_sha256=upload.sent_sha256,
                 scan_status=upload.scan_status,
+                scan_note=upload.scan_note,
+                scanned_at=upload.scanned_at,
             )
             for upload in uploads
         )
@@ -739,7 +755,8 @@ def uploads_purge_orphans(*, now: datetime.datetime | None = None) -> int:
         stale = [name for name, modified in stored_files.list_files(storage, prefix) if modified < cutoff]
         by_owner: dict[str, list[str]] = {}
         for name in stale:
-            by_owner.setdefault(name.split("/")[1], []).append(name)
+            # documents/<uuid>/<segment>, documents/<uuid> (before segments), documents/<uuid>.<run>.safe (disarmed)
+            by_owner.setdefault(name.split("/")[1].split(".")[0], []).append(name)
         for owner, names in by_owner.items():
             for name in names:
                 if name not in _listed_names(owner, staging=storage is _staging()):
@@ -753,6 +770,7 @@ def _listed_names(public_id: str, *, staging: bool) -> set[str]:
     try:
         uploads = list(Upload.objects.filter(public_id=public_id))
         documents = list(SubmissionDocument.objects.filter(public_id=public_id))
+        quarantined = list(QuarantinedFile.objects.filter(public_id=public_id))
     except (ValueError, ValidationError):
         return set()  # not a uuid: nothing of ours
     if staging:
@@ -763,7 +781,7 @@ def _listed_names(public_id: str, *, staging: bool) -> set[str]:
             for name, _modified in stored_files.list_files(_staging(), upload.staging_name)
         }
     names = set()
-    for row in [*uploads, *documents]:
+    for row in [*uploads, *documents, *quarantined]:
         if row.segments:
             names.update(f"{row.storage_name}{segment['key']}" for segment in row.segments)
         elif row.storage_name and not row.storage_name.endswith("/"):

@@ -1,8 +1,8 @@
-"""Periodic housekeeping of the uploads app run by Celery beat."""
+"""Celery tasks of the uploads app: the check of each completed file, and periodic housekeeping run by beat."""
 
 from celery import shared_task
 
-from . import services
+from . import screening, services
 
 
 @shared_task(bind=True, acks_late=True)
@@ -14,3 +14,21 @@ def purge_expired(self) -> dict[str, int]:
         "drafts": services.drafts_purge_expired(),
         "orphans": services.uploads_purge_orphans(),
     }
+
+
+@shared_task(bind=True, acks_late=True)
+def purge_quarantine(self) -> int:
+    """Delete quarantined files past QUARANTINE_RETENTION_DAYS; safe to run twice."""
+    return screening.quarantine_purge()
+
+
+@shared_task(bind=True, acks_late=True)
+def screen_file(self, kind: str, pk: int) -> str:
+    """Scan and disarm one stored upload ("upload") or transmitted document ("document"); a second run is a no-op."""
+    return screening.file_screen(kind=kind, pk=pk)
+
+
+@shared_task(bind=True, acks_late=True)
+def rescan_held(self) -> int:
+    """Hand held files (scanner was away) and pending ones the worker has not reached to the worker again."""
+    return screening.files_rescan()

@@ -2,6 +2,8 @@
 
 import base64
 import binascii
+import re
+import unicodedata
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,6 +16,11 @@ from .models import Upload
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,expiration"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+# Lengths and offsets: ASCII digits only (str.isdigit also accepts "²", which int() refuses), at most 18 of
+# them so that every accepted value fits PostgreSQL's bigint.
+_NUMBER = re.compile(r"[0-9]{1,18}", re.ASCII)
+# tus metadata keys: printable ASCII without space or comma; we also refuse anything but a plain name.
+_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}", re.ASCII)
 
 
 def tus_response(status: int = 204, *, upload: Upload | None = None, message: str = "") -> HttpResponse:
@@ -49,18 +56,31 @@ def version_refused(request: HttpRequest) -> HttpResponse | None:
 def header_int(request: HttpRequest, name: str) -> int | None:
     """A non-negative integer header, or None when it is missing or not a plain number."""
     value = request.headers.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if _NUMBER.fullmatch(value) else None
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(char) == "Cc" for char in text)
 
 
 def parse_metadata(value: str) -> dict[str, str]:
-    """Upload-Metadata: comma-separated "key base64value" pairs; undecodable values raise ValueError."""
+    """Upload-Metadata: comma-separated "key base64value" pairs.
+
+    Raises ValueError for a key that is not a plain ASCII name, a value that is not base64 of UTF-8, or a value
+    with a control character (a NUL cannot be stored in PostgreSQL, and none belongs in a file name).
+    """
     metadata = {}
     for pair in filter(None, (item.strip() for item in value.split(","))):
         key, _sep, encoded = pair.partition(" ")
+        if not _KEY.fullmatch(key):
+            raise ValueError("key")
         try:
-            metadata[key] = base64.b64decode(encoded, validate=True).decode("utf-8") if encoded else ""
+            decoded = base64.b64decode(encoded, validate=True).decode("utf-8") if encoded else ""
         except (binascii.Error, UnicodeDecodeError) as error:
             raise ValueError(key) from error
+        if _has_control(decoded):
+            raise ValueError(key)
+        metadata[key] = decoded
     return metadata
 
 

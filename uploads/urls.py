@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.draft_edit, name="draft"),
     path("speichern/", views.draft_autosave, name="autosave"),
     path("dateien/", views.file_list, name="file_list"),
+    path("dateien/status/", views.file_states, name="file_states"),
     path("dateien/hochladen/", views.file_upload, name="file_upload"),
     path("dateien/<uuid:public_id>/", views.file_download, name="file_download"),
     path("dateien/<uuid:public_id>/entfernen/", views.file_delete, name="file_delete"),

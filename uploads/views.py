@@ -15,6 +15,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import time_format
@@ -27,6 +28,7 @@ from audit.services import Actor
 from pins.auth import member_logout, member_required
 
 from . import selectors, services, tus
+from .constants import SCAN_REFUSED
 from .exceptions import DraftConflict, TransmitError, UploadError
 from .files import name_sanitize
 from .forms import DraftForm, TransmitForm
@@ -162,6 +164,29 @@ def file_list(request: HttpRequest) -> HttpResponse:
     return render(request, "uploads/_file_list.html", {"uploads": selectors.draft_uploads(draft=draft)})
 
 
+@require_GET
+@member_api
+def file_states(request: HttpRequest) -> HttpResponse:
+    """Where each complete file of the draft stands in its check (JSON), for js/file_state.js to poll."""
+    draft = services.draft_get_or_create(member=request.member)
+    files = [upload for upload in selectors.draft_uploads(draft=draft) if upload.is_complete]
+    response = JsonResponse(
+        {
+            "files": [
+                {
+                    "id": str(upload.public_id),
+                    "state": upload.scan_status,
+                    "checking": upload.is_checking,
+                    "html": render_to_string("uploads/_file_state.html", {"file": upload}, request=request),
+                }
+                for upload in files
+            ]
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @csrf_exempt
 def file_upload(request: HttpRequest) -> HttpResponse:
     """The plain upload form (without JavaScript); an announced oversize body is refused before it is read."""
@@ -211,7 +236,7 @@ def _file_upload_checked(request: HttpRequest) -> HttpResponse:
 def file_download(request: HttpRequest, public_id) -> HttpResponse:
     """The member's own complete file, decrypted, as an attachment that is never cached."""
     upload = selectors.upload_for_member(member=request.member, public_id=public_id)
-    if upload is None or not upload.is_complete:
+    if upload is None or not upload.is_complete or upload.scan_status in SCAN_REFUSED:
         raise Http404
     try:
         chunks = services.upload_open(upload=upload)

@@ -4,10 +4,13 @@ The routes are read from the admin site's registry and from the staff and letter
 that is missing from EXPECTED fails the test instead of going untested.
 """
 
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, get_resolver, reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from campaigns.models import Campaign
@@ -15,6 +18,7 @@ from letters.constants import LetterStatus
 from staff.constants import Role
 from tests.letters.factories import LetterRequestFactory
 from tests.uploads.factories import pdf_bytes
+from uploads.models import QuarantinedFile
 from web.models import AccessibilityFeedback
 
 from .factories import make_staff, transmitted_submission, verified_client
@@ -54,6 +58,8 @@ EXPECTED: dict[str, set] = {
     **_model_routes("uploads_submissionreason", set(), {AD}),
     # Accessibility feedback: administrators read it and mark it done; nobody adds or deletes it.
     **_model_routes("web_accessibilityfeedback", {AD}, set()),
+    # Files with malware: administrators read the list; only the purge task deletes them.
+    **_model_routes("uploads_quarantinedfile", {AD}, set()),
     "staff:inbox": {CW, AD},
     "staff:submission": {CW, AD},
     "staff:submission_status": {CW, AD},
@@ -107,15 +113,14 @@ def world(member, issue_pin):
     other_staff = make_staff(Role.PRINT_SHOP)
     campaign = Campaign.objects.create(name="Bonus", case_title="Bonusprogramm")
     feedback = AccessibilityFeedback.objects.create(message="Kontrast zu schwach")
+    quarantined = QuarantinedFile.objects.create(
+        public_id=uuid.uuid4(), member=member, name="x.pdf", mime_type="application/pdf", size=1, sha256="0" * 64,
+        signature="Test", storage_name="documents/x", delete_after=timezone.now(),
+    )  # fmt: skip
     return {
-        "member": member,
-        "pin": pin,
-        "letter": letter,
-        "submission": submission,
-        "staff": other_staff,
-        "campaign": campaign,
-        "feedback": feedback,
-    }
+        "member": member, "pin": pin, "letter": letter, "submission": submission, "staff": other_staff,
+        "campaign": campaign, "feedback": feedback, "quarantined": quarantined,
+    }  # fmt: skip
 
 
 def _kwargs(name: str, pattern: URLPattern, world) -> dict:
@@ -129,6 +134,7 @@ def _kwargs(name: str, pattern: URLPattern, world) -> dict:
         "auth.user": get_user_model().objects.get(pk=world["staff"].user.pk),
         "otp_totp.totpdevice": world["staff"].device,
         "uploads.submissionreason": world["submission"].reason,
+        "uploads.quarantinedfile": world["quarantined"],
         "auth.group": world["staff"].user.groups.get(),
         "campaigns.campaign": world["campaign"],
         "web.accessibilityfeedback": world["feedback"],

@@ -62,7 +62,7 @@ def test_member_saves_uploads_through_an_outage_resumes_with_another_pin_and_tra
     context.set_offline(False)
     page.wait_for_selector("#file-list .file[data-status=complete]", timeout=60_000)
     page.wait_for_selector("#file-list a:has-text('Befund.pdf')")
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
     context.close()
 
     context = member_context(browser, live_server, second.pin)
@@ -120,7 +120,7 @@ def test_upload_cut_off_by_a_reload_resumes_from_its_offset_when_the_same_file_i
 
     assert seen["creations"] == 1
     assert seen["offsets_after_reload"][0] == 2 * 64 * 1024
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
     context.close()
 
 
@@ -200,5 +200,5 @@ def test_upload_refused_with_507_shows_the_message_and_completes_on_a_later_try(
     page.set_input_files("#file-input", files=[{"name": "Befund.pdf", "mimeType": "application/pdf", "buffer": data}])
     page.wait_for_selector(".upload-item[data-state=waiting]:has-text('konnte gerade nicht gespeichert')")
     page.wait_for_selector("#file-list .file[data-status=complete]", timeout=30_000)
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
     context.close()

@@ -86,7 +86,7 @@ def test_chunked_upload_completes_with_matching_sha256(member_client):
     _url, response = tus_upload(member_client, data)
     assert response.status_code == 204
     assert response["Upload-Complete"] == "1"
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_head_reports_offset_to_resume_from(member_client):
@@ -153,7 +153,7 @@ def test_interrupted_upload_resumed_gives_identical_sha256(member_client):
     offset = int(member_client.head(url, **TUS)["Upload-Offset"])
     response = tus_patch(member_client, url, offset, data[offset:])
     assert response["Upload-Complete"] == "1"
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
@@ -198,7 +198,7 @@ def test_concurrent_chunks_for_one_upload_store_one_and_refuse_the_other(member,
     offset = int(client.head(url, **TUS)["Upload-Offset"])
     final = tus_patch(client, url, offset, data[offset:])
     assert final["Upload-Complete"] == "1"
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
 
 
 # --- bad input
@@ -234,11 +234,12 @@ def test_png_of_ten_thousand_by_ten_thousand_pixels_is_refused(member_client):
     assert not Upload.objects.exists()
 
 
-def test_name_with_path_and_control_characters_is_sanitised(member_client):
-    tus_upload(member_client, pdf_bytes(), name="../../etc/pass\x00wd\r\n\x1b.pdf")
+def test_name_with_path_is_sanitised(member_client):
+    # Control characters are refused by the tus header parsing (tests/uploads/test_tus_headers.py).
+    tus_upload(member_client, pdf_bytes(), name="../../etc/pass\u200bwd.pdf")
     upload = Upload.objects.get()
     assert upload.name == "passwd.pdf"
-    assert "/" not in upload.name and not any(ord(c) < 32 for c in upload.name)
+    assert "/" not in upload.name
 
 
 def test_name_of_300_characters_is_shortened_keeping_extension(member_client):
@@ -265,7 +266,7 @@ def test_plain_form_upload_stores_the_file(member_client):
     data = pdf_bytes()
     response = member_client.post(reverse("uploads:file_upload"), {"file": io.BytesIO(data)}, format="multipart")
     assert response.status_code == 302
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_plain_form_upload_over_limit_is_refused_before_reading(member_client, settings):
@@ -335,7 +336,7 @@ def test_download_is_an_attachment_with_rfc6266_name_nosniff_and_no_store(member
     tus_upload(member_client, data, name="Bescheinigung für Ärztin.pdf")
     upload = Upload.objects.get()
     response = member_client.get(reverse("uploads:file_download", args=[upload.public_id]))
-    assert b"".join(response.streaming_content) == data
+    assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == upload.sha256  # disarmed copy
     assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''Bescheinigung%20f%C3%BCr")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]
@@ -505,7 +506,7 @@ def test_after_the_disk_has_room_again_the_same_chunk_is_accepted(member_client,
         assert tus_patch(member_client, url, 0, data).status_code == 507
     response = tus_patch(member_client, url, 0, data)
     assert response["Upload-Complete"] == "1"
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_read_only_disk_while_storing_the_encrypted_file_answers_503_and_the_upload_can_resume(
@@ -525,7 +526,7 @@ def test_read_only_disk_while_storing_the_encrypted_file_answers_503_and_the_upl
     assert "EROFS" in caplog.text
     final = tus_patch(member_client, url, 65536, data[65536:])
     assert final["Upload-Complete"] == "1"
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_a_failed_chunk_leaves_no_partial_part_in_staging(member_client, monkeypatch):

@@ -46,6 +46,8 @@ def production_env(tmp_path_factory) -> dict[str, str]:
             "FILE_ENCRYPTION_KEYS": "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("production-var")),
             "DJANGO_SETTINGS_MODULE": "portal.settings",
+            # A deployment names its virus scanner; without one, check --deploy warns (scanning.W001).
+            "CLAMD_TCP": "clamav:3310",
         }
     )
     return env

@@ -1,0 +1,241 @@
+"""Benchmark: documents/s and MB/s through the worker's check (clamd scan + disarm + bookkeeping) vs clamd alone.
+
+    .venv/bin/python bench/scan.py [--rounds 3]
+
+Starts a private clamd with the tests' signature database (tests/clamav/), a throw-away test database
+(DATABASE_URL's server, or SQLite), builds a mixed set (PDFs of 0.1-20 MB with text and images, phone-sized
+JPEG photos), stores each as an upload the member's way, then times `uploads.screening.file_screen` (what the
+Celery task runs) against `scanning.clamd.scan_stream` of the same bytes alone, interleaved per round.
+Also prints the peak RSS of the worker process, and of decoding the largest accepted image once and 4 at once
+(each in a fresh process).
+"""
+
+import argparse
+import io
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from _django import ROOT, setup_test_database
+
+MB = 2**20
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM; unlike ru_maxrss, a fresh process does not inherit its parent's)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_pdf(size: int, seed: int) -> bytes:
+    """Pages of text, each with an incompressible JPEG image, until the file is about `size` bytes."""
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name
+    from PIL import Image
+
+    rnd = os.urandom
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica))
+    total, page_no = 0, 0
+    while total < size * 0.97:
+        side = 600 if size - total > 400_000 else 200
+        image = Image.frombytes("RGB", (side, side), rnd(side * side * 3))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=85)
+        jpeg = buffer.getvalue()
+        xobject = pdf.make_stream(jpeg, Type=Name.XObject, Subtype=Name.Image, Width=side, Height=side,
+                                  ColorSpace=Name.DeviceRGB, BitsPerComponent=8, Filter=Name.DCTDecode)  # fmt: skip
+        text = f"BT /F1 12 Tf 72 800 Td (Seite {page_no} Befund {seed}) Tj ET q 400 0 0 400 90 300 cm /Im0 Do Q"
+        page = Dictionary(
+            Type=Name.Page,
+            MediaBox=Array([0, 0, 595, 842]),
+            Resources=Dictionary(Font=Dictionary(F1=font), XObject=Dictionary(Im0=xobject)),
+            Contents=pdf.make_stream(text.encode()),
+        )
+        pdf.pages.append(pikepdf.Page(page))
+        total += len(jpeg) + 300
+        page_no += 1
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def make_photo(seed: int) -> bytes:
+    """A 12-megapixel phone-like JPEG (4032 x 3024) with EXIF, about 3-5 MB."""
+    from PIL import Image, ImageFilter
+
+    small = Image.frombytes("RGB", (504, 378), os.urandom(504 * 378 * 3)).filter(ImageFilter.GaussianBlur(2))
+    image = small.resize((4032, 3024), Image.Resampling.BICUBIC)
+    noise = Image.frombytes("L", (4032, 3024), os.urandom(4032 * 3024)).convert("RGB")
+    image = Image.blend(image, noise, 0.08)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = f"Phone {seed}"
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def variant(data: bytes) -> bytes:
+    """The same document with a few random bytes after its end (a PDF comment, bytes after a JPEG's EOI)."""
+    return data + b"\n%" + os.urandom(8).hex().encode() + b"\n"
+
+
+def file_set() -> list[tuple[str, bytes]]:
+    sizes = [0.1, 0.3, 1, 2, 5, 10, 19.5]
+    files = [(f"befund-{s}MB.pdf", make_pdf(int(s * MB), i)) for i, s in enumerate(sizes)]
+    files += [(f"foto-{i}.jpg", make_photo(i)) for i in range(4)]
+    return files
+
+
+def largest_accepted_png(path: str) -> str:
+    """Write the largest colour PNG the memory budget accepts to `path`; returns its description."""
+    from django.conf import settings
+    from PIL import Image
+
+    from scanning.disarm import COPIES
+
+    # 4 bytes per pixel while decoded, COPIES copies; smooth content keeps the file far below the size cap.
+    side = int((settings.UPLOAD_IMAGE_MEMORY_BUDGET / (4 * COPIES)) ** 0.5)
+    gradient = Image.linear_gradient("L").resize((side, side))
+    Image.merge("RGB", (gradient, gradient.transpose(Image.Transpose.ROTATE_90), gradient)).save(path, "PNG")
+    return f"{side} x {side} = {side * side / 1e6:.1f} MP, PNG of {os.path.getsize(path) // 1024} KB"
+
+
+def decode_child(path: str, count: int) -> None:
+    """In a fresh process: disarm the image `count` times at once; print the peak RSS before and after, in MB."""
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from scanning.disarm import image_disarm
+
+    with open(path, "rb") as source:
+        data = source.read()
+    base = peak_rss_mb()
+
+    def one():
+        image_disarm(io.BytesIO(data), io.BytesIO(), mime="image/png", budget=settings.UPLOAD_IMAGE_MEMORY_BUDGET)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(f"{base:.0f} {peak_rss_mb():.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--decode-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--build-set", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.build_set:
+        for name, data in file_set():
+            with open(os.path.join(args.build_set, name), "wb") as out:
+                out.write(data)
+        return
+    if args.decode_child:
+        decode_child(args.decode_child[0], int(args.decode_child[1]))
+        return
+
+    teardown = setup_test_database()
+    sys.path.insert(0, str(ROOT))
+    from django.conf import settings
+
+    from audit.services import Actor
+    from scanning import clamd
+    from tests.clamav import daemon
+    from tests.factories import MemberFactory
+    from uploads import screening, services
+
+    scanner = daemon.start()
+    settings.CLAMD_SOCKET = scanner.socket
+    settings.CLAMD_TCP = ""
+    services._screen_on_commit = lambda kind, pk: None  # the bench calls the worker's function itself
+    try:
+        print("building the file set ...", flush=True)
+        # Built in another process, so that the peak RSS below is the worker's own.
+        with tempfile.TemporaryDirectory() as folder:
+            subprocess.run([sys.executable, __file__, "--build-set", folder], check=True, capture_output=True)
+            files = []
+            for name in sorted(os.listdir(folder)):
+                with open(os.path.join(folder, name), "rb") as source:
+                    files.append((name, source.read()))
+        total_mb = sum(len(data) for _, data in files) / MB
+        print(f"{len(files)} files, {total_mb:.1f} MB: " + ", ".join(f"{len(d) / MB:.1f}" for _, d in files))
+        member = MemberFactory()
+        actor = Actor.member(member.user)
+        rss_before = peak_rss_mb()
+        pipeline, alone = [], []
+        by_kind = {"pdf": [], "jpg": []}
+        for round_no in range(args.rounds):
+            draft = services.draft_get_or_create(member=member)
+            # clamd caches verdicts by content hash: every scan in every round gets bytes it has not seen.
+            fresh = [(name, variant(data)) for name, data in files]
+            files_alone = [(name, variant(data)) for name, data in files]
+            uploads = []
+            for name, data in fresh:
+                upload = services.upload_create(draft=draft, name=name, length=len(data), actor=actor)
+                uploads.append(
+                    services.upload_append(
+                        upload=upload, offset=0, stream=io.BytesIO(data), content_length=len(data), actor=actor
+                    )
+                )
+            start = time.perf_counter()
+            for _name, data in files_alone:
+                assert not clamd.scan_stream(io.BytesIO(data)).infected
+            alone.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for upload in uploads:
+                one = time.perf_counter()
+                assert screening.file_screen(kind="upload", pk=upload.pk) == "clean"
+                by_kind[upload.name.rsplit(".", 1)[-1]].append(time.perf_counter() - one)
+            pipeline.append(time.perf_counter() - start)
+            for upload in uploads:
+                upload.refresh_from_db()
+                services.upload_delete(upload=upload, actor=actor)
+            print(
+                f"round {round_no + 1}: clamd alone {alone[-1]:.2f} s, scan + disarm {pipeline[-1]:.2f} s", flush=True
+            )
+        worker_peak = peak_rss_mb()
+        a, p = statistics.median(alone), statistics.median(pipeline)
+        print()
+        print(f"clamd alone:            {len(files) / a:6.2f} documents/s {total_mb / a:7.1f} MB/s")
+        print(f"scan + disarm (worker): {len(files) / p:6.2f} documents/s {total_mb / p:7.1f} MB/s")
+        print(f"ratio (goal >= 0.8):    {a / p:6.2f}")
+        for kind, times in by_kind.items():
+            print(f"  scan + disarm per {kind}: median {statistics.median(times) * 1000:.0f} ms")
+        print(f"worker peak RSS: {worker_peak:.0f} MB (before the rounds {rss_before:.0f} MB)")
+    finally:
+        daemon.stop(scanner)
+        teardown()
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "largest.png")
+        described = largest_accepted_png(path)
+        for count in (1, 4):
+            out = subprocess.run(
+                [sys.executable, __file__, "--decode-child", path, str(count)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            print(
+                f"disarming the largest accepted image ({described}) {count} at once: peak RSS {out[1]} MB, "
+                f"{int(out[1]) - int(out[0])} MB above the process before decoding"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Content disarm: hostile PDFs lose every kind of active content but keep their text; images keep only pixels."""
+
+import io
+import subprocess
+
+import pikepdf
+import pytest
+from PIL import Image, PngImagePlugin
+
+from scanning.disarm import DisarmFailed, ImageTooLarge, image_check, image_disarm, pdf_active_content, pdf_disarm
+
+from .pdfs import HOSTILE, TEXT, pdf_bytes
+
+BUDGET = 100 * 2**20
+
+
+def disarmed(data: bytes) -> bytes:
+    out = io.BytesIO()
+    pdf_disarm(io.BytesIO(data), out)
+    return out.getvalue()
+
+
+def pdftotext(data: bytes) -> str:
+    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_each_kind_of_active_content_is_present_before_and_gone_after(kind):
+    hostile = pdf_bytes(kind)
+    with pikepdf.open(io.BytesIO(hostile)) as pdf:
+        assert pdf_active_content(pdf), f"the test PDF for {kind} carries nothing active"
+    safe = disarmed(hostile)
+    with pikepdf.open(io.BytesIO(safe)) as pdf:
+        assert pdf_active_content(pdf) == []
+        assert len(pdf.pages) == 1
+    assert TEXT in pdftotext(safe)
+
+
+def test_all_kinds_at_once_leave_nothing_and_no_attachment_bytes():
+    safe = disarmed(pdf_bytes("all"))
+    with pikepdf.open(io.BytesIO(safe)) as pdf:
+        assert pdf_active_content(pdf) == []
+    assert b"MZ\x90\x00" not in safe and b"app.alert" not in safe and b"cmd.exe" not in safe
+    assert TEXT in pdftotext(safe)
+
+
+def test_pikepdf_sanitize_alone_leaves_xfa_and_open_action_behind():
+    """Why disarm adds its own pass: what the library deliberately keeps."""
+    from pikepdf.sanitize import Sanitizer
+
+    with pikepdf.open(io.BytesIO(pdf_bytes("xfa", "document_additional_actions"))) as pdf:
+        Sanitizer().remove_javascript().remove_external_access().remove_attachments().apply(pdf)
+        assert "/XFA" in pdf.Root.AcroForm
+
+
+def test_a_broken_pdf_cannot_be_disarmed():
+    with pytest.raises(DisarmFailed):
+        disarmed(b"%PDF-1.7\n this is not a pdf")
+
+
+# --- images
+
+
+def jpeg_with_everything() -> bytes:
+    image = Image.new("RGB", (40, 20), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: must be turned upright
+    exif[0x8825] = {1: "N", 2: (52.0, 31.0, 12.0)}  # GPS
+    out = io.BytesIO()
+    image.save(
+        out, "JPEG", exif=exif.tobytes(), comment=b"GPS 52.52N <script>x</script>", icc_profile=b"ICCPROFILE" * 20
+    )
+    data = out.getvalue()
+    # An APP13 (IPTC) and an XMP APP1 segment after SOI, and trailing bytes after EOI.
+    xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>secret</x:xmpmeta>"
+    iptc = b"Photoshop 3.0\0" + b"8BIM\x04\x04\0\0\0\0\0\x05secret"
+    segments = b"".join(m + (len(p) + 2).to_bytes(2, "big") + p for m, p in ((b"\xff\xe1", xmp), (b"\xff\xed", iptc)))
+    return data[:2] + segments + data[2:] + b"TRAILING-PAYLOAD"
+
+
+def markers(jpeg: bytes) -> set[int]:
+    found, pos = set(), 2
+    while pos < len(jpeg) and jpeg[pos] == 0xFF and jpeg[pos + 1] != 0xDA:
+        found.add(jpeg[pos + 1])
+        pos += 2 + int.from_bytes(jpeg[pos + 2 : pos + 4], "big")
+    return found
+
+
+def test_jpeg_keeps_only_pixels_turned_upright():
+    source = jpeg_with_everything()
+    assert {0xE1, 0xED, 0xFE, 0xE2} <= markers(source)
+    out = io.BytesIO()
+    assert image_disarm(io.BytesIO(source), out, mime="image/jpeg", budget=BUDGET) == "image/jpeg"
+    data = out.getvalue()
+    # Only JFIF's APP0, quantisation/huffman tables and the frame header: no APP1-15, no COM.
+    assert not {m for m in markers(data) if 0xE1 <= m <= 0xEF or m == 0xFE}
+    for secret in (b"GPS", b"script", b"secret", b"ICCPROFILE", b"TRAILING"):
+        assert secret not in data
+    assert data.endswith(b"\xff\xd9")
+    with Image.open(io.BytesIO(data)) as result:
+        assert result.size == (20, 40)  # orientation 6 applied before EXIF went
+        assert not result.getexif() and "icc_profile" not in result.info and "comment" not in result.info
+
+
+def test_png_keeps_only_pixels():
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "GPS 52.52N")
+    info.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>secret</x:xmpmeta>")
+    out = io.BytesIO()
+    Image.new("RGBA", (30, 30), (0, 0, 255, 128)).save(out, "PNG", pnginfo=info, icc_profile=b"ICCPROFILE" * 20)
+    source = out.getvalue() + b"TRAILING-PAYLOAD"
+    cleaned = io.BytesIO()
+    assert image_disarm(io.BytesIO(source), cleaned, mime="image/png", budget=BUDGET) == "image/png"
+    data = cleaned.getvalue()
+    for chunk in (b"tEXt", b"iTXt", b"zTXt", b"iCCP", b"eXIf", b"TRAILING"):
+        assert chunk not in data
+    with Image.open(io.BytesIO(data)) as result:
+        assert result.getpixel((5, 5)) == (0, 0, 255, 128)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A small PNG whose header declares width x height (the pixels compress to almost nothing)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_png_declaring_49_megapixels_is_refused_from_its_header():
+    data = png_declaring(7000, 7000)
+    assert len(data) < 400_000
+    with pytest.raises(ImageTooLarge) as refused:
+        image_check(io.BytesIO(data), budget=BUDGET)
+    assert (refused.value.width, refused.value.height) == (7000, 7000)
+
+
+def test_a_large_jpeg_is_shrunk_while_decoding_to_fit_the_budget():
+    out = io.BytesIO()
+    Image.new("RGB", (8000, 6000), (10, 200, 10)).save(out, "JPEG", quality=50)
+    cleaned = io.BytesIO()
+    image_disarm(io.BytesIO(out.getvalue()), cleaned, mime="image/jpeg", budget=BUDGET)
+    with Image.open(cleaned) as result:
+        assert result.size == (4000, 3000)

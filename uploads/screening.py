@@ -1,0 +1,201 @@
+"""Writes of the uploads app for the worker's check of a stored file: scan, disarm, release, hold, quarantine.
+
+Kept apart from services.py (which receives and transmits) because it runs only in the Celery worker and its
+beat: a file completes in the web request as "pending"; `file_screen` scans what the member sent with clamd,
+rewrites it (scanning.disarm) and swaps the stored file for the disarmed copy, or holds it when there is no
+verdict, or quarantines it when clamd finds malware. Nothing reaches staff before that (ScanState.is_deliverable).
+"""
+
+import datetime
+import logging
+import secrets
+import tempfile
+from typing import IO
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+
+from audit.constants import AuditAction
+from audit.services import Actor, audit_record
+from core import storage as stored_files
+from core.crypto import iter_file, save_encrypted
+from scanning import clamd
+from scanning.disarm import DisarmFailed, ImageTooLarge, image_disarm, pdf_disarm
+
+from .constants import SCAN_WAITING, ScanStatus
+from .exceptions import UploadError
+from .models import QuarantinedFile, SubmissionDocument, Upload
+from .services import document_open, upload_open
+
+logger = logging.getLogger(__name__)
+SPOOL = 8 * 2**20
+MODELS = {"upload": Upload, "document": SubmissionDocument}
+
+
+def _member(row):
+    return row.draft.member if isinstance(row, Upload) else row.submission.member
+
+
+def _load(kind: str, pk: int):
+    related = "draft__member" if kind == "upload" else "submission__member"
+    return MODELS[kind].objects.select_related(related).filter(pk=pk).first()
+
+
+def _spool(row, out: IO[bytes]) -> None:
+    chunks = upload_open(upload=row) if isinstance(row, Upload) else document_open(document=row)
+    for chunk in chunks:
+        out.write(chunk)
+    out.seek(0)
+
+
+def _disarm(src: IO[bytes], out: IO[bytes], *, mime: str) -> str:
+    if mime == "application/pdf":
+        pdf_disarm(src, out)
+        return mime
+    return image_disarm(src, out, mime=mime, budget=settings.UPLOAD_IMAGE_MEMORY_BUDGET)
+
+
+def _finish(kind: str, row, *, status: str, note: str = "", action: str, data: dict | None = None, **fields) -> bool:
+    """Record the outcome if the row still waits for it (the member may have deleted or transmitted it)."""
+    with transaction.atomic():
+        locked = MODELS[kind].objects.select_for_update(of=("self",)).filter(pk=row.pk).first()
+        if locked is None or locked.scan_status not in SCAN_WAITING or locked.storage_name != row.storage_name:
+            return False
+        for name, value in {"scan_status": status, "scan_note": note, "scanned_at": timezone.now(), **fields}.items():
+            setattr(locked, name, value)
+        locked.save()
+        audit_record(
+            action=action,
+            actor=Actor.system(),
+            member=_member(row),
+            data={kind: str(row.public_id), "status": status, **(data or {})},
+        )
+    return True
+
+
+def _hold(kind: str, row, *, reason: str) -> str:
+    # An alert for operators: a held file reaches nobody until the scanner is back and the beat rescans it.
+    logger.error("%s %s held: no virus scan verdict (%s)", kind, row.public_id, reason)
+    if row.scan_status != ScanStatus.HELD or row.scan_note != reason:
+        _finish(kind, row, status=ScanStatus.HELD, note=reason, action=AuditAction.DOCUMENT_HELD, data={"why": reason})
+    return ScanStatus.HELD
+
+
+def _quarantine(kind: str, row, *, signature: str) -> str:
+    logger.error("%s %s: malware found, quarantined", kind, row.public_id)
+    with transaction.atomic():
+        moved = _finish(
+            kind, row, status=ScanStatus.INFECTED, note="malware", action=AuditAction.DOCUMENT_QUARANTINED,
+            storage_name="", segments=[],
+        )  # fmt: skip
+        if moved:
+            QuarantinedFile.objects.create(
+                public_id=row.public_id,
+                member=_member(row),
+                name=row.name,
+                mime_type=row.mime_type,
+                size=row.size or 0,
+                sha256=row.sent_sha256 or row.sha256,
+                signature=signature[:200],
+                storage_name=row.storage_name,
+                segments=row.segments,
+                delete_after=timezone.now() + datetime.timedelta(days=settings.QUARANTINE_RETENTION_DAYS),
+            )
+    return ScanStatus.INFECTED
+
+
+def _delete(name: str, segments: list[dict] | None = None) -> None:
+    """Delete a stored document: its encrypted segments under `name`, or the one file `name` (disarmed copies)."""
+    names = [f"{name}{segment['key']}" for segment in segments] if segments else [name]
+    try:
+        for each in names:
+            stored_files.delete(storages["default"], each)
+    except OSError:
+        logger.warning("removing a replaced stored file failed; the orphan purge removes it later")
+
+
+def _refuse(kind: str, row, *, reason: str) -> str:
+    refused = _finish(
+        kind, row, status=ScanStatus.REFUSED, note=reason, action=AuditAction.DOCUMENT_REFUSED,
+        storage_name="", segments=[],
+    )  # fmt: skip
+    if refused:
+        transaction.on_commit(lambda: _delete(row.storage_name, row.segments))
+    return ScanStatus.REFUSED
+
+
+def file_screen(*, kind: str, pk: int) -> str:
+    """Scan and disarm one stored upload or document; returns its new scan status. Safe to run twice."""
+    row = _load(kind, pk)
+    if row is None or row.scan_status not in SCAN_WAITING or not row.storage_name:
+        return row.scan_status if row else "gone"
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as plain, tempfile.TemporaryFile() as safe:
+        try:
+            _spool(row, plain)
+        except UploadError:
+            return _hold(kind, row, reason="unreadable")
+        scanned = clamd.scanner_configured()
+        if scanned:
+            try:
+                verdict = clamd.scan_stream(plain)
+            except clamd.ScannerUnavailable as error:
+                return _hold(kind, row, reason=error.reason)
+            if verdict.infected:
+                return _quarantine(kind, row, signature=verdict.signature)
+        elif settings.CLAMD_REQUIRED:
+            return _hold(kind, row, reason="not_configured")
+        plain.seek(0)
+        try:
+            mime = _disarm(plain, safe, mime=row.mime_type)
+        except ImageTooLarge:
+            return _refuse(kind, row, reason="image_too_large")
+        except DisarmFailed:
+            return _refuse(kind, row, reason="unreadable")
+        safe.seek(0)
+        stored = save_encrypted(
+            storage=storages["default"],
+            # A name of its own per run: a second run racing this one never overwrites or deletes the live copy.
+            name=f"documents/{row.public_id}.{secrets.token_hex(6)}.safe",
+            chunks=iter_file(safe),
+            aad=row.aad,
+        )
+    status = ScanStatus.CLEAN if scanned else ScanStatus.UNSCANNED
+    old, old_segments = row.storage_name, row.segments
+    done = _finish(
+        kind, row, status=status, action=AuditAction.DOCUMENT_CLEARED, data={"scanned": scanned},
+        storage_name=stored.name, segments=[], sha256=stored.sha256, size=stored.size, mime_type=mime,
+    )  # fmt: skip
+    if not done:
+        _delete(stored.name)  # deleted or transmitted meanwhile: the next run (or nobody) needs it
+        return "gone"
+    if old != stored.name:
+        _delete(old, old_segments)
+    return status
+
+
+def files_rescan(*, older_than_minutes: int = 2) -> int:
+    """Hand every held file, and every pending one the worker has not reached, to the worker again."""
+    from .tasks import screen_file
+
+    cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
+    count = 0
+    for kind, model in MODELS.items():
+        waiting = model.objects.filter(scan_status__in=SCAN_WAITING).exclude(storage_name="")
+        if kind == "upload":
+            waiting = waiting.filter(updated_at__lt=cutoff)
+        for pk in waiting.values_list("pk", flat=True):
+            screen_file.delay(kind, pk)
+            count += 1
+    return count
+
+
+def quarantine_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete quarantined files past their retention; returns the count."""
+    count = 0
+    for item in QuarantinedFile.objects.filter(delete_after__lte=now or timezone.now()):
+        _delete(item.storage_name, item.segments)
+        item.delete()
+        count += 1
+    return count
