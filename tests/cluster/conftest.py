@@ -95,6 +95,18 @@ class Cluster:
             )
         )
         self._spawn([NGINX, "-p", str(self.tmp), "-c", str(config), "-g", "daemon off;"], env=self.env, port=self.port)
+        if self.env.get("CELERY_BROKER_URL"):
+            # The worker that scans and disarms each completed file, as in production (its own folder, same S3).
+            var = self.tmp / "worker"
+            var.mkdir()
+            command = [
+                str(Path(sys.executable).with_name("celery")),
+                "-A", "portal", "worker", "-l", "warning", "-c", "1",
+                "--without-heartbeat", "--without-gossip", "--without-mingle",
+            ]  # fmt: skip
+            log = (self.tmp / "worker.out").open("wb")
+            env = {**self.env, "PORTAL_VAR_DIR": str(var), "PRIVATE_MEDIA_ROOT": str(var / "private")}
+            self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
 
     def _spawn(self, command: list[str], *, env: dict, port: int) -> None:
         log = (self.tmp / f"{Path(command[0]).name}-{port}.out").open("wb")

@@ -43,8 +43,9 @@ def assert_no_plaintext(objects: dict[str, bytes], *plaintexts: bytes) -> None:
 
 
 def test_member_upload_transmission_and_case_worker_download(
-    bucket, moto_endpoint, member, member_client, staff_client
+    bucket, moto_endpoint, member, member_client, staff_client, screens
 ):
+    screens.auto = False  # first the segments as received; the worker's check runs below
     chunked = pdf_bytes(padding=300_000)
     plain_form = pdf_bytes(padding=40_000)
     draft = services.draft_get_or_create(member=member)
@@ -64,6 +65,15 @@ def test_member_upload_transmission_and_case_worker_download(
     # While the draft is open, the bucket already holds nothing readable.
     assert_no_plaintext(all_objects(moto_endpoint, bucket), chunked, plain_form)
 
+    # The worker scans and disarms each file on S3: a disarmed copy replaces the received segments.
+    screens.run()
+    uploads = list(Upload.objects.order_by("created_at"))
+    assert all(upload.is_deliverable and not upload.segments for upload in uploads)
+    assert [upload.sent_sha256 for upload in uploads] == [
+        hashlib.sha256(chunked).hexdigest(),
+        hashlib.sha256(plain_form).hexdigest(),
+    ]
+
     response = member_client.post(reverse("uploads:transmit"), {"confirm": "on"}, follow=True)
     assert response.status_code == 200
     assert not Draft.objects.exists()
@@ -75,8 +85,10 @@ def test_member_upload_transmission_and_case_worker_download(
         response = worker.get(reverse("staff:document", args=[submission.reference, document.public_id]))
         assert response.status_code == 200
         downloaded[document.name] = b"".join(response.streaming_content)
-    assert sorted(downloaded.values()) == sorted([chunked, plain_form])
-    assert {document.sha256 for document in submission.documents.all()} == {
+    for document in submission.documents.all():
+        assert downloaded[document.name].startswith(b"%PDF")
+        assert hashlib.sha256(downloaded[document.name]).hexdigest() == document.sha256
+    assert {document.sent_sha256 for document in submission.documents.all()} == {
         hashlib.sha256(chunked).hexdigest(),
         hashlib.sha256(plain_form).hexdigest(),
     }
@@ -158,7 +170,7 @@ def test_s3_away_answers_503_keeps_the_offset_and_the_upload_resumes(
     settings.STORAGES = {**settings.STORAGES, **s3_storages(endpoint=moto_endpoint, bucket=bucket)}  # S3 is back
     response = tus_patch(member_client, url, 0, data)
     assert response["Upload-Complete"] == "1"
-    assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_plain_form_upload_with_s3_away_shows_the_message_and_leaves_no_row(member_client, member, s3_away):
@@ -194,5 +206,7 @@ def test_orphaned_segments_are_purged_whichever_node_wrote_them(bucket, moto_end
     later = timezone.now() + datetime.timedelta(hours=2)
     assert services.uploads_purge_orphans(now=later) == 2
     keys = set(all_objects(moto_endpoint, bucket))
-    assert keys == {f"files/{upload.storage_name}{segment['key']}" for segment in upload.segments}
-    assert b"".join(services.upload_open(upload=upload)) == data
+    assert upload.is_deliverable and not upload.segments  # the worker's disarmed copy, one object of its own
+    assert keys == {f"files/{upload.storage_name}"}
+    assert hashlib.sha256(b"".join(services.upload_open(upload=upload))).hexdigest() == upload.sha256
+    assert upload.sent_sha256 == hashlib.sha256(data).hexdigest()

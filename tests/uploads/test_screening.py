@@ -1,5 +1,6 @@
 """The worker's check of stored files against the real clamd: release, hold, quarantine, and every staff gate."""
 
+import datetime
 import hashlib
 import io
 import logging
@@ -7,7 +8,9 @@ import subprocess
 
 import pikepdf
 import pytest
+from django.core.files.storage import storages
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from audit.constants import AuditAction
@@ -66,6 +69,17 @@ def test_clean_hostile_pdf_is_released_disarmed_with_text(real_clamd, draft, act
     assert TEXT in text
 
 
+def test_the_orphan_purge_keeps_the_disarmed_copy_and_removes_the_received_segments(draft, actor):
+    data = hostile_pdf()
+    upload = upload_whole(draft, actor, data)
+    assert upload.is_deliverable and not upload.segments  # the disarmed copy is one file of its own
+    later = timezone.now() + datetime.timedelta(days=1)
+    assert services.uploads_purge_orphans(now=later) == 0  # the received segments went when the copy came
+    assert TEXT in subprocess.run(["pdftotext", "-", "-"], input=kept(upload), capture_output=True).stdout.decode()
+    services.upload_delete(upload=upload, actor=actor)
+    assert not storages["default"].exists(upload.storage_name)
+
+
 def test_infected_pdf_is_quarantined_encrypted_and_the_member_is_told_by_name(real_clamd, member_client, member):
     actor = Actor.member(member.user)
     draft = services.draft_get_or_create(member=member)
@@ -75,8 +89,12 @@ def test_infected_pdf_is_quarantined_encrypted_and_the_member_is_told_by_name(re
     assert quarantined.signature and quarantined.member == member
     from django.core.files.storage import storages
 
-    with storages["default"].open(quarantined.storage_name, "rb") as stored:
-        assert EICAR not in stored.read()  # encrypted at rest
+    assert quarantined.segments  # kept as the member's encrypted segments
+    for segment in quarantined.segments:
+        with storages["default"].open(f"{quarantined.storage_name}{segment['key']}", "rb") as stored:
+            assert EICAR not in stored.read()  # encrypted at rest
+    services.uploads_purge_orphans(now=timezone.now() + datetime.timedelta(days=1))
+    assert storages["default"].exists(f"{quarantined.storage_name}{quarantined.segments[0]['key']}")
     assert AuditEvent.objects.filter(action=AuditAction.DOCUMENT_QUARANTINED).exists()
     page = member_client.get(reverse("uploads:draft")).content.decode()
     assert "In „Rechnung.pdf“ haben wir Schadsoftware gefunden" in page
@@ -91,7 +109,7 @@ def test_infected_pdf_is_quarantined_encrypted_and_the_member_is_told_by_name(re
         services.draft_transmit(draft=draft, actor=actor, confirmed=True)
     # Removing the entry keeps the quarantined file for the administrators.
     services.upload_delete(upload=upload, actor=actor)
-    assert storages["default"].exists(quarantined.storage_name)
+    assert storages["default"].exists(f"{quarantined.storage_name}{quarantined.segments[0]['key']}")
 
 
 def test_infected_image_is_quarantined(real_clamd, draft, actor):

@@ -15,7 +15,7 @@ from audit.services import Actor
 from core import storage as stored_files
 from core.crypto import save_encrypted
 from uploads import services
-from uploads.constants import UploadStatus
+from uploads.constants import ScanStatus, UploadStatus
 from uploads.exceptions import FileUnavailable, UploadExpired
 from uploads.models import SubmissionReason, Upload
 
@@ -85,7 +85,8 @@ def test_no_file_under_local_storage_holds_plaintext_during_or_after_the_flow(dr
         ), path
 
 
-def test_segments_swapped_in_storage_are_refused(draft, actor):
+def test_segments_swapped_in_storage_are_refused(draft, actor, screens):
+    screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     data = pdf_bytes(padding=200_000)
     upload = append_in_chunks(draft, actor, data, chunk=100_000)
     first, second = (f"{upload.storage_name}{segment['key']}" for segment in upload.segments[:2])
@@ -106,6 +107,7 @@ def test_a_document_stored_before_segments_is_still_read_and_transmitted(draft, 
         offset=len(data),
         mime_type="application/pdf",
         status=UploadStatus.COMPLETE,
+        scan_status=ScanStatus.CLEAN,  # checked by the worker before segments existed
         expires_at=timezone.now() + datetime.timedelta(hours=1),
     )
     stored = save_encrypted(
@@ -138,7 +140,8 @@ def test_an_upload_begun_with_plain_staging_is_deleted_and_the_member_restarts(d
     assert every_stored_file() == {}
 
 
-def test_orphans_are_purged_after_the_grace_time_and_listed_segments_stay(draft, actor):
+def test_orphans_are_purged_after_the_grace_time_and_listed_segments_stay(draft, actor, screens):
+    screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     data = pdf_bytes(padding=100_000)
     upload = append_in_chunks(draft, actor, data, chunk=60_000)
     stored_files.write_stream(storages["default"], f"{upload.storage_name}000009999999", [b"died midway"])
@@ -167,4 +170,4 @@ def test_the_document_hash_is_right_whether_the_parts_reach_one_process_or_sever
             actor=actor,
         )
     assert upload.status == UploadStatus.COMPLETE
-    assert upload.sha256 == hashlib.sha256(data).hexdigest() and upload.size == len(data)
+    assert upload.sent_sha256 == hashlib.sha256(data).hexdigest()

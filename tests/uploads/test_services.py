@@ -199,7 +199,8 @@ def test_upload_without_a_scanner_is_disarmed_and_marked_unscanned(draft, actor)
     assert upload_whole(draft, actor, pdf_bytes()).scan_status == ScanStatus.UNSCANNED
 
 
-def test_deleting_an_upload_removes_its_encrypted_file(draft, actor):
+def test_deleting_an_upload_removes_its_encrypted_file(draft, actor, screens):
+    screens.auto = False  # the received segments; the disarmed copy's removal is tested in test_screening.py
     upload = upload_whole(draft, actor, pdf_bytes())
     assert list(stored_files.list_files(storages["default"], upload.storage_name))
     services.upload_delete(upload=upload, actor=actor)

@@ -436,7 +436,8 @@ def test_receipt_is_gone_once_its_time_is_over(member_client, member):
     assert member_client.get(reverse("uploads:receipt")).status_code == 404
 
 
-def test_staged_parts_are_removed_once_complete(member_client):
+def test_staged_parts_are_removed_once_complete(member_client, screens):
+    screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     tus_upload(member_client, pdf_bytes(padding=100_000))
     upload = Upload.objects.get()
     assert upload.status == UploadStatus.COMPLETE
