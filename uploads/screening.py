@@ -24,7 +24,7 @@ from core.crypto import iter_file, save_encrypted
 from scanning import clamd
 from scanning.disarm import DisarmFailed, ImageTooLarge, image_disarm, pdf_disarm
 
-from .constants import SCAN_WAITING, ScanStatus
+from .constants import SCAN_WAITING, ScanStatus, UploadStatus
 from .exceptions import UploadError
 from .models import QuarantinedFile, SubmissionDocument, Upload
 from .services import document_open, upload_open
@@ -38,9 +38,16 @@ def _member(row):
     return row.draft.member if isinstance(row, Upload) else row.submission.member
 
 
+def _waiting(kind: str):
+    """The rows of this kind whose stored file waits for the check; an upload only once all its bytes are in
+    (while it arrives its segments are stored under storage_name too, and must not be touched)."""
+    rows = MODELS[kind].objects.filter(scan_status__in=SCAN_WAITING).exclude(storage_name="")
+    return rows.filter(status=UploadStatus.COMPLETE) if kind == "upload" else rows
+
+
 def _load(kind: str, pk: int):
     related = "draft__member" if kind == "upload" else "submission__member"
-    return MODELS[kind].objects.select_related(related).filter(pk=pk).first()
+    return _waiting(kind).select_related(related).filter(pk=pk).first()
 
 
 def _spool(row, out: IO[bytes]) -> None:
@@ -60,7 +67,7 @@ def _disarm(src: IO[bytes], out: IO[bytes], *, mime: str) -> str:
 def _finish(kind: str, row, *, status: str, note: str = "", action: str, data: dict | None = None, **fields) -> bool:
     """Record the outcome if the row still waits for it (the member may have deleted or transmitted it)."""
     with transaction.atomic():
-        locked = MODELS[kind].objects.select_for_update(of=("self",)).filter(pk=row.pk).first()
+        locked = _waiting(kind).select_for_update(of=("self",)).filter(pk=row.pk).first()
         if locked is None or locked.scan_status not in SCAN_WAITING or locked.storage_name != row.storage_name:
             return False
         for name, value in {"scan_status": status, "scan_note": note, "scanned_at": timezone.now(), **fields}.items():
@@ -129,8 +136,9 @@ def _refuse(kind: str, row, *, reason: str) -> str:
 def file_screen(*, kind: str, pk: int) -> str:
     """Scan and disarm one stored upload or document; returns its new scan status. Safe to run twice."""
     row = _load(kind, pk)
-    if row is None or row.scan_status not in SCAN_WAITING or not row.storage_name:
-        return row.scan_status if row else "gone"
+    if row is None:  # removed, already checked, or (an upload) not complete yet: nothing to do
+        status = MODELS[kind].objects.filter(pk=pk).values_list("scan_status", flat=True).first()
+        return status or "gone"
     with tempfile.SpooledTemporaryFile(max_size=SPOOL) as plain, tempfile.TemporaryFile() as safe:
         try:
             _spool(row, plain)
@@ -181,8 +189,8 @@ def files_rescan(*, older_than_minutes: int = 2) -> int:
 
     cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
     count = 0
-    for kind, model in MODELS.items():
-        waiting = model.objects.filter(scan_status__in=SCAN_WAITING).exclude(storage_name="")
+    for kind in MODELS:
+        waiting = _waiting(kind)
         if kind == "upload":
             waiting = waiting.filter(updated_at__lt=cutoff)
         for pk in waiting.values_list("pk", flat=True):

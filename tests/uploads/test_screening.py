@@ -69,6 +69,32 @@ def test_clean_hostile_pdf_is_released_disarmed_with_text(real_clamd, draft, act
     assert TEXT in text
 
 
+def test_an_upload_still_arriving_is_left_alone_by_the_check_and_the_rescan(draft, actor):
+    """A stale or repeated check, or beat's rescan, must not touch segments that are still arriving."""
+    from tests.uploads.factories import pdf_bytes
+
+    data = pdf_bytes(padding=50_000)
+    upload = services.upload_create(draft=draft, name="a.pdf", length=len(data), actor=actor)
+    upload = services.upload_append(
+        upload=upload, offset=0, stream=io.BytesIO(data[:1000]), content_length=1000, actor=actor
+    )
+    Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    file_screen(kind="upload", pk=upload.pk)
+    assert screening_rescan_count() == 0
+    upload.refresh_from_db()
+    assert len(upload.segments) == 1 and upload.offset == 1000 and upload.storage_name
+    upload = services.upload_append(
+        upload=upload, offset=1000, stream=io.BytesIO(data[1000:]), content_length=len(data) - 1000, actor=actor
+    )
+    assert upload.is_complete and upload.sent_sha256 == hashlib.sha256(data).hexdigest()
+
+
+def screening_rescan_count() -> int:
+    from uploads.screening import files_rescan
+
+    return files_rescan()
+
+
 def test_the_orphan_purge_keeps_the_disarmed_copy_and_removes_the_received_segments(draft, actor):
     data = hostile_pdf()
     upload = upload_whole(draft, actor, data)
