@@ -12,7 +12,6 @@ import zipfile
 from dataclasses import dataclass
 from typing import IO
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import storages
@@ -20,11 +19,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record, audit_record_many
 from core.crypto import SEGMENT_SIZE, DecryptionError, read_decrypted, save_encrypted
+from core.queue import task_enqueue
 from members.models import Member
 from pins.constants import EndReason, PinStatus
 from pins.services import pin_invalidate, pin_is_usable, pin_issue
@@ -54,25 +53,9 @@ def _history(*, letter: LetterRequest, status: str, by: AbstractBaseUser | None 
 RENDER_TASK = "letters.tasks.render_letter_task"
 
 
-def _broker_errors() -> tuple[type[BaseException], ...]:
-    """The errors that mean "the broker is away": kombu's and the transport's own connection and channel errors."""
-    connection = current_app.connection_for_write()
-    return (KombuOperationalError, *connection.connection_errors, *connection.channel_errors)
-
-
 def _enqueue(letter_id: int) -> None:
-    """Hand a request to the worker. A broker that is down loses nothing: the beat re-enqueues waiting requests.
-
-    The task is looked up by name in Celery's registry (tasks.py imports this module, never the other way round).
-    Only broker errors are caught: with eager Celery a task's own error propagates instead of being hidden.
-    """
-    task = current_app.tasks[RENDER_TASK]
-    try:
-        task.apply_async(
-            (letter_id,), retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
-        )
-    except _broker_errors() as error:
-        logger.warning("letter %s not enqueued (%s); the beat task will retry", letter_id, type(error).__name__)
+    """Hand a request to the worker. A broker that is down loses nothing: the beat re-enqueues waiting requests."""
+    task_enqueue(name=RENDER_TASK, args=(letter_id,), what=f"letter {letter_id}")
 
 
 def letter_request_create(*, member: Member, purpose: str, actor: Actor) -> LetterRequest:

@@ -21,13 +21,14 @@ from audit.constants import AuditAction
 from audit.services import Actor, audit_record
 from core import storage as stored_files
 from core.crypto import iter_file, save_encrypted
+from core.queue import task_enqueue
 from scanning import clamd
 from scanning.disarm import DisarmFailed, ImageTooLarge, image_disarm, pdf_disarm
 
 from .constants import SCAN_WAITING, ScanStatus, UploadStatus
 from .exceptions import UploadError
 from .models import QuarantinedFile, SubmissionDocument, Upload
-from .services import document_open, upload_open
+from .services import SCREEN_TASK, document_open, upload_open
 
 logger = logging.getLogger(__name__)
 SPOOL = 8 * 2**20
@@ -185,8 +186,6 @@ def file_screen(*, kind: str, pk: int) -> str:
 
 def files_rescan(*, older_than_minutes: int = 2) -> int:
     """Hand every held file, and every pending one the worker has not reached, to the worker again."""
-    from .tasks import screen_file
-
     cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
     count = 0
     for kind in MODELS:
@@ -194,8 +193,7 @@ def files_rescan(*, older_than_minutes: int = 2) -> int:
         if kind == "upload":
             waiting = waiting.filter(updated_at__lt=cutoff)
         for pk in waiting.values_list("pk", flat=True):
-            screen_file.delay(kind, pk)
-            count += 1
+            count += task_enqueue(name=SCREEN_TASK, args=(kind, pk), what=f"check of {kind} {pk}")
     return count
 
 

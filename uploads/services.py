@@ -29,6 +29,7 @@ from core.crypto import (
     open_decrypted,
     open_decrypting_reader,
 )
+from core.queue import task_enqueue
 from members.models import Member
 from pins.constants import EndReason
 from pins.models import LetterPin
@@ -419,10 +420,13 @@ def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
     _screen_on_commit("upload", upload.pk)
 
 
-def _screen_on_commit(kind: str, pk: int) -> None:
-    from .tasks import screen_file  # tasks import services
+SCREEN_TASK = "uploads.tasks.screen_file"
 
-    transaction.on_commit(lambda: screen_file.delay(kind, pk))
+
+def _screen_on_commit(kind: str, pk: int) -> None:
+    """Hand the file to the worker's check once the transaction commits; with the broker away, beat's rescan
+    hands it over later (the file stays "wird geprüft" until then)."""
+    transaction.on_commit(lambda: task_enqueue(name=SCREEN_TASK, args=(kind, pk), what=f"check of {kind} {pk}"))
 
 
 def _sha256_of(src: IO[bytes]) -> tuple[int, str]:

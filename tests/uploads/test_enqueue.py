@@ -1,0 +1,47 @@
+"""Tests for handing a completed file to the worker's check: a broker that is away waits for beat, never a 500."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from uploads.tasks import screen_file
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_check_of_a_completed_file_waits_for_beat_when_redis_is_away(
+    screens, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    import redis.exceptions
+
+    def unreachable(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting")
+
+    monkeypatch.setattr(screen_file, "apply_async", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        screens.enqueue_on_commit("upload", 12345)  # the real hook the completion calls
+    assert "check of upload 12345 not enqueued (ConnectionError)" in caplog.text
+
+
+def test_a_check_task_that_fails_itself_is_not_hidden_as_a_broker_outage(
+    screens, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    def broken(*args, **kwargs):
+        raise AttributeError("a bug in the check")
+
+    monkeypatch.setattr(screen_file, "apply_async", broken)
+    with pytest.raises(AttributeError), django_capture_on_commit_callbacks(execute=True):
+        screens.enqueue_on_commit("upload", 12345)
+    assert "not enqueued" not in caplog.text
+
+
+@pytest.mark.parametrize("module", ["services.py", "screening.py"])
+def test_uploads_writes_do_not_import_the_tasks_module(module):
+    tree = ast.parse((ROOT / "uploads" / module).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.add(("." * node.level) + (node.module or ""))
+    assert ".tasks" not in imported and "uploads.tasks" not in imported
