@@ -14,6 +14,7 @@ class StaffAdminSite(OTPAdminSite):
     """Password plus TOTP code; a session that is not OTP-verified by a staff device sees nothing."""
 
     login_form = StaffLoginForm
+    login_template = "staff/login.html"
     site_header = _("Einmal-PIN-Portal · Mitarbeiter")
     site_title = _("Einmal-PIN-Portal")
     index_title = _("Übersicht")

@@ -19,6 +19,7 @@ from pins.auth import current_pin, member_login, member_logout, member_required
 from pins.constants import VerifyResult
 from pins.services import VerifyOutcome, pin_verify
 
+from .attack import attack_check, attack_level, attack_note_global_count, challenge_create
 from .forms import LoginForm
 from .services import SessionEnd, member_language_at_login, member_session_keepalive, member_session_start
 from .throttle import login_throttle_blocked_until, login_throttle_record_guess
@@ -119,18 +120,37 @@ def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST if request.method == "POST" else None)
     context = {"form": form, "next": next_url, **_pin_rules()}
     if form.is_valid():
+        # Attack mode: the attempt's proof of work (or, without JavaScript, its wait ticket) before its PIN.
+        check = attack_check(
+            level=attack_level(),
+            payload=request.POST.get("altcha", ""),
+            ticket=request.POST.get("wartemarke", ""),
+        )
+        if not check.passed:
+            context["security_check"] = check
+            return render(request, "web/login.html", context)
         outcome = pin_verify(kvnr=form.cleaned_data["kvnr"], pin=form.cleaned_data["pin"], ip=ip or None)
         if outcome.ok:
             return _signed_in(request, outcome, next_url)
         if not outcome.matched:
             # Whoever knows the PIN is not guessing: only attempts without a match count against the address.
-            login_throttle_record_guess(ip=ip)
+            login_throttle_record_guess(ip=ip, on_global=lambda count: attack_note_global_count(count=count))
         if outcome.may_explain:
             title, text = EXPLANATIONS[outcome.result]
             context["explanation"] = {"title": title, "text": text % {"days": settings.PIN_VALIDITY_DAYS}}
         else:
             context["failed"] = True
     return render(request, "web/login.html", context)
+
+
+@require_GET
+@never_cache
+def login_challenge(request: HttpRequest) -> JsonResponse:
+    """For the login page's script: whether a proof of work is needed now, and a fresh challenge if so."""
+    level = attack_level()
+    if not level:
+        return JsonResponse({"required": False})
+    return JsonResponse({"required": True, "challenge": challenge_create(level=level)})
 
 
 @require_GET
