@@ -118,11 +118,13 @@ def login(request: HttpRequest) -> HttpResponse:
         return _throttled(request, blocked_until)
 
     form = LoginForm(request.POST if request.method == "POST" else None)
-    context = {"form": form, "next": next_url, **_pin_rules()}
+    level = attack_level()
+    # The page's script solves a challenge on "Anmelden" only while attack mode is on (no extra round trip else).
+    context = {"form": form, "next": next_url, "challenge_required": level > 0, **_pin_rules()}
     if form.is_valid():
         # Attack mode: the attempt's proof of work (or, without JavaScript, its wait ticket) before its PIN.
         check = attack_check(
-            level=attack_level(),
+            level=level,
             payload=request.POST.get("altcha", ""),
             ticket=request.POST.get("wartemarke", ""),
         )

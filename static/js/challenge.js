@@ -1,14 +1,14 @@
 /* Login under attack: when the server asks for a proof of work, solve it when the member presses "Anmelden".
 
-   On submit, ask /anmelden/pruefung/ whether a challenge is needed. If not, the form goes as it is. If so,
-   show "Sicherheitsprüfung läuft" (a live region), solve the challenge in a worker (challenge-worker.js) and
-   send the form with the solution in the hidden "altcha" field. Without JavaScript the server hands out a
-   wait ticket instead, so nobody depends on this script. */
+   Only on a page the server marked (data-challenge: attack mode is on; otherwise the form goes as it is). On
+   submit, fetch a fresh challenge from /anmelden/pruefung/, show "Sicherheitsprüfung läuft" (a live region),
+   solve it in a worker (challenge-worker.js) and send the form with the solution in the hidden "altcha" field.
+   Without JavaScript the server hands out a wait ticket instead, so nobody depends on this script. */
 "use strict";
 
 (function () {
   var form = document.getElementById("login-form");
-  if (!form || !window.Worker || !window.crypto || !crypto.subtle || !window.fetch) {
+  if (!form || !form.dataset.challenge || !window.Worker || !window.crypto || !crypto.subtle || !window.fetch) {
     return;
   }
   var field = form.querySelector("input[name=altcha]");
