@@ -358,8 +358,9 @@ MEMBER_IDLE_TIMEOUT_SECONDS = env.int("MEMBER_IDLE_TIMEOUT_SECONDS", default=15 
 MEMBER_IDLE_WARNING_SECONDS = env.int("MEMBER_IDLE_WARNING_SECONDS", default=60)
 MEMBER_SESSION_MAX_AGE_SECONDS = env.int("MEMBER_SESSION_MAX_AGE_SECONDS", default=2 * 3600)
 # Login throttling on top of the per-PIN rule, counted in the cache by client address (never by KVNR): this
-# many PIN guesses that did not match, from one address (IPv6: one /64) or from everywhere together, within
-# the window block further logins from there (or from everywhere) until the window has passed.
+# many PIN guesses that did not match from one address (IPv6: one /64) within the window block further logins
+# from there until the window has passed. Guesses from everywhere together never block: past their budget,
+# attack mode asks every login for a proof of work (web/attack.py).
 LOGIN_THROTTLE_IP_LIMIT = env.int("LOGIN_THROTTLE_IP_LIMIT", default=20)
 LOGIN_THROTTLE_IP_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_IP_WINDOW_SECONDS", default=15 * 60)
 LOGIN_THROTTLE_GLOBAL_LIMIT = env.int("LOGIN_THROTTLE_GLOBAL_LIMIT", default=600)
