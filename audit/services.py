@@ -89,3 +89,21 @@ def audit_record_many(
         events.append(event)
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     return len(events)
+
+
+def audit_event(
+    *,
+    action: str,
+    actor: Actor,
+    member: Any = None,
+    ip: str | None = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An event not yet written, for audit_insert: several events of different kinds in one statement."""
+    return _event(action=action, actor=actor, member=member, ip=ip, reason=reason, data=data)
+
+
+def audit_insert(*, events: list[AuditEvent]) -> None:
+    """Write events made by audit_event in one INSERT (the login path writes the same statement every time)."""
+    AuditEvent.objects.bulk_create(events)

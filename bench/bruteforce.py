@@ -26,6 +26,7 @@ import argparse
 import collections
 import http.client
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -45,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 HOST = "127.0.0.1"
 BENCH_KVNR_BASE = 71_000_000
 PIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-MODES = ("plain", "xff-trusted", "xff-forged")
+MODES = ("plain", "xff-trusted", "xff-forged", "attack-mode")
+CHALLENGED = 299  # stands for "the login page asked for a proof of work; the PIN was not evaluated"
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,6 +60,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sources", type=int, default=4, help="real source addresses in xff-forged (default 4)")
     parser.add_argument("--rate", type=float, default=40, help="guesses per second, all clients together")
     parser.add_argument("--threads", type=int, default=8, help="client threads")
+    parser.add_argument("--attack-sources", type=int, default=40, help="attack-mode: guessing sources (default 40)")
+    parser.add_argument("--attack-members", type=int, default=20, help="attack-mode: members logging in (default 20)")
+    parser.add_argument("--attack-seconds", type=float, default=30, help="attack-mode: seconds per phase")
+    parser.add_argument("--attack-budget", type=int, default=50, help="attack-mode: global budget of the run")
     return parser.parse_args()
 
 
@@ -229,14 +235,16 @@ def attack(port: int, guesses: list[Guess], *, rate: float, threads: int) -> tup
             if guess.forwarded:
                 headers["X-Forwarded-For"] = guess.forwarded
             try:
-                status = request(
+                status, _headers, body = request(
                     port,
                     "POST",
                     "/anmelden/",
                     source=guess.source,
                     body=urlencode({"kvnr": guess.kvnr, "pin": pin}),
                     headers=headers,
-                )[0]
+                )
+                if status == 200 and b'name="wartemarke"' in body:
+                    status = CHALLENGED  # attack mode: the PIN was not evaluated
             except OSError:
                 status = 0
             with lock:
@@ -295,7 +303,7 @@ def report(mode: str, outcomes: list[Outcome], wall: float, pin_ids: list[int], 
     attempts = [pin.failed_attempts for pin in pins]
     locked = sum(pin.status == PinStatus.LOCKED for pin in pins)
     evaluated = statuses[200]
-    global_blocks = log_text.count("login throttle global reached")
+    global_blocks = log_text.count("login.attack_mode.started")
     ip_blocks = log_text.count("login throttle ip reached")
     below_limit = [
         s.first_block_at
@@ -308,6 +316,7 @@ def report(mode: str, outcomes: list[Outcome], wall: float, pin_ids: list[int], 
     print(f"guesses sent:            {len(outcomes)} in {wall:.1f} s ({len(outcomes) / wall:.1f}/s)")
     print(
         f"answers:                 {statuses[200]} evaluated (login page), {statuses[429]} throttled (429), "
+        f"{statuses[CHALLENGED]} asked for a proof of work, "
         f"{statuses[302]} signed in, {sum(n for s, n in statuses.items() if s >= 500 or s == 0)} errors"
     )
     print(
@@ -329,10 +338,10 @@ def report(mode: str, outcomes: list[Outcome], wall: float, pin_ids: list[int], 
             f"{sum(s.throttled for s in sprayed)} throttled"
         )
     print(
-        f"global throttle:         {'engaged' if global_blocks else 'not engaged'} (limit {global_limit}; "
+        f"attack mode:             {'started' if global_blocks else 'not started'} (budget {global_limit}; "
         f"{evaluated} guesses evaluated in all"
         + (f"; first client blocked below its own limit at t = {first_global:.1f} s" if first_global else "")
-        + f"; server log: {global_blocks} global blocks)"
+        + f"; server log: {global_blocks} starts)"
     )
 
     slack = workers - 1  # requests already past the throttle check when the limit is reached
@@ -359,11 +368,11 @@ def report(mode: str, outcomes: list[Outcome], wall: float, pin_ids: list[int], 
             checks.append(
                 (
                     evaluated <= global_limit + slack and bool(global_blocks),
-                    f"global throttle engaged at {global_limit} evaluated guesses in all ({evaluated})",
+                    f"attack mode started at {global_limit} evaluated guesses in all ({evaluated}); no 429 for it",
                 )
             )
         else:
-            checks.append((not global_blocks, f"global throttle not reached by {evaluated} guesses, as planned"))
+            checks.append((not global_blocks, f"attack mode not reached by {evaluated} guesses, as planned"))
     else:
         bound = args.sources * (ip_limit + slack)
         checks += [
@@ -376,6 +385,197 @@ def report(mode: str, outcomes: list[Outcome], wall: float, pin_ids: list[int], 
     for ok, text in checks:
         print(("PASS " if ok else "FAIL ") + text)
     return all(ok for ok, _text in checks)
+
+
+# --- attack mode: guessing at full speed while members log in ------------------------------------------------
+
+
+def _post_login(port: int, csrf: str, source: str, fields: dict) -> tuple[int, bytes, dict]:
+    status, headers, body = request(
+        port,
+        "POST",
+        "/anmelden/",
+        source=source,
+        body=urlencode(fields),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf}",
+            "X-CSRFToken": csrf,
+        },
+    )
+    return status, body, headers
+
+
+def _ticket(body: bytes) -> str:
+    match = re.search(rb'name="wartemarke" value="([^"]+)"', body)
+    return match.group(1).decode() if match else ""
+
+
+def _solve(port: int, source: str) -> str:
+    """What the browser does on "Anmelden": ask whether a challenge is needed, solve it (altcha v2)."""
+    import base64
+    import json
+
+    import altcha
+
+    _status, _headers, body = request(port, "GET", "/anmelden/pruefung/", source=source)
+    answer = json.loads(body)
+    if not answer.get("required"):
+        return ""
+    solution = altcha.solve_challenge(altcha.Challenge.from_dict(answer["challenge"]))
+    payload = {"challenge": answer["challenge"], "solution": solution.to_dict()}
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def guessing_phase(port: int, targets, *, sources: int, seconds: float, members: list[tuple[str, str]] | None):
+    """`sources` attackers from 127.0.1.x guess as fast as the server answers (no pacing); those asked for a
+    proof of work take the cheapest way through (the wait ticket). Meanwhile, when `members` are given, each
+    logs in once with the right PIN through a client that solves challenges like the browser."""
+    csrf = csrf_token(port)
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    state = {"evaluated": 0, "challenged": 0, "throttled": 0, "errors": 0, "signed_in": 0}
+    state.update(first_challenge=None, evaluated_after=0)
+    member_results: list[tuple[bool, float]] = []
+
+    def attacker(n: int) -> None:
+        source = f"127.0.1.{n + 1}"
+        ticket = ""
+        k = 0
+        while time.monotonic() < stop:
+            kvnr, selector, _pk = targets[(n + k) % len(targets)]
+            k += 1
+            pin = selector + "".join(secrets.choice(PIN_ALPHABET) for _ in range(10))
+            fields = {"kvnr": kvnr, "pin": pin, **({"wartemarke": ticket} if ticket else {})}
+            try:
+                status, body, _headers = _post_login(port, csrf, source, fields)
+            except OSError:
+                status, body = 0, b""
+            ticket = _ticket(body) if status == 200 else ""
+            with lock:
+                if status == 200 and ticket:
+                    state["challenged"] += 1
+                    state["first_challenge"] = state["first_challenge"] or time.monotonic()
+                elif status == 200:
+                    state["evaluated"] += 1
+                    state["evaluated_after"] += state["first_challenge"] is not None
+                elif status == 429:
+                    state["throttled"] += 1
+                elif status == 302:
+                    state["signed_in"] += 1
+                else:
+                    state["errors"] += 1
+            if ticket:
+                match = re.search(rb"warten Sie (\d+) Sekunde", body)
+                time.sleep(min(float(match.group(1)) if match else 1.0, max(0.0, stop - time.monotonic())))
+
+    def member(n: int, kvnr: str, pin: str) -> None:
+        time.sleep(n * seconds / max(1, len(members or [])) / 2)  # spread over the first half of the phase
+        source = f"127.0.2.{n + 1}"
+        started = time.monotonic()
+        ok = False
+        try:
+            for _try in range(3):
+                payload = _solve(port, source)
+                status, _body, headers = _post_login(port, csrf, source, {"kvnr": kvnr, "pin": pin, "altcha": payload})
+                if status == 302 and headers.get("Location") == "/uebersicht/":
+                    ok = True
+                    break
+        except OSError:
+            ok = False
+        with lock:
+            member_results.append((ok, time.monotonic() - started))
+
+    threads = [threading.Thread(target=attacker, args=(n,)) for n in range(sources)]
+    threads += [threading.Thread(target=member, args=(n, k, p)) for n, (k, p) in enumerate(members or [])]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ended = time.monotonic()
+    state["seconds_after"] = ended - state["first_challenge"] if state["first_challenge"] else 0.0
+    return state, member_results, ended - started
+
+
+def attack_mode_scenario(args, env: dict, logs: Path) -> bool:
+    """Guesses/s evaluated without attack mode, then with it while 20 members log in; PASS/FAIL lines."""
+    import statistics
+
+    from django.core.cache import cache
+
+    from bench._members import bench_member_with_pin
+    from pins.models import LetterPin
+
+    seconds = args.attack_seconds
+    results = {}
+    members = []
+    for n in range(args.attack_members):
+        issued = bench_member_with_pin(number=BENCH_KVNR_BASE + 900 + n, last_name=f"Mitglied {n}", purpose="bench")
+        ISSUED_PLAINTEXTS.append(issued.plaintext)
+        members.append((issued.pin.member.kvnr, issued.plaintext, issued.pin.pk))
+    for phase, budget in (("without attack mode", "1000000000"), ("attack mode", str(args.attack_budget))):
+        cache.clear()
+        targets = prepare_pins(args.members, offset=500 + len(results) * 100)
+        phase_env = {
+            **env,
+            "TRUSTED_PROXY_COUNT": "0",
+            "LOGIN_THROTTLE_IP_LIMIT": "1000000",  # a botnet has addresses to spare: measure the global defence
+            "LOGIN_THROTTLE_GLOBAL_LIMIT": budget,
+            "PIN_MAX_FAILED_ATTEMPTS": "1000000",  # keep the guessed PINs guessable all along
+        }
+        log = logs / f"attack-{len(results)}.log"
+        port = free_port()
+        server = start_gunicorn(port, phase_env, 2, log)
+        try:
+            with_members = [(k, p) for k, p, _pk in members] if phase == "attack mode" else None
+            state, member_results, wall = guessing_phase(
+                port, targets, sources=args.attack_sources, seconds=seconds, members=with_members
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        results[phase] = (state, member_results, wall, log.read_text(errors="replace"))
+
+    base_state, _m, base_wall, _log = results["without attack mode"]
+    state, member_results, wall, log_text = results["attack mode"]
+    base_rate = base_state["evaluated"] / base_wall
+    # Under attack mode: the guesses evaluated once the first proof of work was asked for, per second since then.
+    rate = state["evaluated_after"] / state["seconds_after"] if state["seconds_after"] else state["evaluated"] / wall
+    reached = sum(ok for ok, _t in member_results)
+    times = sorted(t for ok, t in member_results if ok)
+    p95 = times[min(len(times) - 1, max(0, round(0.95 * len(times)) - 1))] if times else float("inf")
+    locked = LetterPin.objects.filter(pk__in=[pk for _k, _p, pk in members], status="locked").count()
+    print(f"\n== attack-mode  ({args.attack_sources} sources 127.0.1.x at full speed, {seconds:.0f} s per phase)")
+    for phase, (st, _mr, w, _l) in results.items():
+        print(
+            f"{phase:<22} evaluated {st['evaluated']:>5} ({st['evaluated'] / w:6.1f}/s), asked for proof of work "
+            f"{st['challenged']:>5}, 429 {st['throttled']}, signed in {st['signed_in']}, errors {st['errors']}"
+        )
+    print(
+        f"attack mode on for {state['seconds_after']:.1f} s: {state['evaluated_after']} guesses evaluated "
+        f"({rate:.2f}/s)"
+    )
+    print(
+        f"members: {reached}/{len(member_results)} reached the dashboard; login time p50 "
+        f"{statistics.median(times) if times else float('nan'):.2f} s, p95 {p95:.2f} s; PINs locked: {locked}"
+    )
+    ratio = base_rate / rate if rate else float("inf")
+    checks = [
+        (reached >= 0.99 * len(member_results), f">= 99 % of members reached the dashboard ({reached}/{len(members)})"),
+        (p95 <= 5, f"members' p95 login time under attack <= 5 s ({p95:.2f} s)"),
+        (
+            ratio >= 10,
+            f"attacker's evaluated guesses/s at least 10x lower ({base_rate:.1f}/s -> {rate:.2f}/s, {ratio:.1f}x)",
+        ),
+        (locked == 0, "no member locked by the defence"),
+        ("login.attack_mode.started" in log_text, "attack mode started (log line)"),
+        (state["throttled"] == 0, "nobody refused with 429 for the attack's sake"),
+        (not any(pin in log_text for pin in ISSUED_PLAINTEXTS), "no issued PIN in the server log"),
+    ]
+    for ok, text in checks:
+        print(("PASS " if ok else "FAIL ") + text)
+    return all(ok for ok, _t in checks)
 
 
 def main() -> None:
@@ -414,6 +614,9 @@ def main() -> None:
         for number, mode in enumerate(m.strip() for m in args.modes.split(",")):
             if mode not in MODES:
                 sys.exit(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+            if mode == "attack-mode":
+                passed &= attack_mode_scenario(args, env, logs)
+                continue
             cache.clear()
             targets = prepare_pins(args.members, offset=number * 100)
             mode_env = {**env, "TRUSTED_PROXY_COUNT": "1" if mode == "xff-trusted" else "0"}

@@ -1,11 +1,13 @@
 """Benchmark, run by hand: member logins per second over HTTP against raw Argon2, dashboard p99 against a bare view.
 
-Starts gunicorn (2 sync workers) on 127.0.0.1 with the portal against the PostgreSQL database in DATABASE_URL
-(created and migrated when missing), creates bench members with fresh PINs, then measures in one run:
+Starts gunicorn (2 sync workers) on 127.0.0.1 with the portal on a throw-away PostgreSQL database (created on
+DATABASE_URL's server, migrated, dropped afterwards) with production's CONN_MAX_AGE (60 s unless CONN_MAX_AGE is
+set), creates bench members with fresh PINs, then measures in one run:
 
 - raw Argon2 verifications per second with the PIN engine's parameters (1 and 2 processes, 2 = the workers);
 - logins per second through the real login view (POST /anmelden/, CSRF and all) from a few client threads;
-- p50/p99 latency of the dashboard page against a bare template view (anonymous and with a member session).
+- p50/p99 latency of the dashboard page against a bare template view (anonymous and with a member session),
+  from --connections concurrent clients (default 16), each interleaving the three pages.
 
 Usage: DATABASE_URL=postgres://... CACHE_URL=redis://... [CONN_MAX_AGE=60] .venv/bin/python bench/login_http.py
 """
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
@@ -38,20 +41,33 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="client threads for the login run")
     parser.add_argument("--members", type=int, default=20, help="bench members with a PIN each")
     parser.add_argument("--requests", type=int, default=300, help="requests per page for the latency run")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent clients for the latency run")
     parser.add_argument("--argon2-seconds", type=float, default=5, help="duration of the raw Argon2 run")
     return parser.parse_args()
 
 
-def ensure_database(url: str) -> None:
-    """Create the database named in DATABASE_URL when it does not exist yet."""
+def create_database(url: str, prefix: str) -> tuple[str, str]:
+    """A new, empty database on DATABASE_URL's server: (its URL, its name)."""
     import psycopg
 
     parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return parsed._replace(path=f"/{name}").geturl(), name
+
+
+def drop_database(url: str, name: str) -> None:
+    """Drop a database create_database made (closing this process's connections to it first)."""
+    import psycopg
+    from django.apps import apps
+
+    if apps.ready:
+        from django.db import connections
+
+        connections.close_all()
+    with psycopg.connect(urlparse(url)._replace(path="/postgres").geturl(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def prepare_members(count: int) -> list[tuple[str, str]]:
@@ -217,23 +233,42 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
-def latency_run(port: int, pair: tuple[str, str], requests: int) -> dict[str, list[float]]:
-    """Interleaved GETs of the dashboard and the bare view, so both see the same machine load."""
-    _elapsed, cookies = post_login(port, csrf_token(port), *pair)
-    member_cookie = {"Cookie": f"sessionid={cookies['sessionid']}"}
-    pages = {
-        "dashboard (member session)": ("/uebersicht/", member_cookie),
-        "bare view (anonymous)": ("/bench/bare/", {}),
-        "bare view (member session)": ("/bench/bare/", member_cookie),
-    }
-    timings: dict[str, list[float]] = {name: [] for name in pages}
-    for _ in range(requests):
-        for name, (path, headers) in pages.items():
-            start = time.perf_counter()
-            status, _headers, _body = request(port, "GET", path, headers=headers)
-            timings[name].append(time.perf_counter() - start)
-            if status != 200:
-                raise RuntimeError(f"{path} answered HTTP {status}")
+def latency_run(port: int, pairs: list[tuple[str, str]], requests: int, connections: int) -> dict[str, list[float]]:
+    """GETs of the dashboard and the bare view from concurrent clients, each interleaving the pages, so that all
+    pages see the same load; each client has its own member session. `requests` per page in all."""
+    sessions = []
+    for n in range(connections):
+        _elapsed, cookies = post_login(port, csrf_token(port), *pairs[n % len(pairs)])
+        sessions.append({"Cookie": f"sessionid={cookies['sessionid']}"})
+    names = ["dashboard (member session)", "bare view (anonymous)", "bare view (member session)"]
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    lock = threading.Lock()
+    errors = []
+
+    def client(member_cookie: dict, count: int) -> None:
+        pages = {
+            names[0]: ("/uebersicht/", member_cookie),
+            names[1]: ("/bench/bare/", {}),
+            names[2]: ("/bench/bare/", member_cookie),
+        }
+        for _ in range(count):
+            for name, (path, headers) in pages.items():
+                start = time.perf_counter()
+                status, _headers, _body = request(port, "GET", path, headers=headers)
+                elapsed = time.perf_counter() - start
+                with lock:
+                    timings[name].append(elapsed)
+                    if status != 200:
+                        errors.append(f"{path} answered HTTP {status}")
+
+    per_client = max(1, requests // connections)
+    threads = [threading.Thread(target=client, args=(cookie, per_client)) for cookie in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(errors[0])
     return timings
 
 
@@ -242,9 +277,24 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (it is created and migrated when missing).")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    bench_url, bench_name = create_database(url, "bench_login")
+    try:
+        run_all(args, bench_url)
+    finally:
+        drop_database(url, bench_name)
+
+
+def run_all(args: argparse.Namespace, url: str) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "60"),  # production's default
+        "LOGIN_THROTTLE_IP_LIMIT": "1000000",
+    }
     os.environ.update(env)
-    ensure_database(url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
     import django
@@ -269,7 +319,7 @@ def main() -> None:
     server = start_gunicorn(port, env)
     try:
         run = login_run(port, pairs, logins=args.logins, seconds=args.seconds, threads=args.threads)
-        timings = latency_run(port, pairs[0], args.requests)
+        timings = latency_run(port, pairs, args.requests, args.connections)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -294,6 +344,7 @@ def main() -> None:
             f"   (n={len(values)})"
         )
     dashboard = percentile(timings["dashboard (member session)"], 0.99)
+    print(f"latency run: {args.connections} concurrent connections")
     print(
         f"ratio p99 dashboard : bare view (anonymous)      = {dashboard / percentile(timings['bare view (anonymous)'], 0.99):.2f}"
     )

@@ -6,12 +6,12 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from audit.constants import AuditAction
-from audit.services import Actor, audit_record, audit_record_many
+from audit.services import Actor, audit_event, audit_insert, audit_record, audit_record_many
 from members.kvnr import kvnr_is_valid, kvnr_normalize
 from members.models import Member
 
@@ -65,8 +65,25 @@ def pin_validity() -> datetime.timedelta:
     return datetime.timedelta(days=settings.PIN_VALIDITY_DAYS)
 
 
+def pin_valid_until(*, issued_at: datetime.datetime) -> datetime.datetime:
+    """The last instant a PIN issued then works: the end of the PIN_VALIDITY_DAYS-th day, in the portal's zone.
+
+    The letter prints that day ("gültig bis einschließlich 31. Januar 2027"), the dashboard and the staff pages
+    show it: they all read this value (LetterPin.expires_at), so the PIN works through the whole stated day,
+    whatever the time of day it was issued and across a change to or from summer time.
+    """
+    zone = timezone.get_default_timezone()
+    last_day = timezone.localtime(issued_at, zone).date() + pin_validity()
+    return datetime.datetime.combine(last_day, datetime.time.max, tzinfo=zone)
+
+
+def pin_is_expired(*, pin: LetterPin, now: datetime.datetime) -> bool:
+    """Whether the PIN's stated last day is over (expires_at is the last instant it works, inclusive)."""
+    return pin.status == PinStatus.EXPIRED or now > pin.expires_at
+
+
 def pin_issue(*, member: Member, purpose: str, actor: Actor, now: datetime.datetime | None = None) -> IssuedPin:
-    """Create a PIN for the member, valid for PIN_VALIDITY_DAYS; the member's other PINs stay valid."""
+    """Create a PIN for the member, valid through the PIN_VALIDITY_DAYS-th day; the member's other PINs stay valid."""
     now = now or timezone.now()
     used = set(LetterPin.objects.filter(member=member).values_list("selector", flat=True))
     for _attempt in range(5):
@@ -83,7 +100,7 @@ def pin_issue(*, member: Member, purpose: str, actor: Actor, now: datetime.datet
             pin_hash=hashing.hash_pin(plaintext),
             purpose=purpose[:200],
             issued_at=now,
-            expires_at=now + pin_validity(),
+            expires_at=pin_valid_until(issued_at=now),
         )
         try:
             with transaction.atomic():
@@ -103,48 +120,112 @@ def pin_issue(*, member: Member, purpose: str, actor: Actor, now: datetime.datet
     raise RuntimeError("could not find a free PIN selector")
 
 
-def _count_against_all(*, member: Member, ip: str | None, now: datetime.datetime) -> None:
-    """A wrong entry that names none of the member's PINs counts against every active one."""
-    with transaction.atomic():
-        ids = list(
-            LetterPin.objects.select_for_update()
-            .filter(member=member, status=PinStatus.ACTIVE, failed_attempts__lt=_max_attempts())
-            .values_list("pk", flat=True)
+@dataclass
+class _Attempt:
+    """What one login attempt decided, before anything is written: the rules' answer in plain values."""
+
+    result: VerifyResult
+    member: Member | None = None
+    pin: LetterPin | None = None
+    matched: bool = False
+    counted: list[LetterPin] = field(default_factory=list)  # PINs this wrong entry counts against
+    reason: str = ""
+
+
+def _attempt_rows(*, kvnr: str, selector: str) -> list[LetterPin]:
+    """One statement: the member's active PINs and the PIN the selector names, row-locked, with member and user.
+
+    The same query runs for every attempt; an unknown KVNR (or a malformed entry, kvnr "") finds no rows.
+    Rows are locked in id order, so two attempts on one member never wait for each other in a circle.
+    """
+    return list(
+        LetterPin.objects.select_for_update(of=("self",))
+        .select_related("member__user")
+        .filter(member__kvnr=kvnr)
+        .filter(Q(status=PinStatus.ACTIVE) | Q(selector=selector))
+        .order_by("pk")
+    )
+
+
+def _attempt_decide(*, rows: list[LetterPin], selector: str, normalized: str, now: datetime.datetime) -> _Attempt:
+    """The PIN rules for one attempt. Exactly one Argon2 verification on every path."""
+    member = rows[0].member if rows else None
+    target = next((row for row in rows if row.selector == selector), None) if selector else None
+    if member is None or target is None:
+        hashing.verify_dummy(normalized)
+        if member is None:
+            return _Attempt(result=VerifyResult.UNKNOWN, reason="unknown KVNR")
+        # A wrong entry whose selector names none of the member's PINs counts against every active one.
+        active = [row for row in rows if row.status == PinStatus.ACTIVE and row.failed_attempts < _max_attempts()]
+        return _Attempt(result=VerifyResult.WRONG, member=member, counted=active, reason="no PIN with this selector")
+    if target.status == PinStatus.LOCKED or target.failed_attempts >= _max_attempts():
+        # A locked PIN is never evaluated again: the portal can never say "locked" after a match.
+        hashing.verify_dummy(normalized)
+        return _Attempt(result=VerifyResult.LOCKED, member=member, pin=target, reason="PIN locked")
+    if not hashing.verify_pin(target.pin_hash, normalized):
+        return _Attempt(result=VerifyResult.WRONG, member=member, pin=target, counted=[target], reason="wrong PIN")
+    result = _result_after_match(pin=target, member=member, now=now)
+    reason = "" if result == VerifyResult.SUCCESS else f"PIN matched but {result.value}"
+    return _Attempt(result=result, member=member, pin=target, matched=True, reason=reason)
+
+
+def _attempt_write(*, attempt: _Attempt, normalized: str, ip: str | None, now: datetime.datetime) -> None:
+    """Two statements for every attempt, whatever it decided: one UPDATE of PINs and one INSERT of audit rows.
+
+    A wrong entry adds one to each counted PIN and locks those that reach the limit; an attempt that counts
+    against nothing (unknown KVNR, locked PIN, a match) still runs its UPDATE, on an id no row has, so the
+    database does the same kind of work whether or not the KVNR exists.
+    """
+    limit = _max_attempts()
+    pins = LetterPin.objects.filter(pk__in=[row.pk for row in attempt.counted] or [0])
+    if attempt.result == VerifyResult.SUCCESS:
+        changes = {"last_login_at": now}
+        if hashing.needs_rehash(attempt.pin.pin_hash):
+            changes["pin_hash"] = hashing.hash_pin(normalized)
+        LetterPin.objects.filter(pk=attempt.pin.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(attempt.pin, name, value)
+    else:
+        reaches_limit = Q(failed_attempts__gte=limit - 1)
+        pins.update(
+            failed_attempts=F("failed_attempts") + 1,
+            status=Case(When(reaches_limit, then=Value(PinStatus.LOCKED)), default=F("status")),
+            ended_at=Case(When(reaches_limit, then=Value(now)), default=F("ended_at")),
         )
-        if ids:
-            LetterPin.objects.filter(pk__in=ids).update(failed_attempts=F("failed_attempts") + 1)
-        _lock_exhausted(member=member, ids=ids, ip=ip, now=now)
-        audit_record(
-            action=AuditAction.PIN_FAILURE,
+    locked = []
+    for row in attempt.counted:
+        row.failed_attempts += 1
+        if row.failed_attempts >= limit:
+            row.status, row.ended_at = PinStatus.LOCKED, now
+            locked.append(row)
+
+    member = attempt.member
+    actor = Actor.member(member.user) if attempt.matched else Actor.system()
+    if attempt.result == VerifyResult.SUCCESS:
+        action, data = AuditAction.PIN_SUCCESS, {"pin_id": attempt.pin.pk}
+    elif attempt.reason == "no PIN with this selector":
+        action, data = AuditAction.PIN_FAILURE, {"counted_against": [row.pk for row in attempt.counted]}
+    else:
+        action, data = AuditAction.PIN_FAILURE, {"pin_id": attempt.pin.pk} if attempt.pin else {}
+    events = [audit_event(action=action, actor=actor, member=member, ip=ip, reason=attempt.reason, data=data)]
+    events += [
+        audit_event(
+            action=AuditAction.PIN_LOCKED,
             actor=Actor.system(),
             member=member,
             ip=ip,
-            reason="no PIN with this selector",
-            data={"counted_against": ids},
-        )
-
-
-def _lock_exhausted(*, member: Member, ids: list[int], ip: str | None, now: datetime.datetime) -> None:
-    locked = list(
-        LetterPin.objects.filter(pk__in=ids, status=PinStatus.ACTIVE, failed_attempts__gte=_max_attempts()).values_list(
-            "pk", flat=True
-        )
-    )
-    if locked:
-        LetterPin.objects.filter(pk__in=locked).update(status=PinStatus.LOCKED, ended_at=now)
-        audit_record_many(
-            action=AuditAction.PIN_LOCKED,
-            actor=Actor.system(),
-            entries=[(member, {"pin_id": pk}) for pk in locked],
             reason="five wrong entries",
-            ip=ip,
+            data={"pin_id": row.pk},
         )
+        for row in locked
+    ]
+    audit_insert(events=events)
 
 
 def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetime) -> VerifyResult:
     if pin.status == PinStatus.INVALIDATED:
         return VerifyResult.ALREADY_USED if pin.end_reason == EndReason.TRANSMITTED else VerifyResult.REVOKED
-    if pin.status == PinStatus.EXPIRED or now >= pin.expires_at:
+    if pin_is_expired(pin=pin, now=now):
         return VerifyResult.EXPIRED
     if not member.card_is_valid(on=timezone.localdate(now)):
         return VerifyResult.CARD_INVALID
@@ -152,81 +233,45 @@ def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetim
 
 
 def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
-    """Check a login attempt. Exactly one Argon2 verification, whatever the KVNR and the member's PINs.
+    """Check a login attempt with equal work on every path: one lookup, one Argon2 verification, one write.
 
-    The PIN's row is locked (SELECT ... FOR UPDATE) while its hash is checked and the attempt counted, so
-    concurrent attempts on one PIN are evaluated one after another and each sees the count the previous one
-    left: never more than PIN_MAX_FAILED_ATTEMPTS wrong guesses are evaluated. A locked PIN is never
-    evaluated again. One transaction, one commit per attempt.
+    Unknown KVNR, wrong PIN, a selector naming no PIN and a locked PIN run the same statements: the lookup
+    (one SELECT ... FOR UPDATE), one Argon2 verification (a dummy one where there is no hash to check), one
+    UPDATE of the counted PINs and one INSERT of audit rows, then the commit. The PIN rows stay locked while
+    the hash is checked and the attempt counted, so concurrent attempts on one PIN are evaluated one after
+    another and each sees the count the previous one left: never more than PIN_MAX_FAILED_ATTEMPTS wrong
+    guesses are evaluated.
     """
     now = timezone.now()
     parsed = pin_parse(pin)
     normalized_kvnr = kvnr_normalize(kvnr) if isinstance(kvnr, str) else ""
-    if not kvnr_is_valid(normalized_kvnr):
-        hashing.verify_dummy(parsed.normalized if parsed else "")
-        return VerifyOutcome(result=VerifyResult.UNKNOWN)
-
+    well_formed = parsed is not None and kvnr_is_valid(normalized_kvnr)
+    selector = parsed.selector if parsed else ""
+    normalized = parsed.normalized if parsed else ""
     with transaction.atomic():
-        row = None
-        if parsed is not None:
-            # The usual case, a PIN of this member, costs one query for the member and the PIN together.
-            row = (
-                LetterPin.objects.select_for_update(of=("self",))
-                .select_related("member__user")
-                .filter(member__kvnr=normalized_kvnr, selector=parsed.selector)
-                .first()
-            )
-        member = row.member if row else Member.objects.filter(kvnr=normalized_kvnr).first()
-        if member is None or parsed is None or row is None:
-            hashing.verify_dummy(parsed.normalized if parsed else "")
-            if member is None:
-                return VerifyOutcome(result=VerifyResult.UNKNOWN)
-            if parsed is not None:
-                _count_against_all(member=member, ip=ip, now=now)
-            return VerifyOutcome(result=VerifyResult.WRONG, member=member)
+        _attempt_durability()
+        rows = _attempt_rows(kvnr=normalized_kvnr if well_formed else "", selector=selector)
+        attempt = _attempt_decide(rows=rows, selector=selector, normalized=normalized, now=now)
+        _attempt_write(attempt=attempt, normalized=normalized, ip=ip, now=now)
+    return VerifyOutcome(result=attempt.result, matched=attempt.matched, member=attempt.member, pin=attempt.pin)
 
-        if row.status == PinStatus.LOCKED or row.failed_attempts >= _max_attempts():
-            hashing.verify_dummy(parsed.normalized)
-            audit_record(
-                action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
-                reason="PIN locked", data={"pin_id": row.pk},
-            )  # fmt: skip
-            return VerifyOutcome(result=VerifyResult.LOCKED, member=member, pin=row)
 
-        if not hashing.verify_pin(row.pin_hash, parsed.normalized):
-            row.failed_attempts += 1
-            LetterPin.objects.filter(pk=row.pk).update(failed_attempts=F("failed_attempts") + 1)
-            audit_record(
-                action=AuditAction.PIN_FAILURE, actor=Actor.system(), member=member, ip=ip,
-                reason="wrong PIN", data={"pin_id": row.pk},
-            )  # fmt: skip
-            _lock_exhausted(member=member, ids=[row.pk], ip=ip, now=now)
-            return VerifyOutcome(result=VerifyResult.WRONG, member=member, pin=row)
+def _attempt_durability() -> None:
+    """PIN_ATTEMPT_SYNCHRONOUS_COMMIT=False lets the attempt's commit return before its WAL reaches the disk.
 
-        # The PIN matched: the portal may say why it cannot be used.
-        result = _result_after_match(pin=row, member=member, now=now)
-        if result == VerifyResult.SUCCESS:
-            changes = {"last_login_at": now}
-            if hashing.needs_rehash(row.pin_hash):
-                changes["pin_hash"] = hashing.hash_pin(parsed.normalized)
-            LetterPin.objects.filter(pk=row.pk).update(**changes)
-            for name, value in changes.items():
-                setattr(row, name, value)
-        audit_record(
-            action=AuditAction.PIN_SUCCESS if result == VerifyResult.SUCCESS else AuditAction.PIN_FAILURE,
-            actor=Actor.member(member.user),
-            member=member,
-            ip=ip,
-            reason="" if result == VerifyResult.SUCCESS else f"PIN matched but {result.value}",
-            data={"pin_id": row.pk},
-        )
-    return VerifyOutcome(result=result, matched=True, member=member, pin=row)
+    The commit's flush is the largest cost beside Argon2 on a slow disk. Off, a crash of the database server
+    can lose the attempts of its last fraction of a second (wal_writer_delay x 3): counters and audit rows
+    that were answered but not yet on disk. The row lock and the five-entry rule are unchanged while it runs.
+    """
+    if not settings.PIN_ATTEMPT_SYNCHRONOUS_COMMIT and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO off")
 
 
 def pin_is_usable(*, pin: LetterPin, now: datetime.datetime | None = None) -> bool:
-    """Whether a session opened with this PIN may go on (it is active and not past its 60 days)."""
+    """Whether a session opened with this PIN may go on (it is active and its stated last day is not over)."""
     now = now or timezone.now()
-    return pin.status == PinStatus.ACTIVE and now < pin.expires_at
+    return pin.status == PinStatus.ACTIVE and not pin_is_expired(pin=pin, now=now)
 
 
 def pin_invalidate_all(*, member: Member, reason: EndReason, actor: Actor) -> int:
@@ -268,14 +313,14 @@ def pin_invalidate(*, pin: LetterPin, reason: EndReason, actor: Actor) -> bool:
 
 
 def pin_expire_due(*, now: datetime.datetime | None = None, batch_size: int = 1000) -> int:
-    """Mark PINs past their 60 days as expired, in batches; the work grows with the expired rows only."""
+    """Mark PINs whose stated last day is over as expired, in batches; the work grows with the expired rows only."""
     now = now or timezone.now()
     total = 0
     while True:
         with transaction.atomic():
             rows = list(
                 LetterPin.objects.select_for_update(skip_locked=True)
-                .filter(status=PinStatus.ACTIVE, expires_at__lte=now)
+                .filter(status=PinStatus.ACTIVE, expires_at__lt=now)
                 .values_list("pk", "member_id")[:batch_size]
             )
             if not rows:

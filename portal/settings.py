@@ -238,6 +238,9 @@ if PRODUCTION and not FILE_ENCRYPTION_KEYS:
 PIN_VALIDITY_DAYS = env.int("PIN_VALIDITY_DAYS", default=60)
 PIN_MAX_FAILED_ATTEMPTS = env.int("PIN_MAX_FAILED_ATTEMPTS", default=5)
 PIN_PURGE_AFTER_DAYS = env.int("PIN_PURGE_AFTER_DAYS", default=180)
+# False: a login attempt's commit does not wait for its WAL flush (a database crash may lose the last ~0.6 s of
+# attempt counters and audit rows); see pins.services._attempt_durability and README "The PIN".
+PIN_ATTEMPT_SYNCHRONOUS_COMMIT = env.bool("PIN_ATTEMPT_SYNCHRONOUS_COMMIT", default=True)
 # Argon2id for PIN hashes; at least OWASP's minimum (t=2, m=19 MiB, p=1). Changing these re-hashes on next use.
 PIN_ARGON2 = {
     "time_cost": env.int("PIN_ARGON2_TIME_COST", default=2),
@@ -427,12 +430,20 @@ MEMBER_IDLE_TIMEOUT_SECONDS = env.int("MEMBER_IDLE_TIMEOUT_SECONDS", default=15 
 MEMBER_IDLE_WARNING_SECONDS = env.int("MEMBER_IDLE_WARNING_SECONDS", default=60)
 MEMBER_SESSION_MAX_AGE_SECONDS = env.int("MEMBER_SESSION_MAX_AGE_SECONDS", default=2 * 3600)
 # Login throttling on top of the per-PIN rule, counted in the cache by client address (never by KVNR): this
-# many PIN guesses that did not match, from one address (IPv6: one /64) or from everywhere together, within
-# the window block further logins from there (or from everywhere) until the window has passed.
+# many PIN guesses that did not match from one address (IPv6: one /64) within the window block further logins
+# from there until the window has passed. Guesses from everywhere together never block: past their budget,
+# attack mode asks every login for a proof of work (web/attack.py).
 LOGIN_THROTTLE_IP_LIMIT = env.int("LOGIN_THROTTLE_IP_LIMIT", default=20)
 LOGIN_THROTTLE_IP_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_IP_WINDOW_SECONDS", default=15 * 60)
 LOGIN_THROTTLE_GLOBAL_LIMIT = env.int("LOGIN_THROTTLE_GLOBAL_LIMIT", default=600)
 LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS", default=10 * 60)
+# Attack mode (web/attack.py): above the global budget nobody is refused; every login first solves a proof of
+# work (PBKDF2 iterations per try at level 1, doubling per level; 256 tries expected) or, without JavaScript,
+# waits for a ticket (at least the wait, and no more tickets per second than this for everyone together).
+LOGIN_ATTACK_CHALLENGE_COST = env.int("LOGIN_ATTACK_CHALLENGE_COST", default=500)
+LOGIN_ATTACK_CHALLENGE_SECONDS = env.int("LOGIN_ATTACK_CHALLENGE_SECONDS", default=300)
+LOGIN_ATTACK_NOJS_WAIT_SECONDS = env.int("LOGIN_ATTACK_NOJS_WAIT_SECONDS", default=5)
+LOGIN_ATTACK_TICKETS_PER_SECOND = env.float("LOGIN_ATTACK_TICKETS_PER_SECOND", default=0.5)
 # Browser features no page of the portal uses.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()"
 MIDDLEWARE += [

@@ -13,6 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Actor
 from core.net import client_ip
@@ -30,6 +32,19 @@ from .services import ReissueLimitReached, member_address_correct, staff_pin_rei
 STORY_PAGE_SIZE = 50
 
 admin.site.unregister(Member)
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class StaffTOTPDeviceAdmin(TOTPDeviceAdmin):
+    """django-otp's device admin without the key field, also on the add page: TOTP keys leave the database
+    once, as the QR code `manage.py create_staff` prints at enrolment."""
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "key"]})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
 
 
 @admin.register(Member)

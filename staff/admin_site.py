@@ -7,6 +7,7 @@ from django_otp.admin import OTPAdminSite
 
 from core.admin_mixins import PostedSearchMixin, SecretLookupGuardMixin
 from scanning.clamd import scanner_configured
+from web.attack import attack_level
 
 from .forms import StaffLoginForm
 
@@ -15,6 +16,7 @@ class StaffAdminSite(OTPAdminSite):
     """Password plus TOTP code; a session that is not OTP-verified by a staff device sees nothing."""
 
     login_form = StaffLoginForm
+    login_template = "staff/login.html"
     site_header = _("Einmal-PIN-Portal · Mitarbeiter")
     site_title = _("Einmal-PIN-Portal")
     index_title = _("Übersicht")
@@ -30,6 +32,10 @@ class StaffAdminSite(OTPAdminSite):
         if not issubclass(admin_class, SecretLookupGuardMixin):
             admin_class = type(admin_class.__name__, (SecretLookupGuardMixin, PostedSearchMixin, admin_class), {})
         super().register(model_or_iterable, admin_class, **options)
+
+    def login(self, request, extra_context=None):
+        """The login page; under attack (web/attack.py) its script solves a proof of work on "Anmelden"."""
+        return super().login(request, {"challenge_required": attack_level() > 0, **(extra_context or {})})
 
     def index(self, request, extra_context=None):
         """The admin index, with links to the staff pages that are not model admins (inbox, print queue)."""

@@ -11,6 +11,7 @@ from core.net import client_ip
 from members.models import Member
 from uploads.constants import SubmissionStatus
 from uploads.models import SubmissionReason
+from web.attack import attack_check, attack_level
 
 from .constants import ReissuePurpose
 from .services import staff_login_failed
@@ -36,17 +37,48 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+    # No device chooser and no challenge button: a staff member has one authenticator app (staff/login.html).
+    otp_device = None
+    otp_challenge = None
 
-    @staticmethod
-    def device_choices(user):
-        return BLANK_CHOICE_DASH + [(device.persistent_id, device.name) for device in _totp_devices(user)]
+    # django-otp's messages, in the formal German of the rest of the staff pages.
+    otp_error_messages = {
+        **OTPAdminAuthenticationForm.otp_error_messages,
+        "token_required": _("Bitte geben Sie den Code aus Ihrer Authenticator-App ein."),
+        "invalid_token": _(
+            "Der Code stimmt nicht. Bitte prüfen Sie Benutzername, Passwort und den aktuellen Code aus Ihrer "
+            "Authenticator-App."
+        ),
+        "n_failed_attempts": _(
+            "Nach falschen Codes ist die Prüfung vorübergehend gesperrt. Bitte versuchen Sie es in einer Minute erneut."
+        ),
+        "verification_not_allowed": _("Die Prüfung des Codes ist gerade gesperrt. Bitte versuchen Sie es später."),
+        "device_required": _(
+            "Für dieses Konto ist keine Authenticator-App eingerichtet. Bitte wenden Sie sich an die Administration."
+        ),
+    }
+
+    def clean(self):
+        # Attack mode (web/attack.py): under attack a staff login pays the same proof of work as a member's,
+        # before its password is checked.
+        check = attack_check(
+            level=attack_level(), payload=self.data.get("altcha", ""), ticket=self.data.get("wartemarke", "")
+        )
+        self.security_check = check
+        if not check.passed:
+            raise ValidationError(
+                _(
+                    "Sicherheitsprüfung: Bitte warten Sie %(seconds)s Sekunden, geben Sie Passwort und Code noch "
+                    "einmal ein und melden Sie sich dann an."
+                ),
+                code="security_check",
+                params={"seconds": check.wait_seconds},
+            )
+        return super().clean()
 
     def _chosen_device(self, user):
         devices = _totp_devices(user, for_verify=True)
-        wanted = self.cleaned_data.get("otp_device")
-        if wanted:
-            return next((device for device in devices if device.persistent_id == wanted), None)
-        return devices[0] if len(devices) == 1 else None
+        return devices[0] if devices else None
 
     def _verify_token(self, user, token, device=None):
         try:

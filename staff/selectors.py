@@ -15,6 +15,7 @@ from letters.selectors import letters_for_member
 from members.models import Member
 from pins.constants import EndReason, PinStatus
 from pins.models import LetterPin
+from pins.services import pin_is_usable
 from uploads.models import Submission
 from uploads.selectors import draft_for_member
 
@@ -31,7 +32,7 @@ class PinRow:
 def pin_state(*, pin: LetterPin, now: datetime.datetime | None = None) -> tuple[str, bool]:
     """(label, still usable) in the words the call centre uses on the phone."""
     now = now or timezone.now()
-    if pin.status == PinStatus.ACTIVE and now < pin.expires_at:
+    if pin_is_usable(pin=pin, now=now):
         until = formats.date_format(timezone.localtime(pin.expires_at), "SHORT_DATE_FORMAT")
         return _("aktiv bis %(date)s") % {"date": until}, True
     if pin.status in (PinStatus.ACTIVE, PinStatus.EXPIRED):

@@ -127,10 +127,13 @@ def pytest_configure(config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_secret_leaks():
+def _no_secret_leaks(request):
     SCANNER.reset()
     for connection in connections.all(initialized_only=True):
         _install_wrapper(connection)
     yield
     leaks = SCANNER.reset()
+    if getattr(request.module, "LEAKSCAN_URLS_ARE_ADVERSARIAL", False):
+        # A fuzzer chooses its own URLs, KVNR-shaped values included: those are the client's, not the portal's.
+        leaks = [leak for leak in leaks if not leak.startswith("KVNR in a URL")]
     assert not leaks, "an issued PIN or a KVNR leaked:\n" + "\n".join(leaks)

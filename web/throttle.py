@@ -1,4 +1,4 @@
-"""Login throttling by client address and for everyone together, on top of the PIN engine's per-PIN rule.
+"""Login throttling by client address, and the global guess count behind attack mode (web/attack.py).
 
 Only guesses count: attempts whose PIN did not match (wrong, unknown KVNR, locked PIN). They are counted by
 the address they come from and never by KVNR, so guessing a member's KVNR from elsewhere blocks that address,
@@ -12,6 +12,7 @@ failing closed would lock every member out whenever Redis is away.
 import datetime
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -35,16 +36,17 @@ class _Rule:
 
 
 def _rules(*, ip: str) -> list[tuple[_Rule, str]]:
+    """The limits that block: by address only. Everyone together is never blocked (see attack mode)."""
     return [
         (
             _Rule("ip", settings.LOGIN_THROTTLE_IP_LIMIT, settings.LOGIN_THROTTLE_IP_WINDOW_SECONDS),
             _address_key(ip),
         ),
-        (
-            _Rule("global", settings.LOGIN_THROTTLE_GLOBAL_LIMIT, settings.LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS),
-            "all",
-        ),
     ]
+
+
+def _global_rule() -> _Rule:
+    return _Rule("global", settings.LOGIN_THROTTLE_GLOBAL_LIMIT, settings.LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS)
 
 
 def _address_key(ip: str) -> str:
@@ -103,10 +105,23 @@ def _increment(key: str, *, timeout: int) -> int:
         return 1
 
 
-def login_throttle_record_guess(*, ip: str, now: datetime.datetime | None = None) -> datetime.datetime | None:
-    """Count a PIN guess that did not match; returns the time a limit it reached blocks logins until."""
+def login_throttle_record_guess(
+    *, ip: str, now: datetime.datetime | None = None, on_global: Callable[[int], None] | None = None
+) -> datetime.datetime | None:
+    """Count a PIN guess that did not match; returns the time the address limit blocks logins until.
+
+    The guess also counts for everyone together; `on_global` gets that count (attack mode decides with it).
+    """
     now = now or timezone.now()
     blocked_until = None
+    rule = _global_rule()
+    try:
+        count = _increment(_count_key(rule, "all"), timeout=rule.window)
+        if on_global is not None:
+            on_global(count)
+    except CACHE_ERRORS as error:
+        _unavailable(error)
+        return None
     for rule, key in _rules(ip=ip):
         try:
             count = _increment(_count_key(rule, key), timeout=rule.window)

@@ -9,6 +9,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.start, name="start"),
     path("anmelden/", views.login, name="login"),
+    path("anmelden/pruefung/", views.login_challenge, name="login_challenge"),
     path("uebersicht/", views.dashboard, name="dashboard"),
     path("abmelden/", views.logout, name="logout"),
     path("abgemeldet/", views.signed_out, name="signed_out"),

@@ -21,6 +21,7 @@ from pins.auth import current_pin, member_login, member_logout, member_required
 from pins.constants import VerifyResult
 from pins.services import VerifyOutcome, pin_verify
 
+from .attack import attack_check, attack_level, attack_note_global_count, challenge_create
 from .forms import AccessibilityFeedbackForm, LoginForm
 from .services import (
     SessionEnd,
@@ -126,21 +127,42 @@ def login(request: HttpRequest) -> HttpResponse:
         return _throttled(request, blocked_until)
 
     form = LoginForm(request.POST if request.method == "POST" else None)
-    context = {"form": form, "next": next_url, **_pin_rules()}
+    level = attack_level()
+    # The page's script solves a challenge on "Anmelden" only while attack mode is on (no extra round trip else).
+    context = {"form": form, "next": next_url, "challenge_required": level > 0, **_pin_rules()}
     if form.is_valid():
+        # Attack mode: the attempt's proof of work (or, without JavaScript, its wait ticket) before its PIN.
+        check = attack_check(
+            level=level,
+            payload=request.POST.get("altcha", ""),
+            ticket=request.POST.get("wartemarke", ""),
+        )
+        if not check.passed:
+            context["security_check"] = check
+            return render(request, "web/login.html", context)
         outcome = pin_verify(kvnr=form.cleaned_data["kvnr"], pin=form.cleaned_data["pin"], ip=ip or None)
         login_counted(outcome.result)
         if outcome.ok:
             return _signed_in(request, outcome, next_url)
         if not outcome.matched:
             # Whoever knows the PIN is not guessing: only attempts without a match count against the address.
-            login_throttle_record_guess(ip=ip)
+            login_throttle_record_guess(ip=ip, on_global=lambda count: attack_note_global_count(count=count))
         if outcome.may_explain:
             title, text = EXPLANATIONS[outcome.result]
             context["explanation"] = {"title": title, "text": text % {"days": settings.PIN_VALIDITY_DAYS}}
         else:
             context["failed"] = True
     return render(request, "web/login.html", context)
+
+
+@require_GET
+@never_cache
+def login_challenge(request: HttpRequest) -> JsonResponse:
+    """For the login page's script: whether a proof of work is needed now, and a fresh challenge if so."""
+    level = attack_level()
+    if not level:
+        return JsonResponse({"required": False})
+    return JsonResponse({"required": True, "challenge": challenge_create(level=level)})
 
 
 @require_GET

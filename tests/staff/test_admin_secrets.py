@@ -105,3 +105,9 @@ def test_totp_change_page_never_shows_the_key():
     for view in ("config", "qrcode"):
         response = client.get(reverse(f"admin:otp_totp_totpdevice_{view}", args=[device.pk]))
         assert response.status_code == 403
+
+
+def test_totp_add_page_shows_no_key_either():
+    client = verified_client(make_staff(Role.ADMINISTRATOR))
+    page = client.get(reverse("admin:otp_totp_totpdevice_add")).content.decode()
+    assert 'name="key"' not in page

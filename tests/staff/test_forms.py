@@ -79,21 +79,42 @@ def test_wrong_codes_are_counted_on_the_device(client):
     assert staff.device.throttling_failure_count == 1
 
 
-def test_member_letter_pins_are_never_offered_as_a_device(issue_pin):
+def test_member_letter_pins_are_never_the_second_factor(issue_pin):
     staff = make_staff(Role.CALL_CENTRE)
-    # Even a (misconfigured) staff user who also is a member with a PIN gets only TOTP devices.
+    # Even a (misconfigured) staff user who also is a member with a PIN is checked against TOTP devices only.
     member = MemberFactory(user=staff.user)
     issue_pin(member)
-    choices = StaffLoginForm.device_choices(staff.user)
-    assert [value for value, _label in choices if value] == [staff.device.persistent_id]
+    form = StaffLoginForm(data={})
+    assert form._chosen_device(staff.user) == staff.device
 
 
-def test_a_letter_pin_device_chosen_by_hand_is_refused(client, issue_pin):
+def test_a_letter_pin_as_the_code_is_refused_even_when_its_device_is_named(client, issue_pin):
     staff = make_staff(Role.CALL_CENTRE)
-    pin = issue_pin(MemberFactory(user=staff.user)).pin
-    response = _login(client, staff.user.username, totp_code(staff.device), otp_device=pin.persistent_id)
+    issued = issue_pin(MemberFactory(user=staff.user))
+    response = _login(client, staff.user.username, issued.plaintext, otp_device=issued.pin.persistent_id)
     assert response.status_code == 200
     assert client.get(INDEX).status_code == 302
+
+
+def test_after_a_wrong_code_the_page_offers_no_device_chooser_and_speaks_formally(client):
+    # Before: an empty "Einmalpasswort-Gerät" dropdown and a "Bekomme Einmalpasswort-Challenge" button
+    # appeared, the field lost its label, and the error said "Bitte überprüfe".
+    staff = make_staff(Role.CALL_CENTRE)
+    right = totp_code(staff.device)
+    html = _login(client, staff.user.username, f"{(int(right) + 1) % 10**6:06d}").content.decode()
+    assert "otp_device" not in html
+    assert "otp_challenge" not in html
+    assert "Code aus der Authenticator-App" in html
+    assert "überprüfe " not in html
+    assert "Bitte prüfen Sie" in html
+    assert "<h1" in html
+
+
+def test_the_login_page_has_a_heading_and_the_code_field(client):
+    html = client.get(LOGIN).content.decode()
+    assert "<h1" in html
+    assert 'id="id_otp_token"' in html
+    assert "otp_device" not in html
 
 
 def test_members_cannot_log_in_to_the_admin(client, member):

@@ -1,4 +1,4 @@
-"""Login throttling in web/throttle.py: client address, per-address and global limits, and the 429 page."""
+"""Login throttling in web/throttle.py: per-address limits and the 429 page; the global count feeds attack mode."""
 
 import datetime
 
@@ -60,13 +60,16 @@ def test_ipv6_addresses_of_one_slash_64_count_together(settings):
     assert login_throttle_blocked_until(ip="2001:db8:1:3::1") is None
 
 
-def test_global_limit_blocks_every_address(settings):
+def test_the_global_count_never_blocks_anyone_and_is_handed_to_attack_mode(settings):
+    # Before: 3 guesses over the global limit gave every address, members included, a 429 (issue 13.1).
     settings.LOGIN_THROTTLE_GLOBAL_LIMIT = 3
+    counts = []
 
-    for n in range(3):
-        login_throttle_record_guess(ip=f"203.0.113.{n}")
+    for n in range(5):
+        login_throttle_record_guess(ip=f"203.0.113.{n}", on_global=counts.append)
 
-    assert login_throttle_blocked_until(ip="198.51.100.200") is not None
+    assert login_throttle_blocked_until(ip="198.51.100.200") is None
+    assert counts == [1, 2, 3, 4, 5]
 
 
 def test_block_ends_when_its_time_has_passed(settings, time_machine):

@@ -1,0 +1,158 @@
+"""Attack mode (web/attack.py, issue 13.1): above the global budget every login pays a proof of work first."""
+
+import base64
+import json
+import logging
+import time
+
+import altcha
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.urls import reverse
+
+from audit.constants import AuditAction
+from audit.models import AuditEvent
+from tests.factories import make_kvnr
+from web.attack import attack_level, attack_note_global_count, challenge_cost
+
+from .conftest import login_post
+
+pytestmark = pytest.mark.django_db
+
+CHALLENGE = reverse("web:login_challenge")
+
+
+@pytest.fixture(autouse=True)
+def _small_budget(settings):
+    cache.clear()
+    settings.LOGIN_THROTTLE_GLOBAL_LIMIT = 10
+    settings.LOGIN_THROTTLE_IP_LIMIT = 1000
+    settings.LOGIN_ATTACK_CHALLENGE_COST = 1
+    settings.LOGIN_ATTACK_NOJS_WAIT_SECONDS = 3
+    yield
+    cache.clear()
+
+
+def _attack(client, guesses: int = 10) -> None:
+    for n in range(guesses):
+        login_post(client, kvnr=make_kvnr(90_000_000 + n), pin="ABCD-EFGH-JKLM", REMOTE_ADDR=f"127.0.1.{n + 1}")
+
+
+def _solved(client) -> str:
+    answer = client.get(CHALLENGE).json()
+    assert answer["required"]
+    challenge = altcha.Challenge.from_dict(answer["challenge"])
+    solution = altcha.solve_challenge(challenge)
+    payload = {"challenge": answer["challenge"], "solution": solution.to_dict()}
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def test_a_member_is_never_refused_under_attack_and_gets_in_with_a_solved_challenge(client, member, issue_pin):
+    # Before: past the global budget every member got a 429 for ten minutes, the right PIN included.
+    issued = issue_pin(member)
+    _attack(client)
+    assert attack_level() >= 1
+    response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext, altcha=_solved(client))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:dashboard")
+
+
+def test_without_a_solution_the_pin_is_not_evaluated_and_the_member_is_asked_to_wait(client, member, issue_pin):
+    issued = issue_pin(member)
+    _attack(client)
+    before = AuditEvent.objects.filter(action=AuditAction.PIN_SUCCESS).count()
+    response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
+    assert response.status_code == 200
+    assert "Sicherheitsprüfung" in response.content.decode()
+    assert response.context["security_check"].wait_seconds >= 3
+    assert AuditEvent.objects.filter(action=AuditAction.PIN_SUCCESS).count() == before
+
+
+def test_without_javascript_the_member_gets_in_after_the_short_wait(client, member, issue_pin):
+    issued = issue_pin(member)
+    _attack(client)
+    ticket = login_post(client, kvnr=member.kvnr, pin=issued.plaintext).context["security_check"].ticket
+    early = login_post(client, kvnr=member.kvnr, pin=issued.plaintext, wartemarke=ticket)
+    assert early.status_code == 200 and early.context["security_check"].reason == "early"
+    with time_machine.travel(time.time() + 5, tick=False):
+        response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext, wartemarke=ticket)
+    assert response.status_code == 302
+
+
+def test_a_ticket_is_good_for_one_attempt(client, member, issue_pin):
+    _attack(client)
+    ticket = login_post(client, kvnr=make_kvnr(91_000_000), pin="ABCD-EFGH-JKLM").context["security_check"].ticket
+    with time_machine.travel(time.time() + 5, tick=False):
+        first = login_post(client, kvnr=make_kvnr(91_000_001), pin="ABCD-EFGH-JKLM", wartemarke=ticket)
+        second = login_post(client, kvnr=make_kvnr(91_000_002), pin="ABCD-EFGH-JKLM", wartemarke=ticket)
+    assert "security_check" not in first.context and first.context["failed"]
+    assert second.context["security_check"].reason == "used"
+
+
+def test_a_challenge_is_good_for_one_attempt(client):
+    _attack(client)
+    payload = _solved(client)
+    first = login_post(client, kvnr=make_kvnr(92_000_000), pin="ABCD-EFGH-JKLM", altcha=payload)
+    second = login_post(client, kvnr=make_kvnr(92_000_001), pin="ABCD-EFGH-JKLM", altcha=payload)
+    assert first.context["failed"]
+    assert second.context["security_check"].reason == "used"
+
+
+def test_an_expired_challenge_is_refused(client, settings):
+    _attack(client)
+    payload = _solved(client)
+    with time_machine.travel(time.time() + settings.LOGIN_ATTACK_CHALLENGE_SECONDS + 5, tick=False):
+        response = login_post(client, kvnr=make_kvnr(93_000_000), pin="ABCD-EFGH-JKLM", altcha=payload)
+    assert response.context["security_check"].reason == "expired"
+
+
+def test_a_forged_solution_is_refused(client):
+    _attack(client)
+    answer = client.get(CHALLENGE).json()
+    payload = {"challenge": answer["challenge"], "solution": {"counter": 0, "derivedKey": "00" * 32}}
+    forged = base64.b64encode(json.dumps(payload).encode()).decode()
+    response = login_post(client, kvnr=make_kvnr(94_000_000), pin="ABCD-EFGH-JKLM", altcha=forged)
+    assert response.context["security_check"].reason == "invalid"
+
+
+def test_no_challenge_is_asked_outside_attack_mode(client, member, issue_pin):
+    assert client.get(CHALLENGE).json() == {"required": False}
+    issued = issue_pin(member)
+    assert login_post(client, kvnr=member.kvnr, pin=issued.plaintext).status_code == 302
+
+
+def test_the_cost_rises_with_the_guess_rate(settings):
+    attack_note_global_count(count=10)
+    assert attack_level() == 1
+    attack_note_global_count(count=40)
+    assert attack_level() == 3
+    assert challenge_cost(3) == 4 * challenge_cost(1)
+
+
+def test_start_and_end_are_logged_as_events(caplog, settings, time_machine):
+    time_machine.move_to("2030-01-01 12:00", tick=False)
+    with caplog.at_level(logging.WARNING, logger="web.attack"):
+        attack_note_global_count(count=10)
+        attack_note_global_count(count=11)
+        time_machine.shift(settings.LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS + 1)
+        cache.delete("web:attack-mode:state")  # the cache's own expiry does not follow the moved clock
+        assert attack_level() == 0
+    events = [getattr(record, "event", "") for record in caplog.records]
+    assert events == ["login.attack_mode.started", "login.attack_mode.ended"]
+
+
+def test_staff_login_pays_the_same_proof_of_work_under_attack(client):
+    from staff.constants import Role
+    from tests.staff.factories import STAFF_PASSWORD, make_staff, totp_code
+
+    staff = make_staff(Role.CALL_CENTRE)
+    _attack(client)
+    data = {"username": staff.user.username, "password": STAFF_PASSWORD, "otp_token": totp_code(staff.device)}
+    refused = client.post(reverse("admin:login"), data)
+    assert refused.status_code == 200
+    assert "Sicherheitsprüfung" in refused.content.decode()
+    assert client.get(reverse("admin:index")).status_code == 302
+    response = client.post(reverse("admin:login"), {**data, "altcha": _solved(client)})
+    assert response.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200

@@ -1,0 +1,195 @@
+"""Attack mode: while guesses from everywhere exceed the global budget, a login must first pay a proof of work.
+
+Members are never refused for the attack's sake. Instead of a global 429, every login attempt must carry a
+solved ALTCHA v2 challenge (PBKDF2/SHA-256, signed with a key derived from SECRET_KEY) before its PIN is
+evaluated. The browser solves it when the member presses "Anmelden" (static/js/challenge.js); without
+JavaScript the member gets a wait ticket instead: after a short server-given wait the next press goes through.
+The cost rises with the guess rate. A challenge and a ticket are good for one attempt (cache.add, atomic on
+Redis) and only until their expiry.
+
+Log events (for log-based metrics): `login.attack_mode.started` and `login.attack_mode.ended`, each with the
+level; `login.attack_mode.level` when the level rises.
+"""
+
+import base64
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import altcha
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+from .throttle import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
+
+_STATE_KEY = "web:attack-mode:state"  # {"level": int, "until": float} while attack mode is on
+_SEEN_KEY = "web:attack-mode:seen"  # set while on, so that the first look after the end logs "ended"
+_USED_PREFIX = "web:attack-mode:used"
+_TICKET_SALT = "web.attack.ticket"
+_TICKET_SLOT_KEY = "web:attack-mode:ticket-slot"
+ALGORITHM = "PBKDF2/SHA-256"
+MAX_LEVEL = 4
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the login view does with an attempt: evaluate it, or show the form again with a way through."""
+
+    passed: bool
+    reason: str = ""  # "missing", "invalid", "used", "expired", "early"
+    wait_seconds: int = 0
+    ticket: str = ""
+
+
+def _secret(purpose: str) -> str:
+    return salted_hmac(f"web.attack.{purpose}", "altcha", algorithm="sha256").hexdigest()
+
+
+def attack_level() -> int:
+    """0 while there is no attack; 1..MAX_LEVEL while one goes on, rising with the guess rate."""
+    try:
+        state = cache.get(_STATE_KEY)
+        if isinstance(state, dict) and state.get("until", 0) > time.time():
+            return int(state.get("level", 1))
+        if cache.get(_SEEN_KEY):
+            cache.delete(_SEEN_KEY)
+            logger.warning(
+                "login.attack_mode.ended: guesses back under the global budget",
+                extra={"event": "login.attack_mode.ended"},
+            )
+    except CACHE_ERRORS:
+        # No cache, no global count: attack mode cannot be known, and the per-PIN rule still holds.
+        return 0
+    return 0
+
+
+def attack_note_global_count(*, count: int) -> None:
+    """Called by the throttle with the global guess count of its window; starts or raises attack mode."""
+    limit = settings.LOGIN_THROTTLE_GLOBAL_LIMIT
+    if count < limit:
+        return
+    level = min(MAX_LEVEL, 1 + int(math.log2(count / limit)))
+    until = time.time() + settings.LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS
+    previous = cache.get(_STATE_KEY)
+    previous_level = previous.get("level", 0) if isinstance(previous, dict) else 0
+    cache.set(
+        _STATE_KEY,
+        {"level": max(level, previous_level), "until": until},
+        timeout=settings.LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS,
+    )
+    if cache.add(_SEEN_KEY, 1, timeout=None):
+        logger.warning(
+            "login.attack_mode.started: %d guesses in the window (budget %d), level %d",
+            count, limit, level, extra={"event": "login.attack_mode.started", "level": level},
+        )  # fmt: skip
+    elif level > previous_level:
+        logger.warning(
+            "login.attack_mode.level: %d guesses in the window, level %d", count, level,
+            extra={"event": "login.attack_mode.level", "level": level},
+        )  # fmt: skip
+
+
+def challenge_cost(level: int) -> int:
+    """PBKDF2 iterations per try: doubles with each level (the expected tries stay 256, key prefix "00")."""
+    return settings.LOGIN_ATTACK_CHALLENGE_COST * 2 ** max(0, level - 1)
+
+
+def challenge_create(*, level: int) -> dict:
+    """A fresh signed challenge for the browser (the JSON the solver needs), valid a few minutes."""
+    challenge = altcha.create_challenge(
+        ALGORITHM,
+        challenge_cost(level),
+        key_prefix="00",
+        expires_at=int(time.time()) + settings.LOGIN_ATTACK_CHALLENGE_SECONDS,
+        hmac_secret=_secret("challenge"),
+        hmac_key_secret=_secret("key"),
+    )
+    return challenge.to_dict()
+
+
+def _use_once(name: str, *, expires_at: float) -> bool:
+    """True the first time a challenge or ticket is used; atomic (cache.add is SET NX on Redis)."""
+    timeout = max(1, int(expires_at - time.time()) + 1)
+    try:
+        return cache.add(f"{_USED_PREFIX}:{name}", 1, timeout=timeout)
+    except CACHE_ERRORS:
+        return True
+
+
+def _check_solution(payload: str) -> str:
+    """ "" when the payload solves one of our challenges not used before, else why not."""
+    try:
+        result = altcha.verify_solution(payload, _secret("challenge"), hmac_key_secret=_secret("key"))
+    except (ValueError, TypeError):
+        return "invalid"
+    if result.expired:
+        return "expired"
+    if not result.verified:
+        return "invalid"
+    data = json.loads(base64.b64decode(payload))
+    parameters = data["challenge"]["parameters"]
+    if not _use_once(parameters["nonce"], expires_at=parameters.get("expiresAt") or time.time() + 600):
+        return "used"
+    return ""
+
+
+def _ticket_issue() -> tuple[str, int]:
+    """A wait ticket for a member without JavaScript: good after a short wait, for one attempt.
+
+    All tickets share one lane: each takes the next free slot at LOGIN_ATTACK_TICKETS_PER_SECOND, so tickets
+    farmed in parallel wait in line and cannot raise the guess rate above the lane's.
+    """
+    now = time.time()
+    wait = settings.LOGIN_ATTACK_NOJS_WAIT_SECONDS
+    minute = int(now // 60)
+    key = f"{_TICKET_SLOT_KEY}:{minute}"
+    try:
+        cache.add(key, 0, timeout=3600)
+        slot = cache.incr(key)
+    except (*CACHE_ERRORS, ValueError):
+        slot = 0
+    not_before = max(now + wait, minute * 60 + slot / settings.LOGIN_ATTACK_TICKETS_PER_SECOND)
+    ticket = signing.dumps({"nb": not_before}, salt=_TICKET_SALT, compress=False)
+    return ticket, max(1, math.ceil(not_before - now))
+
+
+def _check_ticket(ticket: str) -> tuple[str, int]:
+    """("", 0) for a ticket whose wait is over and that was not used; else why not and how long to wait."""
+    max_age = settings.LOGIN_ATTACK_NOJS_WAIT_SECONDS + settings.LOGIN_ATTACK_CHALLENGE_SECONDS + 3600
+    try:
+        value = signing.loads(ticket, salt=_TICKET_SALT, max_age=max_age)
+        not_before = float(value["nb"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return "invalid", 0
+    now = time.time()
+    if now < not_before:
+        return "early", math.ceil(not_before - now)
+    if not _use_once(f"ticket:{ticket[-43:]}", expires_at=not_before + max_age):
+        return "used", 0
+    return "", 0
+
+
+def attack_check(*, level: int, payload: str, ticket: str) -> Check:
+    """Whether this attempt may be evaluated now (always, outside attack mode)."""
+    if level <= 0:
+        return Check(passed=True)
+    if payload:
+        reason = _check_solution(payload)
+        if not reason:
+            return Check(passed=True)
+    elif ticket:
+        reason, wait = _check_ticket(ticket)
+        if not reason:
+            return Check(passed=True)
+        if reason == "early":
+            return Check(passed=False, reason=reason, wait_seconds=wait, ticket=ticket)
+    else:
+        reason = "missing"
+    new_ticket, wait = _ticket_issue()
+    return Check(passed=False, reason=reason, wait_seconds=wait, ticket=new_ticket)
