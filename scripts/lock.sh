@@ -32,7 +32,7 @@ echo "uv==$UV_VERSION" > "$tmp/uv.in"
 { header "pyproject.toml (dependencies)"; cat "$tmp/prod.txt"; } > requirements/prod.txt
 { header "pyproject.toml (dependencies + dev)"; cat "$tmp/dev.txt"; } > requirements/dev.txt
 { header "pyproject.toml (dependencies + dev) and bench/requirements.txt"; cat "$tmp/bench.txt"; } > requirements/bench.txt
-{ header "uv==$UV_VERSION"; cat "$tmp/uv.txt"; } > requirements/uv.txt
+{ header "uv==$UV_VERSION"; sed 's|# via -r .*/uv.in|# via uv.in|' "$tmp/uv.txt"; } > requirements/uv.txt
 
 # requirements.lock: every pinned distribution of prod and dev, as `name==version` lines.
 grep -hoE '^[A-Za-z0-9_.-]+==[^ ;\\]+' requirements/prod.txt requirements/dev.txt | sort -u -t= -k1,1 > requirements.lock
