@@ -13,15 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from audit.services import Actor
+from core.queue import task_enqueue
 from letters.exceptions import LetterStateError
 from letters.layered import render_campaign_letter
 from letters.models import LetterRequest
@@ -182,12 +181,7 @@ def campaign_create(
 
 def _send(task_name: str, *args: int) -> None:
     """Send a task by name (tasks.py imports this module); a broker that is away leaves it to the watchdog beat."""
-    connection = current_app.connection_for_write()
-    broker_errors = (KombuOperationalError, *connection.connection_errors, *connection.channel_errors)
-    try:
-        current_app.tasks[task_name].apply_async(args, retry=True, retry_policy={"max_retries": 1})
-    except broker_errors as error:
-        logger.warning("campaign task %s%s not enqueued (%s)", task_name, args, type(error).__name__)
+    task_enqueue(name=task_name, args=args, what=f"campaign task {task_name}{args}")
 
 
 def _locked(campaign_id: int) -> Campaign:

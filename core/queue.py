@@ -19,11 +19,13 @@ def broker_errors() -> tuple[type[BaseException], ...]:
 def task_enqueue(*, name: str, args: tuple, what: str) -> bool:
     """Send the task `name` with `args` (ids, never secrets); False, with a warning, when the broker is away.
 
-    The task is looked up in Celery's registry, so a services module never imports its app's tasks module. Only
-    broker errors are caught: with eager Celery a task's own error propagates instead of being hidden.
+    The task is looked up in Celery's registry (each app's AppConfig.ready imports its tasks module, so every
+    process has them), so a services module never imports its app's tasks module. Only broker errors are caught:
+    with eager Celery a task's own error propagates, and an unregistered name raises, instead of being hidden.
     """
+    task = current_app.tasks[name]  # outside the try: the redis transport counts KeyError among channel errors
     try:
-        current_app.tasks[name].apply_async(args, retry=True, retry_policy=RETRY_POLICY)
+        task.apply_async(args, retry=True, retry_policy=RETRY_POLICY)
     except broker_errors() as error:
         logger.warning("%s not enqueued (%s); the beat task will retry", what, type(error).__name__)
         return False

@@ -18,6 +18,7 @@ from letters.constants import LetterStatus
 from letters.models import LetterRequest
 from pins.models import LetterPin
 from uploads.models import SubmissionDocument, Upload
+from web.attack import attack_level
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class PortalCollector(Collector):
         errors = GaugeMetricFamily(
             "portal_scrape_error", "1 when a part of the scrape could not be read.", labels=["part"]
         )
-        for part, produce in (("database", self._database), ("broker", self._queues)):
+        for part, produce in (("database", self._database), ("broker", self._queues), ("login", self._login)):
             try:
                 yield from produce()
                 errors.add_metric([part], 0)
@@ -85,6 +86,15 @@ class PortalCollector(Collector):
             for result, n in _by_status(model, "scan_status").items():
                 scans.add_metric([kind, result], n)
         yield from (pins, letters, age, waiting, uploads, scans)
+
+    def _login(self) -> Iterator[GaugeMetricFamily]:
+        level = GaugeMetricFamily(
+            "portal_login_attack_level",
+            "Attack mode of the login: 0 off; 1 and up while guesses from all addresses exceed the global budget "
+            "(every login then solves a proof of work whose cost doubles per level).",
+        )
+        level.add_metric([], attack_level())
+        yield level
 
     def _queues(self) -> Iterator[GaugeMetricFamily]:
         if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):

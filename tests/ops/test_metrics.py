@@ -100,3 +100,13 @@ def test_celery_queue_length_is_read_from_redis(scrape, settings):
     finally:
         client.delete("ops-test-queue")
     assert value(text, 'portal_celery_queue_length{queue="ops-test-queue"}') == 3
+
+
+@pytest.mark.django_db
+def test_attack_mode_is_a_gauge_that_rises_while_guesses_exceed_the_global_budget(scrape, settings):
+    from web.attack import attack_note_global_count
+
+    assert value(scrape(), "portal_login_attack_level") == 0
+    settings.LOGIN_THROTTLE_GLOBAL_LIMIT = 5
+    attack_note_global_count(count=50)
+    assert value(scrape(), "portal_login_attack_level") >= 1

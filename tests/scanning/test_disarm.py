@@ -140,3 +140,17 @@ def test_a_large_jpeg_is_shrunk_while_decoding_to_fit_the_budget():
     image_disarm(io.BytesIO(out.getvalue()), cleaned, mime="image/jpeg", budget=BUDGET)
     with Image.open(cleaned) as result:
         assert result.size == (4000, 3000)
+
+
+def test_the_default_budget_takes_a_24_megapixel_phone_photo_and_refuses_49_megapixels():
+    """Current phones save 24 MP (5712 x 4284) by default: the budget must take them; the pixel flood stays out."""
+    from django.conf import settings as django_settings
+
+    budget = django_settings.UPLOAD_IMAGE_MEMORY_BUDGET
+    out = io.BytesIO()
+    Image.new("RGB", (5712, 4284), (200, 200, 200)).save(out, "PNG")
+    assert image_check(io.BytesIO(out.getvalue()), budget=budget) == (5712, 4284)
+    flood = io.BytesIO()
+    Image.new("1", (7000, 7000)).convert("RGB").save(flood, "PNG")
+    with pytest.raises(ImageTooLarge):
+        image_check(io.BytesIO(flood.getvalue()), budget=budget)

@@ -45,3 +45,33 @@ def test_uploads_writes_do_not_import_the_tasks_module(module):
         if isinstance(node, ast.ImportFrom):
             imported.add(("." * node.level) + (node.module or ""))
     assert ".tasks" not in imported and "uploads.tasks" not in imported
+
+
+def test_every_process_knows_the_check_task_by_name():
+    """The web process never imports uploads.tasks itself: the app registry must (a web node met NotRegistered)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from celery import current_app; "
+        "print(current_app.tasks['uploads.tasks.screen_file'].name)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "portal.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "uploads.tasks.screen_file", result.stderr[-500:]
+
+
+def test_an_unknown_task_name_is_an_error_not_a_broker_outage(caplog):
+    from celery.exceptions import NotRegistered
+
+    from core.queue import task_enqueue
+
+    with pytest.raises(NotRegistered):
+        task_enqueue(name="uploads.tasks.no_such_task", args=(1,), what="nothing")
+    assert "not enqueued" not in caplog.text
