@@ -76,8 +76,10 @@ def _pin_rules() -> dict[str, int]:
 
 
 def _safe_next(request: HttpRequest) -> str:
+    """A path on this site to continue to after login, or "" ("0" or a URL name would reach redirect() as a
+    view name and fail with a 500)."""
     url = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
+    allowed = url.startswith("/") and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return url if allowed else ""

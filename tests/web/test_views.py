@@ -102,6 +102,16 @@ def test_login_ignores_a_next_url_to_another_site(client, member, issue_pin):
     assert response["Location"] == reverse("web:dashboard")
 
 
+@pytest.mark.parametrize("next_url", ["0", "web:dashboard", "datenschutz"])
+def test_a_next_that_is_no_path_leads_to_the_dashboard_not_to_a_500(client, member, issue_pin, next_url):
+    """redirect() takes a bare word for a view name: '?next=0' while signed in was a 500 (found by the fuzzer)."""
+    issued = issue_pin(member)
+    response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext, next=next_url)
+    assert response["Location"] == reverse("web:dashboard")
+    again = client.get(reverse("web:login"), {"next": next_url})
+    assert again.status_code == 302 and again["Location"] == reverse("web:dashboard")
+
+
 def test_wrong_pin_shows_the_generic_message_and_checklist(client, member, issue_pin):
     issued = issue_pin(member)
 
