@@ -179,6 +179,12 @@ class MemberUser(HttpUser):
         journal(kind="upload_done", kvnr=member["kvnr"], sha256=hashlib.sha256(data).hexdigest())
 
     def transmit(self, member: dict, csrf: str) -> None:
+        # As the draft page does: wait until the worker has checked every file (a pending one blocks transmission).
+        for _ in range(60):
+            states = self.client.get("/antrag/dateien/status/", name="file states").json()["files"]
+            if not any(state["checking"] for state in states):
+                break
+            time.sleep(0.5)
         self.client.get("/antrag/pruefen/", name="review")
         response = self.client.post(
             "/antrag/uebermitteln/",
