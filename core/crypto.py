@@ -8,7 +8,6 @@ all fail to decrypt. Keys come from settings.FILE_ENCRYPTION_KEYS: the first enc
 
 import base64
 import hashlib
-import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import Storage
 
-from .storage import ChunkReader as _ChunkReader  # noqa: F401  (kept for callers of the old name)
 from .storage import open_read, write_stream
+from .streams import SizedReader
 
 MAGIC = b"EPF1"
 SEGMENT_SIZE = 64 * 1024
@@ -104,8 +103,8 @@ def encrypt_chunks(chunks: Iterable[bytes], *, aad: bytes = b"") -> Iterator[byt
     yield aead.encrypt(_nonce(prefix, counter, True), rest, associated)
 
 
-def decrypt_stream(src: IO[bytes], *, aad: bytes = b"") -> Iterator[bytes]:
-    """Decrypt an encrypted file object segment by segment; raises DecryptionError on any fault."""
+def _read_header(src: IO[bytes]) -> tuple[bytes, bytes, AESGCM]:
+    """Read an encrypted file's header: (the header bytes, the nonce prefix, the cipher of its key)."""
     magic = _read_full(src, len(MAGIC) + 1)
     if len(magic) != len(MAGIC) + 1 or magic[:4] != MAGIC:
         raise DecryptionError("not an encrypted file")
@@ -114,8 +113,12 @@ def decrypt_stream(src: IO[bytes], *, aad: bytes = b"") -> Iterator[bytes]:
     key = _keys().get(key_id_bytes.decode("utf-8", "replace"))
     if key is None or len(prefix) != NONCE_PREFIX_SIZE:
         raise DecryptionError("unknown key id or damaged header")
-    header = magic + key_id_bytes + prefix
-    aead = AESGCM(key)
+    return magic + key_id_bytes + prefix, prefix, AESGCM(key)
+
+
+def decrypt_stream(src: IO[bytes], *, aad: bytes = b"") -> Iterator[bytes]:
+    """Decrypt an encrypted file object segment by segment; raises DecryptionError on any fault."""
+    header, prefix, aead = _read_header(src)
     counter = 0
     segment = _read_full(src, SEGMENT_SIZE + TAG_SIZE)
     while True:
@@ -186,7 +189,7 @@ def read_decrypted(*, storage: Storage, name: str, aad: bytes = b"") -> bytes:
     return b"".join(open_decrypted(storage=storage, name=name, aad=aad))
 
 
-class DecryptingReader(io.RawIOBase):
+class DecryptingReader(SizedReader):
     """A stored encrypted file of known plaintext size as a seekable plaintext stream, one segment in memory.
 
     Segment k of the ciphertext starts at header + k * (SEGMENT_SIZE + TAG_SIZE), so a seek decrypts only the
@@ -198,35 +201,11 @@ class DecryptingReader(io.RawIOBase):
         self._src = src
         self._size = size
         self._aad = aad
-        magic = _read_full(src, len(MAGIC) + 1)
-        if len(magic) != len(MAGIC) + 1 or magic[:4] != MAGIC:
-            raise DecryptionError("not an encrypted file")
-        key_id_bytes = _read_full(src, magic[4])
-        prefix = _read_full(src, NONCE_PREFIX_SIZE)
-        key = _keys().get(key_id_bytes.decode("utf-8", "replace"))
-        if key is None or len(prefix) != NONCE_PREFIX_SIZE:
-            raise DecryptionError("unknown key id or damaged header")
-        self._header = magic + key_id_bytes + prefix
-        self._prefix = prefix
-        self._aead = AESGCM(key)
+        self._header, self._prefix, self._aead = _read_header(src)
         self._count = max(1, -(-size // SEGMENT_SIZE))
         self._pos = 0
         self._index = -1
         self._plain = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def _load(self, index: int) -> None:
         last = index == self._count - 1

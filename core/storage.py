@@ -20,6 +20,8 @@ from typing import IO
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage
 
+from .streams import SizedReader
+
 # Stored files are encrypted (core.crypto); their type says so instead of application/octet-stream.
 ENCRYPTED_CONTENT_TYPE = "application/vnd.einmal-pin.encrypted"
 # Objects up to S3_PART_SIZE + S3_PUT_SLACK go up in one PUT (so an 8 MiB tus PATCH, a little larger once
@@ -171,7 +173,7 @@ class ChunkReader:
         return data
 
 
-class _S3Reader(io.RawIOBase):
+class _S3Reader(SizedReader):
     """An S3 object as a seekable raw stream: one GET read on as long as reads follow, a ranged GET after a seek."""
 
     def __init__(self, storage: Storage, name: str):
@@ -183,26 +185,8 @@ class _S3Reader(io.RawIOBase):
         self._size = response["ContentLength"]
         self._pos = 0
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        position = max(0, base + offset)
-        if position != self._pos:
-            self._drop_body()
-            self._pos = position
-        return self._pos
+    def _moved(self, old: int, new: int) -> None:
+        self._drop_body()
 
     def readinto(self, buffer) -> int:
         if self._pos >= self._size:

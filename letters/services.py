@@ -24,6 +24,7 @@ from audit.constants import AuditAction
 from audit.services import Actor, audit_record, audit_record_many
 from core.crypto import SEGMENT_SIZE, DecryptionError, read_decrypted, save_encrypted
 from core.queue import task_enqueue
+from core.streams import SPOOL_BYTES
 from members.models import Member
 from pins.constants import EndReason, PinStatus
 from pins.services import pin_invalidate, pin_is_usable, pin_issue
@@ -37,9 +38,6 @@ from .rendering import LetterContent, render_letter
 from .selectors import print_queue
 
 logger = logging.getLogger(__name__)
-
-# A merged batch PDF is held in memory up to this size, then spooled to a temporary file.
-SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def _storage():

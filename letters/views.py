@@ -2,21 +2,18 @@
 
 import datetime
 import tempfile
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import admin, messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
+from core.http import staff_view
+from core.streams import SPOOL_BYTES
 
 from .exceptions import LetterStateError
 from .forms import CollectForm, ReleaseForm, SpecimenForm
@@ -25,31 +22,10 @@ from .rendering import SPECIMEN_PIN, LetterContent, render_letter
 from .selectors import letters_failed, print_batches_prepared, print_batches_recent, print_queue
 from .services import batch_collect_archive, batch_collect_prepared_archive, letter_release
 
-# Held in memory up to this size, then spooled to a temporary file.
-SPOOL_BYTES = 8 * 1024 * 1024
-
-
-def verified_permission_required(perm: str) -> Callable:
-    """Staff with a two-factor (OTP-verified) session and `perm`; others get 403, anonymous users the login."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            user = request.user
-            if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-            if not (user.is_active and user.is_verified() and user.has_perm(perm)):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
 
 @require_GET
 @never_cache
-@verified_permission_required("letters.collect_letters")
+@staff_view("letters.collect_letters")
 def queue(request: HttpRequest) -> HttpResponse:
     waiting = print_queue()
     return render(
@@ -72,7 +48,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @never_cache
-@verified_permission_required("letters.collect_letters")
+@staff_view("letters.collect_letters")
 def collect(request: HttpRequest) -> HttpResponse:
     form = CollectForm(request.POST)
     if not form.is_valid():
@@ -93,7 +69,7 @@ def collect(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @never_cache
-@verified_permission_required("letters.collect_letters")
+@staff_view("letters.collect_letters")
 def collect_prepared(request: HttpRequest, batch_id: int) -> HttpResponse:
     """Collect one batch made ahead (a campaign's) as one ZIP; a second collection gets a message, not the letters."""
     archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
@@ -110,7 +86,7 @@ def collect_prepared(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 @require_POST
-@verified_permission_required("letters.release_letters")
+@staff_view("letters.release_letters")
 def release(request: HttpRequest) -> HttpResponse:
     form = ReleaseForm(request.POST)
     if not form.is_valid():
@@ -130,7 +106,7 @@ def release(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@verified_permission_required("letters.view_letterrequest")
+@staff_view("letters.view_letterrequest")
 def specimen(request: HttpRequest) -> HttpResponse:
     """The letter with made-up data and a PIN that cannot exist; no member, PIN or letter row is touched."""
     form = SpecimenForm(request.GET or None)

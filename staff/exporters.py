@@ -19,12 +19,11 @@ from django.core.files.storage import storages
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from core.streams import SPOOL_BYTES
 from uploads.constants import SCAN_REFUSED
 from uploads.exceptions import document_ensure_deliverable
 from uploads.models import Submission, SubmissionDocument
 from uploads.services import document_open
-
-SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,16 @@
 """Case workers' pages in the admin's style: the inbox of transmitted submissions, detail, download, export."""
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import Actor
+from core.http import attachment_response, staff_view
 from core.net import client_ip
 from core.search_token import SEARCH_PARAM, search_token_read, search_token_store
 from uploads.exceptions import FileUnavailable
@@ -28,27 +24,8 @@ from .services import submission_document_download, submission_export
 INBOX_PAGE_SIZE = 50
 
 
-def staff_view(perm: str) -> Callable:
-    """The admin's two-factor login (admin_view) plus one permission; without it the answer is 403."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if not request.user.has_perm(perm):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return admin.site.admin_view(checked)
-
-    return decorator
-
-
 def _render(request: HttpRequest, template: str, title: str, **context) -> HttpResponse:
     return TemplateResponse(request, template, {**admin.site.each_context(request), "title": title, **context})
-
-
-def _attachment(filename: str) -> str:
-    return content_disposition_header(as_attachment=True, filename=filename)
 
 
 def _submission(reference: str) -> Submission:
@@ -145,10 +122,7 @@ def document_download(request: HttpRequest, reference: str, document_id) -> Http
     except FileUnavailable as error:
         messages.error(request, error.message)
         return redirect(reverse("staff:submission", args=[submission.reference]))
-    response = StreamingHttpResponse(chunks, content_type=document.mime_type or "application/octet-stream")
-    response["Content-Length"] = str(document.size)
-    response["Content-Disposition"] = _attachment(document.name)
-    return response
+    return attachment_response(chunks, name=document.name, mime_type=document.mime_type, size=document.size)
 
 
 @require_POST
@@ -161,8 +135,6 @@ def submission_export_view(request: HttpRequest, reference: str) -> HttpResponse
         messages.error(request, error.message)
         return redirect(reverse("staff:submission", args=[submission.reference]))
     if result.stream is not None:
-        response = StreamingHttpResponse(result.stream, content_type=result.content_type)
-        response["Content-Disposition"] = _attachment(result.filename)
-        return response
+        return attachment_response(result.stream, name=result.filename, mime_type=result.content_type)
     messages.success(request, _("Der Vorgang ist exportiert (%(target)s).") % {"target": result.target})
     return redirect(reverse("staff:submission", args=[submission.reference]))

@@ -1,12 +1,13 @@
 """An upload's parts (one per request, each its own encrypted segment) read back as one seekable file."""
 
 import bisect
-import io
 from collections.abc import Callable
 from typing import IO
 
+from core.streams import SizedReader
 
-class StagedFile(io.RawIOBase):
+
+class StagedFile(SizedReader):
     """The parts of an upload, [(start, end, name), ...] back to back, as one read-only seekable file.
 
     Lets the PDF and image checks read the upload in place, without a second copy. `open_part(name)` opens one
@@ -24,24 +25,6 @@ class StagedFile(io.RawIOBase):
         self._pos = 0
         self._index: int | None = None
         self._handle = None
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def readinto(self, buffer) -> int:
         if self._pos >= self._size:

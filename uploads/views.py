@@ -12,19 +12,18 @@ from django.http import (
     HttpResponse,
     HttpResponseNotAllowed,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import time_format
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
+from core.http import attachment_response
 from pins.auth import member_logout, member_required
 
 from . import selectors, services, tus
@@ -244,17 +243,6 @@ def file_download(request: HttpRequest, public_id) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("uploads:draft")
     return attachment_response(chunks, name=upload.name, mime_type=upload.mime_type)
-
-
-def attachment_response(chunks, *, name: str, mime_type: str, size: int | None = None) -> StreamingHttpResponse:
-    """A streamed download: attachment with an RFC 6266 file name, nosniff, no-store."""
-    response = StreamingHttpResponse(chunks, content_type=mime_type)
-    response["Content-Disposition"] = content_disposition_header(True, name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    if size is not None:
-        response["Content-Length"] = str(size)
-    return response
 
 
 @require_POST

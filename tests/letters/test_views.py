@@ -79,20 +79,24 @@ def test_staff_without_print_shop_rights_get_403(url, staff_user, verified_clien
     assert LetterRequest.objects.get().status == LetterStatus.RENDERED
 
 
-def test_print_shop_without_two_factor_session_gets_403(client, staff_user, request_letter):
+def test_print_shop_without_two_factor_session_is_sent_to_the_second_factor(client, staff_user, request_letter):
     request_letter(MemberFactory())
     client.force_login(staff_user("collect_letters"))
-    assert client.get(QUEUE).status_code == 403
-    assert client.post(COLLECT, {"limit": "500"}).status_code == 403
+    for response in (client.get(QUEUE), client.post(COLLECT, {"limit": "500"})):
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("admin:login"))
+    assert LetterRequest.objects.get().status == LetterStatus.RENDERED
 
 
-def test_a_member_logged_in_with_a_pin_gets_403(client, member, issue_pin):
-    """A member's session is OTP-verified too (by the letter PIN), but holds no print-shop right."""
+def test_a_member_logged_in_with_a_pin_gets_no_print_shop_page(client, member, issue_pin):
+    """A member's session is OTP-verified too (by the letter PIN), but is no staff session."""
     client.force_login(member.user)
     session = client.session
     session[django_otp.DEVICE_ID_SESSION_KEY] = issue_pin(member).pin.persistent_id
     session.save()
-    assert client.get(QUEUE).status_code == 403
+    response = client.get(QUEUE)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
 
 
 def test_anonymous_visitors_are_sent_to_the_staff_login(client):

@@ -1,0 +1,41 @@
+"""The response helpers every room shares: the staff-page guard and the streamed file download."""
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+
+def staff_view(perm: str) -> Callable:
+    """A staff page: the admin's login with its second factor (admin_view), then `perm`, else 403.
+
+    Anyone without a verified staff session (anonymous, a member signed in with a PIN, staff without the second
+    factor) is sent to the admin login; a verified staff member without `perm` gets 403.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_perm(perm):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return admin.site.admin_view(checked)
+
+    return decorator
+
+
+def attachment_response(
+    chunks: Iterable[bytes], *, name: str, mime_type: str, size: int | None = None
+) -> StreamingHttpResponse:
+    """A streamed download: attachment with an RFC 6266 file name, nosniff, no-store, the length when known."""
+    response = StreamingHttpResponse(chunks, content_type=mime_type or "application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    if size is not None:
+        response["Content-Length"] = str(size)
+    return response
