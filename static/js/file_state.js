@@ -2,7 +2,9 @@
 // being checked and swaps in the server-rendered state (uploads/_file_state.html). No inline script (CSP).
 (function () {
   "use strict";
-  var DELAYS = [1000, 2000, 3000, 5000, 8000];
+  // The portal's one back-off (js/portal.js), from 1 s up to 8 s: a check takes seconds, not minutes.
+  var FIRST = 1;
+  var LAST = 4;
   var attempt = 0;
   var timer = null;
 
@@ -47,7 +49,7 @@
 
   function schedule() {
     if (timer === null && checking()) {
-      timer = window.setTimeout(poll, DELAYS[Math.min(attempt, DELAYS.length - 1)]);
+      timer = window.setTimeout(poll, window.Portal.backoff(Math.min(FIRST + attempt, LAST)));
       attempt += 1;
     }
   }
