@@ -23,11 +23,12 @@ from letters.models import LetterRequest
 from letters.services import letter_cancel
 from members.admin import MemberAdmin
 from members.models import Member
+from members.services import member_change_address
 
 from .constants import ReissuePurpose
 from .forms import AddressForm, ReissueForm
 from .selectors import member_overview, member_pins, member_story, reissues_today
-from .services import ReissueLimitReached, member_address_correct, staff_pin_reissue
+from .services import ReissueLimitReached, staff_pin_reissue
 
 STORY_PAGE_SIZE = 50
 
@@ -142,8 +143,8 @@ class CallCentreMemberAdmin(MemberAdmin):
         form = AddressForm(request.POST or None, instance=member)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            changed = member_address_correct(
-                member=Member.objects.get(pk=member.pk),
+            changed = member_change_address(
+                member=member,
                 address_line=data["address_line"],
                 street=data["street"],
                 postcode=data["postcode"],
