@@ -86,6 +86,11 @@ def member_upsert(*, kvnr: str, data: Mapping[str, object], actor: Actor | None 
     return member, created
 
 
+def member_lock(*, member: Member) -> Member:
+    """Lock the member's row until the caller's transaction ends (writes about one member one after the other)."""
+    return Member.objects.select_for_update().get(pk=member.pk)
+
+
 def member_set_language(*, member: Member, language: str, actor: Actor | None = None) -> bool:
     """Remember the member's chosen language (one of settings.LANGUAGES); True when it changed.
 

@@ -19,6 +19,7 @@ from audit.services import Actor, audit_record
 from letters.models import LetterRequest
 from letters.services import letter_request_create
 from members.models import Member
+from members.services import member_lock
 from uploads.exceptions import document_ensure_deliverable
 from uploads.models import Submission, SubmissionDocument
 from uploads.services import document_open
@@ -124,7 +125,7 @@ def staff_pin_reissue(*, member: Member, purpose: str, actor: Actor, ip: str | N
     limit = settings.STAFF_REISSUE_LIMIT_PER_DAY
     with transaction.atomic():
         # The row lock makes two agents reissuing for the same member at once count one after the other.
-        Member.objects.select_for_update().get(pk=member.pk)
+        member_lock(member=member)
         if reissues_today(member=member) >= limit:
             raise ReissueLimitReached(
                 _(
