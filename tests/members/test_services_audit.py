@@ -14,18 +14,10 @@ from members.services import (
     member_upsert,
 )
 from tests.factories import UserFactory
+from tests.members.test_services import ROW
 
 pytestmark = pytest.mark.django_db
 
-ROW = {
-    "kvnr": "A123456780",
-    "first_name": "Erika",
-    "last_name": "Mustermann",
-    "street": "Heidestraße 17",
-    "postcode": "51147",
-    "town": "Köln",
-    "egk_valid_until": "2030-12-31",
-}
 ADDRESS = {"address_line": "", "street": "Neue Straße 1", "postcode": "50667", "town": "Köln"}
 
 
