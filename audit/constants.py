@@ -20,6 +20,8 @@ class AuditAction(models.TextChoices):
     PIN_INVALIDATED = "pin.invalidated", _("PIN ungültig gemacht")
     PIN_PURGED = "pin.purged", _("Alte PINs gelöscht")
     MEMBER_IMPORTED = "member.imported", _("Mitglied importiert")
+    MEMBER_UPDATED = "member.updated", _("Stammdaten geändert")
+    MEMBER_LANGUAGE_CHANGED = "member.language_changed", _("Sprache geändert")
     MEMBER_ADDRESS_CHANGED = "member.address_changed", _("Anschrift geändert")
     LETTER_REQUESTED = "letter.requested", _("Brief angefordert")
     LETTER_RENDERED = "letter.rendered", _("Brief erstellt")

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser
 
@@ -41,31 +41,38 @@ def _check_data(data: dict[str, Any] | None) -> dict[str, Any]:
     return data
 
 
-def _event(
-    *, action: str, actor: Actor, member: Any, ip: str | None, reason: str, data: dict[str, Any] | None
-) -> AuditEvent:
+class EventFields(TypedDict, total=False):
+    """What one audit event says: action and actor always; the member it is about, the client IP, why, details."""
+
+    action: Required[str]
+    actor: Required[Actor]
+    member: Any
+    ip: str | None
+    reason: str
+    data: dict[str, Any] | None
+
+
+def audit_event(**fields: Unpack[EventFields]) -> AuditEvent:
+    """An event not yet written, for audit_insert: several events of different kinds in one statement."""
+    unknown = fields.keys() - EventFields.__required_keys__ - EventFields.__optional_keys__
+    missing = EventFields.__required_keys__ - fields.keys()
+    if unknown or missing:
+        raise TypeError(f"audit event: unknown fields {sorted(unknown)}, missing {sorted(missing)}")
+    actor = fields["actor"]
     return AuditEvent(
-        action=str(action),
+        action=str(fields["action"]),
         actor_kind=actor.kind,
         actor_user=actor.user,
-        member=member,
-        ip=ip or None,
-        reason=reason[:200],
-        data=_check_data(data),
+        member=fields.get("member"),
+        ip=fields.get("ip") or None,
+        reason=fields.get("reason", "")[:200],
+        data=_check_data(fields.get("data")),
     )
 
 
-def audit_record(
-    *,
-    action: str,
-    actor: Actor,
-    member: Any = None,
-    ip: str | None = None,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-) -> AuditEvent:
+def audit_record(**fields: Unpack[EventFields]) -> AuditEvent:
     """Append one event. Call it inside the transaction of the change it records."""
-    event = _event(action=action, actor=actor, member=member, ip=ip, reason=reason, data=data)
+    event = audit_event(**fields)
     event.save()
     return event
 
@@ -81,7 +88,7 @@ def audit_record_many(
     """Append one event per (member or member id, data) pair in one bulk statement; returns the count."""
     events = []
     for member, data in entries:
-        event = _event(action=action, actor=actor, member=None, ip=ip, reason=reason, data=data)
+        event = audit_event(action=action, actor=actor, ip=ip, reason=reason, data=data)
         if isinstance(member, int):
             event.member_id = member
         else:
@@ -89,19 +96,6 @@ def audit_record_many(
         events.append(event)
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     return len(events)
-
-
-def audit_event(
-    *,
-    action: str,
-    actor: Actor,
-    member: Any = None,
-    ip: str | None = None,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """An event not yet written, for audit_insert: several events of different kinds in one statement."""
-    return _event(action=action, actor=actor, member=member, ip=ip, reason=reason, data=data)
 
 
 def audit_insert(*, events: list[AuditEvent]) -> None:

@@ -1,7 +1,10 @@
 """Reads for the letters app: a member's letters with their history, the print queue, recent print batches."""
 
-from django.db.models import QuerySet
+import datetime
 
+from django.db.models import Min, QuerySet
+
+from core.queries import count_by
 from members.models import Member
 from pins.constants import PinStatus
 
@@ -39,3 +42,18 @@ def print_batches_prepared(*, limit: int = 50) -> list[PrintBatch]:
 def letters_failed() -> QuerySet[LetterRequest]:
     """Letters the worker gave up on, with their reason, for staff to look at."""
     return LetterRequest.objects.filter(status=LetterStatus.FAILED).select_related("member").order_by("-id")
+
+
+def letter_for_member(*, member: Member, letter_id: int) -> LetterRequest | None:
+    """One of the member's letters by id, or None (also when the letter is another member's)."""
+    return LetterRequest.objects.filter(pk=letter_id, member=member).first()
+
+
+def letter_counts_by_status() -> dict[str, int]:
+    """{status: letter requests} (the metrics)."""
+    return count_by(queryset=LetterRequest.objects.all())
+
+
+def letters_oldest_requested_at() -> datetime.datetime | None:
+    """When the oldest letter still waiting for the worker was requested, or None when none waits."""
+    return LetterRequest.objects.filter(status=LetterStatus.REQUESTED).aggregate(at=Min("created_at"))["at"]

@@ -1,24 +1,14 @@
 """Admin for members: the call centre's search by KVNR, name, postcode or card validity; read-only master data."""
 
-import datetime
-
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import ReadOnlyAdminMixin
 
+from .dates import date_parse
 from .kvnr import kvnr_is_valid, kvnr_normalize
 from .models import Member
-
-
-def _parse_date(term: str) -> datetime.date | None:
-    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return datetime.datetime.strptime(term, fmt).date()
-        except ValueError:
-            continue
-    return None
 
 
 class CardValidityFilter(admin.SimpleListFilter):
@@ -62,7 +52,7 @@ class MemberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         kvnr = kvnr_normalize(term)
         if kvnr_is_valid(kvnr):
             return queryset.filter(kvnr=kvnr), False
-        date = _parse_date(term)
+        date = date_parse(term)
         if date is not None:
             return queryset.filter(egk_valid_until=date), False
         return super().get_search_results(request, queryset, search_term)

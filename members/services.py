@@ -1,6 +1,5 @@
-"""Writes to members: create or update a member, and import many from CSV rows in one transaction."""
+"""Writes to members: create or update, import CSV rows, language, address; each with its audit row."""
 
-import datetime
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -11,6 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.constants import AuditAction
+from audit.services import Actor, audit_record
+
+from .dates import date_parse
 from .kvnr import kvnr_normalize
 from .models import Member
 
@@ -52,8 +55,13 @@ def _new_member_user():
     return user
 
 
-def member_upsert(*, kvnr: str, data: Mapping[str, object]) -> tuple[Member, bool]:
-    """Create the member with this KVNR or update its fields; returns (member, created). Validates fully."""
+def member_upsert(*, kvnr: str, data: Mapping[str, object], actor: Actor | None = None) -> tuple[Member, bool]:
+    """Create the member with this KVNR or update its fields; returns (member, created). Validates fully.
+
+    Audited in the same transaction (the system by default: the import and the demo): a new member as
+    member.imported, a changed one as member.updated with the names of the changed fields, never their values.
+    """
+    actor = actor or Actor.system()
     kvnr = kvnr_normalize(kvnr)
     values = {name: data[name] for name in MEMBER_FIELDS if name in data}
     values.setdefault("address_line", "")
@@ -66,33 +74,42 @@ def member_upsert(*, kvnr: str, data: Mapping[str, object]) -> tuple[Member, boo
             member.full_clean(exclude=["user"])
             member.user = _new_member_user()
             member.save()
+            audit_record(action=AuditAction.MEMBER_IMPORTED, actor=actor, member=member)
         else:
+            changed = [name for name, value in values.items() if getattr(member, name) != value]
             for name, value in values.items():
                 setattr(member, name, value)
             member.full_clean(exclude=["user"])
             member.save(update_fields=[*values, "updated_at"])
+            if changed:
+                audit_record(action=AuditAction.MEMBER_UPDATED, actor=actor, member=member, data={"fields": changed})
     return member, created
 
 
-def member_set_language(*, member: Member, language: str) -> bool:
-    """Remember the member's chosen language (one of settings.LANGUAGES); True when it changed."""
+def member_lock(*, member: Member) -> Member:
+    """Lock the member's row until the caller's transaction ends (writes about one member one after the other)."""
+    return Member.objects.select_for_update().get(pk=member.pk)
+
+
+def member_set_language(*, member: Member, language: str, actor: Actor | None = None) -> bool:
+    """Remember the member's chosen language (one of settings.LANGUAGES); True when it changed.
+
+    The member chooses it (the default actor); the change is audited in the same transaction.
+    """
     if language not in dict(settings.LANGUAGES):
         raise ValueError(f"unknown language {language!r}")
     if member.language == language:
         return False
-    member.language = language
-    member.save(update_fields=["language", "updated_at"])
+    with transaction.atomic():
+        member.language = language
+        member.save(update_fields=["language", "updated_at"])
+        audit_record(
+            action=AuditAction.MEMBER_LANGUAGE_CHANGED,
+            actor=actor or Actor.member(member.user),
+            member=member,
+            data={"fields": ["language"]},
+        )
     return True
-
-
-def _parse_date(value: str) -> datetime.date:
-    value = value.strip()
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ValidationError(_("Datum „%(value)s“ ist weder JJJJ-MM-TT noch TT.MM.JJJJ.") % {"value": value[:40]})
 
 
 def _row_values(row: Mapping[str, str | None]) -> tuple[str, dict[str, object]]:
@@ -102,7 +119,13 @@ def _row_values(row: Mapping[str, str | None]) -> tuple[str, dict[str, object]]:
     values: dict[str, object] = {
         name: (row.get(name) or "").strip() for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if name != "kvnr"
     }
-    values["egk_valid_until"] = _parse_date(str(values["egk_valid_until"]))
+    card_date = date_parse(str(values["egk_valid_until"]))
+    if card_date is None:
+        raise ValidationError(
+            _("Datum „%(value)s“ ist weder JJJJ-MM-TT noch TT.MM.JJJJ.")
+            % {"value": str(values["egk_valid_until"])[:40]}
+        )
+    values["egk_valid_until"] = card_date
     values["language"] = str(values["language"] or "de").lower()
     return kvnr_normalize(row.get("kvnr") or ""), values
 
@@ -145,12 +168,12 @@ ADDRESS_FIELDS = ("address_line", "street", "postcode", "town")
 
 
 def member_change_address(
-    *, member: Member, address_line: str, street: str, postcode: str, town: str
+    *, member: Member, address_line: str, street: str, postcode: str, town: str, actor: Actor, ip: str | None = None
 ) -> dict[str, tuple[str, str]]:
     """Correct the postal address; returns {field: (old, new)} for what changed. Validates fully.
 
-    Members sits below audit, so the caller (staff.services.member_address_correct) writes the audit row in the
-    same transaction.
+    Audited in the same transaction as member.address_changed with the changed fields' old and new values, so
+    the call centre can tell where an earlier letter went.
     """
     new = {"address_line": address_line, "street": street, "postcode": postcode, "town": town}
     with transaction.atomic():
@@ -164,6 +187,13 @@ def member_change_address(
             setattr(locked, name, value)
         locked.full_clean(exclude=["user"])
         locked.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            action=AuditAction.MEMBER_ADDRESS_CHANGED,
+            actor=actor,
+            member=locked,
+            ip=ip,
+            data={"changed": {name: list(values) for name, values in changed.items()}},
+        )
     for name, (_old, value) in changed.items():
         setattr(member, name, value)
     return changed

@@ -9,25 +9,20 @@ import logging
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import Count, Min
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from letters.constants import LetterStatus
-from letters.models import LetterRequest
-from pins.models import LetterPin
-from uploads.models import SubmissionDocument, Upload
+from letters.selectors import letter_counts_by_status, letters_oldest_requested_at
+from pins.selectors import pin_counts_by_status
+from uploads.selectors import document_counts_by, upload_counts_by
 from web.attack import attack_level
 
 logger = logging.getLogger(__name__)
 
 # kombu's Redis transport keeps a queue as a list named after it, plus one list per priority step.
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-
-
-def _by_status(model, field: str = "status") -> dict[str, int]:
-    return {row[field]: row["n"] for row in model.objects.values(field).annotate(n=Count("pk")).order_by()}
 
 
 def queue_names() -> list[str]:
@@ -57,13 +52,13 @@ class PortalCollector(Collector):
         pins = GaugeMetricFamily(
             "portal_pins", "PINs by status (active, locked, expired, invalidated).", labels=["status"]
         )
-        for status, n in _by_status(LetterPin).items():
+        for status, n in pin_counts_by_status().items():
             pins.add_metric([status], n)
         letters = GaugeMetricFamily("portal_letters", "Letter requests by status.", labels=["status"])
-        counts = _by_status(LetterRequest)
+        counts = letter_counts_by_status()
         for status in LetterStatus.values:
             letters.add_metric([status], counts.get(status, 0))
-        oldest = LetterRequest.objects.filter(status=LetterStatus.REQUESTED).aggregate(at=Min("created_at"))["at"]
+        oldest = letters_oldest_requested_at()
         age = GaugeMetricFamily(
             "portal_letters_oldest_requested_age_seconds",
             "Age of the oldest letter still waiting for the worker (0 when none waits).",
@@ -75,15 +70,15 @@ class PortalCollector(Collector):
         )
         waiting.add_metric([], counts.get(LetterStatus.RENDERED, 0))
         uploads = GaugeMetricFamily("portal_uploads", "Uploads in members' drafts by status.", labels=["status"])
-        for status, n in _by_status(Upload).items():
+        for status, n in upload_counts_by(field="status").items():
             uploads.add_metric([status], n)
         scans = GaugeMetricFamily(
             "portal_scans",
             "Files by virus scan result (drafts' uploads and submitted documents), e.g. clean, infected, held.",
             labels=["kind", "result"],
         )
-        for kind, model in (("upload", Upload), ("document", SubmissionDocument)):
-            for result, n in _by_status(model, "scan_status").items():
+        for kind, counts_by in (("upload", upload_counts_by), ("document", document_counts_by)):
+            for result, n in counts_by(field="scan_status").items():
                 scans.add_metric([kind, result], n)
         yield from (pins, letters, age, waiting, uploads, scans)
 

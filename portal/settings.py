@@ -52,10 +52,11 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
-    # Our apps, lowest layer first: core helpers, members, audit, the PIN engine, then the apps built on them.
+    # Our apps, lowest layer first: core helpers, the audit log (every app above writes to it, members included),
+    # members, the PIN engine, then the apps built on them.
     "core",
-    "members",
     "audit",
+    "members",
     "pins",
     "letters",
     "scanning",

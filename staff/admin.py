@@ -7,8 +7,8 @@ members/admin.py registers the plain member search; this subclass adds what need
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
@@ -19,15 +19,17 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.services import Actor
 from core.net import client_ip
 from letters.exceptions import LetterStateError
-from letters.models import LetterRequest
+from letters.selectors import letter_for_member
 from letters.services import letter_cancel
 from members.admin import MemberAdmin
 from members.models import Member
+from members.selectors import member_get
+from members.services import member_change_address
 
 from .constants import ReissuePurpose
 from .forms import AddressForm, ReissueForm
 from .selectors import member_overview, member_pins, member_story, reissues_today
-from .services import ReissueLimitReached, member_address_correct, staff_pin_reissue
+from .services import ReissueLimitReached, staff_pin_reissue
 
 STORY_PAGE_SIZE = 50
 
@@ -70,7 +72,10 @@ class CallCentreMemberAdmin(MemberAdmin):
     def _member(self, request: HttpRequest, member_id: int, *perms: str) -> Member:
         if not (self.has_view_permission(request) and request.user.has_perms(perms)):
             raise PermissionDenied
-        return get_object_or_404(Member, pk=member_id)
+        member = member_get(member_id=member_id)
+        if member is None:
+            raise Http404
+        return member
 
     def _render(self, request: HttpRequest, template: str, member: Member, title: str, **context) -> HttpResponse:
         context = {
@@ -142,8 +147,8 @@ class CallCentreMemberAdmin(MemberAdmin):
         form = AddressForm(request.POST or None, instance=member)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            changed = member_address_correct(
-                member=Member.objects.get(pk=member.pk),
+            changed = member_change_address(
+                member=member,
                 address_line=data["address_line"],
                 street=data["street"],
                 postcode=data["postcode"],
@@ -165,7 +170,9 @@ class CallCentreMemberAdmin(MemberAdmin):
 
     def letter_cancel_view(self, request: HttpRequest, member_id: int, letter_id: int) -> HttpResponse:
         member = self._member(request, member_id, "letters.cancel_letterrequest")
-        letter = get_object_or_404(LetterRequest, pk=letter_id, member=member)
+        letter = letter_for_member(member=member, letter_id=letter_id)
+        if letter is None:
+            raise Http404
         if request.method == "POST":
             try:
                 letter_cancel(letter=letter, actor=Actor.staff(request.user))

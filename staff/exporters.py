@@ -23,6 +23,7 @@ from core.streams import SPOOL_BYTES
 from uploads.constants import SCAN_REFUSED
 from uploads.exceptions import document_ensure_deliverable
 from uploads.models import Submission, SubmissionDocument
+from uploads.selectors import submission_documents
 from uploads.services import document_open
 
 
@@ -48,7 +49,7 @@ def documents_ensure_deliverable(*, submission: Submission) -> None:
 
     Quarantined and refused documents are left out of the files (their description says why).
     """
-    for document in submission.documents.all():
+    for document in submission_documents(submission=submission):
         if document.scan_status not in SCAN_REFUSED:
             document_ensure_deliverable(document)
 
@@ -60,7 +61,7 @@ def _document_filename(index: int, document: SubmissionDocument) -> str:
 
 def submission_description(*, submission: Submission) -> dict:
     """The submission as plain data for downstream systems (the JSON beside the files)."""
-    documents = list(submission.documents.order_by("id"))
+    documents = submission_documents(submission=submission)
     return {
         "reference": submission.reference,
         "transmitted_at": submission.transmitted_at.isoformat(),
@@ -120,7 +121,7 @@ class ZipExporter(SubmissionExporter):
         sink = _Sink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             description = submission_description(submission=submission)
-            documents = list(submission.documents.order_by("id"))
+            documents = submission_documents(submission=submission)
             for index, document in enumerate(documents, start=1):
                 if document.scan_status in SCAN_REFUSED:
                     continue  # quarantined or refused: listed in submission.json, never exported

@@ -9,15 +9,17 @@ from django.utils.translation import gettext as _
 
 from audit.constants import AuditAction
 from audit.models import AuditEvent
+from audit.selectors import audit_count_since, audit_events_for_member
 from letters.constants import LetterStatus
 from letters.models import LetterRequest
 from letters.selectors import letters_for_member
 from members.models import Member
 from pins.constants import EndReason, PinStatus
 from pins.models import LetterPin
+from pins.selectors import pins_for_member
 from pins.services import pin_is_usable
 from uploads.models import Submission
-from uploads.selectors import draft_for_member
+from uploads.selectors import draft_for_member, submissions_for_member
 
 
 @dataclass(frozen=True)
@@ -36,21 +38,21 @@ def pin_state(*, pin: LetterPin, now: datetime.datetime | None = None) -> tuple[
         until = formats.date_format(timezone.localtime(pin.expires_at), "SHORT_DATE_FORMAT")
         return _("aktiv bis %(date)s") % {"date": until}, True
     if pin.status in (PinStatus.ACTIVE, PinStatus.EXPIRED):
-        return _("abgelaufen"), False
+        return str(PinStatus.EXPIRED.label), False
     if pin.status == PinStatus.LOCKED:
-        return _("gesperrt nach fünf Fehleingaben"), False
+        return str(PinStatus.LOCKED.label), False
     if pin.end_reason == EndReason.TRANSMITTED:
         # The PIN the member transmitted with has logged in; the others ended with it.
         return (_("benutzt (Daten übermittelt)") if pin.last_login_at else _("ungültig durch Übermittlung")), False
     if pin.end_reason == EndReason.CANCELLED:
         return _("storniert"), False
-    return _("durch Mitarbeiter gesperrt"), False
+    return str(EndReason.STAFF.label), False
 
 
 def member_pins(*, member: Member) -> list[PinRow]:
     now = timezone.now()
     rows = []
-    for pin in LetterPin.objects.filter(member=member).order_by("-issued_at"):
+    for pin in pins_for_member(member=member):
         state, usable = pin_state(pin=pin, now=now)
         rows.append(PinRow(pin=pin, state=state, usable=usable))
     return rows
@@ -91,17 +93,17 @@ def member_overview(*, member: Member, with_letters: bool = True) -> MemberOverv
         pins=member_pins(member=member),
         letters=letters,
         has_draft=draft_for_member(member=member) is not None,
-        submissions=list(Submission.objects.filter(member=member).select_related("reason").order_by("-transmitted_at")),
+        submissions=submissions_for_member(member=member),
     )
 
 
 def member_story(*, member: Member) -> QuerySet[AuditEvent]:
     """Every audit event about the member, newest first."""
-    return AuditEvent.objects.filter(member=member).select_related("actor_user").order_by("-at", "-id")
+    return audit_events_for_member(member=member)
 
 
 def reissues_today(*, member: Member, now: datetime.datetime | None = None) -> int:
     """How many new PINs staff requested for the member since local midnight."""
     now = now or timezone.now()
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    return AuditEvent.objects.filter(member=member, action=AuditAction.PIN_REISSUED, at__gte=midnight).count()
+    return audit_count_since(member=member, action=AuditAction.PIN_REISSUED, since=midnight)

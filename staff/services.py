@@ -1,4 +1,4 @@
-"""Staff writes: login audit, creating staff users, reissuing PINs, correcting addresses, downloads and exports."""
+"""Staff writes: login audit, creating staff users, reissuing PINs, downloads and exports."""
 
 from base64 import b32encode
 from collections.abc import Iterator
@@ -19,7 +19,7 @@ from audit.services import Actor, audit_record
 from letters.models import LetterRequest
 from letters.services import letter_request_create
 from members.models import Member
-from members.services import member_change_address
+from members.services import member_lock
 from uploads.exceptions import document_ensure_deliverable
 from uploads.models import Submission, SubmissionDocument
 from uploads.services import document_open
@@ -125,7 +125,7 @@ def staff_pin_reissue(*, member: Member, purpose: str, actor: Actor, ip: str | N
     limit = settings.STAFF_REISSUE_LIMIT_PER_DAY
     with transaction.atomic():
         # The row lock makes two agents reissuing for the same member at once count one after the other.
-        Member.objects.select_for_update().get(pk=member.pk)
+        member_lock(member=member)
         if reissues_today(member=member) >= limit:
             raise ReissueLimitReached(
                 _(
@@ -144,25 +144,6 @@ def staff_pin_reissue(*, member: Member, purpose: str, actor: Actor, ip: str | N
             data={"letter_id": letter.pk},
         )
     return letter
-
-
-def member_address_correct(
-    *, member: Member, address_line: str, street: str, postcode: str, town: str, actor: Actor, ip: str | None = None
-) -> bool:
-    """Correct the member's postal address (before a reissue) and audit old and new values; False if unchanged."""
-    with transaction.atomic():
-        changed = member_change_address(
-            member=member, address_line=address_line, street=street, postcode=postcode, town=town
-        )
-        if changed:
-            audit_record(
-                action=AuditAction.MEMBER_ADDRESS_CHANGED,
-                actor=actor,
-                member=member,
-                ip=ip,
-                data={"changed": {name: list(values) for name, values in changed.items()}},
-            )
-    return bool(changed)
 
 
 def submission_document_download(

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,8 +14,8 @@ from core.http import attachment_response, staff_view
 from core.net import client_ip
 from core.search_token import SEARCH_PARAM, search_token_read, search_token_store
 from uploads.exceptions import FileUnavailable
-from uploads.models import Draft, Submission, SubmissionDocument
-from uploads.selectors import submission_get, submission_list
+from uploads.models import Draft, Submission
+from uploads.selectors import submission_document_get, submission_documents, submission_get, submission_list
 from uploads.services import submission_set_status
 
 from .forms import SubmissionFilterForm, SubmissionStatusForm
@@ -86,7 +86,7 @@ def submission_detail(request: HttpRequest, reference: str) -> HttpResponse:
         _("Vorgang %(reference)s") % {"reference": submission.reference},
         submission=submission,
         contact_changes=_contact_rows(submission),
-        documents=list(submission.documents.order_by("id")),
+        documents=submission_documents(submission=submission),
         status_form=SubmissionStatusForm(initial={"status": submission.status, "note": submission.status_note})
         if user.has_perm("uploads.change_submission")
         else None,
@@ -116,7 +116,9 @@ def submission_status(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_view("uploads.download_submissiondocument")
 def document_download(request: HttpRequest, reference: str, document_id) -> HttpResponse:
     submission = _submission(reference)
-    document = get_object_or_404(SubmissionDocument, public_id=document_id, submission=submission)
+    document = submission_document_get(submission=submission, public_id=document_id)
+    if document is None:
+        raise Http404
     try:
         chunks = submission_document_download(document=document, actor=Actor.staff(request.user), ip=client_ip(request))
     except FileUnavailable as error:

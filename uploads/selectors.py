@@ -4,11 +4,12 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
+from core.queries import count_by
 from members.kvnr import kvnr_normalize
 from members.models import Member
 
 from .constants import UploadStatus
-from .models import Draft, Submission, SubmissionReason, Upload
+from .models import Draft, Submission, SubmissionDocument, SubmissionReason, Upload
 
 
 def draft_for_member(*, member: Member) -> Draft | None:
@@ -89,3 +90,33 @@ def submission_get(*, reference: str) -> Submission | None:
 def submission_for_receipt(*, submission_id: int) -> Submission | None:
     """A submission whose receipt may still be downloaded (the caller checked the signed token)."""
     return Submission.objects.select_related("reason").prefetch_related("documents").filter(pk=submission_id).first()
+
+
+def submissions_for_member(*, member: Member) -> list[Submission]:
+    """The member's transmitted submissions, newest first, with their reason."""
+    return list(Submission.objects.filter(member=member).select_related("reason").order_by("-transmitted_at"))
+
+
+def submission_documents(*, submission: Submission) -> list[SubmissionDocument]:
+    """The submission's documents in the order they were uploaded."""
+    return list(submission.documents.order_by("id"))
+
+
+def submission_document_get(*, submission: Submission, public_id) -> SubmissionDocument | None:
+    """One document of the submission by its public id, or None."""
+    return submission.documents.filter(public_id=public_id).first()
+
+
+def reasons_all() -> QuerySet[SubmissionReason]:
+    """Every reason, also those members can no longer choose (submissions keep theirs)."""
+    return SubmissionReason.objects.all()
+
+
+def upload_counts_by(*, field: str) -> dict[str, int]:
+    """{value of `field`: uploads in drafts} (the metrics: status or scan_status)."""
+    return count_by(queryset=Upload.objects.all(), field=field)
+
+
+def document_counts_by(*, field: str) -> dict[str, int]:
+    """{value of `field`: submitted documents} (the metrics count by scan_status)."""
+    return count_by(queryset=SubmissionDocument.objects.all(), field=field)

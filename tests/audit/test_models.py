@@ -72,3 +72,15 @@ def test_unknown_action_is_shown_by_its_name(member):
     event = audit_record(action="custom.thing", actor=Actor.system(), member=member)
     assert event.action_label == "custom.thing"
     assert audit_record(action=AuditAction.PIN_LOCKED, actor=Actor.system()).action_label == "PIN gesperrt"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "fields",
+    [{"action": "x"}, {"action": "x", "actor": Actor.system(), "reasn": "typo"}],
+    ids=["actor missing", "unknown field"],
+)
+def test_an_event_with_a_missing_or_unknown_field_is_refused(fields):
+    with pytest.raises(TypeError):
+        audit_record(**fields)
+    assert not AuditEvent.objects.exists()

@@ -10,26 +10,11 @@ from string import Template
 import pytest
 from django.db import connection
 
-from tests.s3.conftest import CREDENTIALS, bucket, free_port, moto_endpoint  # noqa: F401
+from tests.loopback import free_port, wait_port
+from tests.s3.conftest import CREDENTIALS, bucket, moto_endpoint  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def wait_port(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
-    import socket
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 class Cluster:
@@ -112,7 +97,7 @@ class Cluster:
         log = (self.tmp / f"{Path(command[0]).name}-{port}.out").open("wb")
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.processes.append(process)
-        wait_port(port, process)
+        wait_port(port, seconds=60, process=process)
 
     def stop(self) -> None:
         for process in reversed(self.processes):

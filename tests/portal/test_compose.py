@@ -11,6 +11,8 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
+from tests.loopback import self_signed_certificate
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -119,26 +121,7 @@ def test_debians_nginx_accepts_the_configuration(tmp_path):
     """nginx -t with the replicas' names pointed at loopback and a throw-away certificate."""
     tls = tmp_path / "tls"
     tls.mkdir()
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=test",
-            "-keyout",
-            str(tls / "privkey.pem"),
-            "-out",
-            str(tls / "fullchain.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    self_signed_certificate(tls, common_name="test")
     conf = NGINX_CONF.read_text().replace("web-1:8000", "127.0.0.1:1").replace("web-2:8000", "127.0.0.1:2")
     conf = conf.replace("/etc/nginx/tls/", f"{tls}/").replace("root /srv;", f"root {tmp_path};")
     (tmp_path / "nginx.conf").write_text(conf)

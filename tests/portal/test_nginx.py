@@ -2,28 +2,22 @@
 
 import http.server
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.loopback import free_port, self_signed_certificate, wait_port
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     not shutil.which("nginx") or not shutil.which("openssl"), reason="needs Debian's nginx and openssl"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):
@@ -51,26 +45,7 @@ def edge(tmp_path_factory):
     """nginx with the deployed configuration; the two replicas are one recording backend."""
     folder = tmp_path_factory.mktemp("nginx")
     (folder / "tls").mkdir()
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            str(folder / "tls" / "privkey.pem"),
-            "-out",
-            str(folder / "tls" / "fullchain.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    self_signed_certificate(folder / "tls", common_name="localhost")
     # nginx's workers run as nobody and pytest's folders are private to root: static files in a readable folder.
     public = Path(tempfile.mkdtemp(prefix="portal-nginx-static-"))
     public.chmod(0o755)
@@ -102,13 +77,7 @@ def edge(tmp_path_factory):
             f"daemon off; pid {folder}/nginx.pid; error_log {folder}/error.log;",
         ],
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", https_port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_port(https_port, seconds=10, process=process)
     yield {"http": http_port, "https": https_port}
     process.terminate()
     process.wait(timeout=10)

@@ -24,6 +24,16 @@ def totp_code(device) -> str:
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
 
 
+def browser_log_in(page, staff) -> None:
+    """Log a staff member (user and TOTP device) in on the admin's login page in the browser (Playwright page)."""
+    page.goto("/admin/login/")
+    page.fill("#id_username", staff.user.username)
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.fill("#id_otp_token", totp_code(staff.device))
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+
+
 def verified_client(enrolment: StaffEnrolment) -> Client:
     """A client whose session is logged in and OTP-verified by the user's TOTP device."""
     return login_staff(Client(), enrolment.user, enrolment.device)

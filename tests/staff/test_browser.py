@@ -11,7 +11,7 @@ from staff.constants import Role
 from tests.factories import MemberFactory
 from tests.uploads.factories import pdf_bytes
 
-from .factories import STAFF_PASSWORD, make_staff, totp_code, transmitted_submission
+from .factories import browser_log_in, make_staff, transmitted_submission
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,22 +31,13 @@ def open_page(browser, live_server):
         context.close()
 
 
-def _log_in(page, staff) -> None:
-    page.goto("/admin/login/")
-    page.fill("#id_username", staff.user.username)
-    page.fill("#id_password", STAFF_PASSWORD)
-    page.fill("#id_otp_token", totp_code(staff.device))
-    page.click("input[type=submit]")
-    page.wait_for_url("**/admin/")
-
-
 def test_new_pin_from_the_call_centre_is_collected_by_the_print_shop(open_page):
     member = MemberFactory(street="Lindenallee 5", postcode="48143", town="Münster")
     agent = make_staff(Role.CALL_CENTRE)
     printer = make_staff(Role.PRINT_SHOP)
 
     page = open_page()
-    _log_in(page, agent)
+    browser_log_in(page, agent)
     page.goto("/admin/members/member/")
     page.fill("#searchbar", f"{member.kvnr[:5]} {member.kvnr[5:]}".lower())
     page.press("#searchbar", "Enter")
@@ -63,7 +54,7 @@ def test_new_pin_from_the_call_centre_is_collected_by_the_print_shop(open_page):
     assert letter.pin.status == PinStatus.ACTIVE
 
     shop = open_page()
-    _log_in(shop, printer)
+    browser_log_in(shop, printer)
     shop.goto("/druckerei/")
     with shop.expect_download() as download:
         shop.click("text=Stapel abholen")
@@ -79,7 +70,7 @@ def test_case_worker_opens_a_submission_and_downloads_its_file(open_page, tmp_pa
     worker = make_staff(Role.CASE_WORKER)
 
     page = open_page()
-    _log_in(page, worker)
+    browser_log_in(page, worker)
     page.click("text=Posteingang")
     page.fill("#id_q", submission.reference)
     page.click("#inbox-filter input[type=submit]")

@@ -13,8 +13,7 @@ from tests.uploads.factories import SubmissionReasonFactory
 from tests.uploads.test_browser import member_context
 from uploads.models import QuarantinedFile, Submission
 
-from .factories import make_staff
-from .test_browser import _log_in
+from .factories import browser_log_in, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +40,7 @@ def test_hostile_pdf_reaches_the_case_worker_disarmed(browser, live_server, memb
     submission = Submission.objects.get()
     staff = browser.new_context(base_url=live_server.url, locale="de-DE", accept_downloads=True)
     page = staff.new_page()
-    _log_in(page, make_staff(Role.CASE_WORKER))
+    browser_log_in(page, make_staff(Role.CASE_WORKER))
     page.goto(f"/mitarbeiter/eingang/{submission.reference}/")
     with page.expect_download() as download:
         page.click("text=Attest.pdf")

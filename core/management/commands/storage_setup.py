@@ -7,6 +7,7 @@ from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
 from core import storage as stored_files
+from core.s3 import is_s3, s3_prepare_bucket
 
 
 class Command(BaseCommand):
@@ -21,13 +22,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, check: bool = False, **options):
         default, staging = storages["default"], storages["staging"]
-        if not check and stored_files.is_s3(default):
+        if not check and is_s3(default):
             staging_days = max(1, math.ceil(settings.UPLOAD_EXPIRY_HOURS / 24) + 1)
-            staging_prefix = staging.location.strip("/") + "/" if stored_files.is_s3(staging) else "staging/"
+            staging_prefix = staging.location.strip("/") + "/" if is_s3(staging) else "staging/"
             try:
-                steps = stored_files.s3_prepare_bucket(
-                    default, staging_prefix=staging_prefix, staging_days=staging_days
-                )
+                steps = s3_prepare_bucket(default, staging_prefix=staging_prefix, staging_days=staging_days)
             except OSError as error:
                 raise CommandError(f"preparing the bucket failed: {error}") from error
             for step in steps:
