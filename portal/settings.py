@@ -97,7 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
-                "portal.context_processors.portal",
+                "web.context_processors.portal",
             ],
         },
     },

@@ -17,20 +17,20 @@ from django.views.i18n import set_language
 from core.metrics import login_counted
 from core.net import client_ip
 from members.services import member_set_language
-from pins.auth import current_pin, member_login, member_logout, member_required
 from pins.constants import VerifyResult
-from pins.services import VerifyOutcome, pin_verify
+from pins.session import (
+    SessionEnd,
+    current_pin,
+    member_login,
+    member_logout,
+    member_required,
+    member_session_keepalive,
+)
+from pins.verification import VerifyOutcome, pin_verify_entry
 
 from .attack import attack_check, attack_level, attack_note_global_count, challenge_create
 from .forms import AccessibilityFeedbackForm, LoginForm
-from .services import (
-    SessionEnd,
-    accessibility_feedback_allowed,
-    accessibility_feedback_create,
-    member_language_at_login,
-    member_session_keepalive,
-    member_session_start,
-)
+from .services import accessibility_feedback_allowed, accessibility_feedback_create, member_language_at_login
 from .throttle import login_throttle_blocked_until, login_throttle_record_guess
 
 # Said only when the PIN itself matched (VerifyOutcome.may_explain): why it cannot be used and what to do.
@@ -98,7 +98,6 @@ def _throttled(request: HttpRequest, until) -> HttpResponse:
 
 def _signed_in(request: HttpRequest, outcome: VerifyOutcome, next_url: str) -> HttpResponse:
     member_login(request, pin=outcome.pin)
-    member_session_start(request=request)
     language = member_language_at_login(
         member=outcome.member, chosen=request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
     )
@@ -142,7 +141,7 @@ def login(request: HttpRequest) -> HttpResponse:
         if not check.passed:
             context["security_check"] = check
             return render(request, "web/login.html", context)
-        outcome = pin_verify(kvnr=form.cleaned_data["kvnr"], pin=form.cleaned_data["pin"], ip=ip or None)
+        outcome = pin_verify_entry(entry=form.entry(), ip=ip or None)
         login_counted(outcome.result)
         if outcome.ok:
             return _signed_in(request, outcome, next_url)

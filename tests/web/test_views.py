@@ -11,10 +11,10 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import Actor
 from members.models import Member
-from pins.auth import SESSION_PIN_KEY
 from pins.constants import EndReason
 from pins.models import LetterPin
 from pins.services import pin_invalidate, pin_invalidate_all
+from pins.session import SESSION_PIN_KEY
 from tests.factories import make_kvnr
 
 from .conftest import login_post

@@ -1,4 +1,4 @@
-"""Tests for pins/auth.py: member sessions are OTP-verified by the PIN and end with it."""
+"""Tests for pins/session.py: member sessions are OTP-verified by the PIN and end with it."""
 
 import pytest
 from django.contrib.auth.models import User
