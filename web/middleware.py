@@ -1,4 +1,4 @@
-"""Ends member sessions after the idle timeout or the absolute lifetime (pins.session), on every request, server-side."""
+"""Ends member sessions after their idle timeout or lifetime (rules in pins.session), on every request, server-side."""
 
 from collections.abc import Callable
 from urllib.parse import urlencode

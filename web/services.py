@@ -9,12 +9,17 @@ from .models import AccessibilityFeedback
 from .throttle import CACHE_ERRORS, cache_count
 
 
+def member_language_choose(*, member: Member, chosen: str | None) -> bool:
+    """Remember a language the member chose, if the portal offers it; False for anything else."""
+    if chosen not in dict(settings.LANGUAGES):
+        return False
+    member_set_language(member=member, language=chosen)
+    return True
+
+
 def member_language_at_login(*, member: Member, chosen: str | None) -> str:
     """The language after login: a choice made in this browser wins and is remembered, else the member's own."""
-    if chosen in dict(settings.LANGUAGES):
-        member_set_language(member=member, language=chosen)
-        return chosen
-    return member.language
+    return chosen if member_language_choose(member=member, chosen=chosen) else member.language
 
 
 FEEDBACK_PER_ADDRESS_PER_HOUR = 5

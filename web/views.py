@@ -16,7 +16,6 @@ from django.views.i18n import set_language
 
 from core.metrics import login_counted
 from core.net import client_ip
-from members.services import member_set_language
 from pins.constants import VerifyResult
 from pins.session import (
     SessionEnd,
@@ -30,7 +29,12 @@ from pins.verification import VerifyOutcome, pin_verify_entry
 
 from .attack import attack_check, attack_level, attack_note_global_count, challenge_create
 from .forms import AccessibilityFeedbackForm, LoginForm
-from .services import accessibility_feedback_allowed, accessibility_feedback_create, member_language_at_login
+from .services import (
+    accessibility_feedback_allowed,
+    accessibility_feedback_create,
+    member_language_at_login,
+    member_language_choose,
+)
 from .throttle import login_throttle_blocked_until, login_throttle_record_guess
 
 # Said only when the PIN itself matched (VerifyOutcome.may_explain): why it cannot be used and what to do.
@@ -203,10 +207,9 @@ def signed_out(request: HttpRequest) -> HttpResponse:
 def language(request: HttpRequest) -> HttpResponse:
     """Switch the page language (Django's set_language) and remember it for a signed-in member."""
     response = set_language(request)
-    chosen = request.POST.get("language")
     pin = current_pin(request)
-    if pin is not None and chosen in dict(settings.LANGUAGES):
-        member_set_language(member=pin.member, language=chosen)
+    if pin is not None:
+        member_language_choose(member=pin.member, chosen=request.POST.get("language"))
     return response
 
 

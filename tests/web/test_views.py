@@ -401,6 +401,16 @@ def test_language_switch_remembers_the_choice_of_a_signed_in_member(signed_in, m
     assert member.language == "en"
 
 
+def test_a_language_the_portal_does_not_offer_is_not_remembered(signed_in, member):
+    client, _issued = signed_in
+    before = member.language
+
+    client.post(reverse("web:language"), {"language": "xx", "next": "/"})
+
+    member.refresh_from_db()
+    assert member.language == before
+
+
 def test_login_applies_the_members_remembered_language(client, member, issue_pin):
     Member.objects.filter(pk=member.pk).update(language="en")
     issued = issue_pin(member)
