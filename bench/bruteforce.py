@@ -24,28 +24,23 @@ Usage: [DATABASE_URL=postgres://...] [CACHE_URL=redis://...] .venv/bin/python be
 
 import argparse
 import collections
-import http.client
 import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode, urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-HOST = "127.0.0.1"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _http
+from pins.format import pin_generate
+
 BENCH_KVNR_BASE = 71_000_000
-PIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MODES = ("plain", "xff-trusted", "xff-forged", "attack-mode")
 CHALLENGED = 299  # stands for "the login page asked for a proof of work; the PIN was not evaluated"
 
@@ -74,19 +69,8 @@ def temp_database() -> tuple[str, Callable[[], None]]:
     """A new, empty database URL and a function that drops it."""
     base = os.environ.get("DATABASE_URL", "")
     if base.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parsed = urlparse(base)
-        name = f"{parsed.path.lstrip('/') or 'portal'}_bruteforce_{os.getpid()}"
-        admin = parsed._replace(path="/postgres").geturl()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop() -> None:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        return parsed._replace(path=f"/{name}").geturl(), drop
+        url, name = _http.create_database(base, "portal_bruteforce")
+        return url, lambda: _http.drop_database(base, name)
     folder = tempfile.mkdtemp(prefix="portal-bruteforce-")
     return f"sqlite:///{folder}/portal.sqlite3", lambda: shutil.rmtree(folder, ignore_errors=True)
 
@@ -106,53 +90,6 @@ def prepare_pins(count: int, *, offset: int) -> list[tuple[str, str, int]]:
 
 
 ISSUED_PLAINTEXTS: list[str] = []
-
-
-# --- HTTP -----------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def request(port: int, method: str, path: str, *, source: str = HOST, body=None, headers=None):
-    conn = http.client.HTTPConnection(HOST, port, timeout=60, source_address=(source, 0))
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        conn.close()
-
-
-def start_gunicorn(port: int, env: dict[str, str], workers: int, log: Path) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "portal.wsgi:application", "--workers", str(workers), "--bind", f"{HOST}:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if request(port, "GET", "/anmelden/")[0] == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not answer within 60 seconds")
-
-
-def csrf_token(port: int) -> str:
-    _status, headers, _body = request(port, "GET", "/anmelden/")
-    jar = SimpleCookie()
-    for header in headers.get_all("Set-Cookie") or []:
-        jar.load(header)
-    return jar["csrftoken"].value
 
 
 # --- the attack -----------------------------------------------------------------------------------------------
@@ -201,7 +138,7 @@ def plan(mode: str, targets: list[tuple[str, str, int]], args: argparse.Namespac
             guesses.append(Guess(address, address, None, kvnr, selector, is_spray))
         elif mode == "xff-trusted":
             address = forged_address(number)
-            guesses.append(Guess(address, HOST, address, kvnr, selector, is_spray))
+            guesses.append(Guess(address, _http.HOST, address, kvnr, selector, is_spray))
         else:  # xff-forged: the same few real sources, a different forged address on every request
             source = loopback_address(n % args.sources)
             guesses.append(Guess(source, source, forged_address(n % 60_000), kvnr, selector, is_spray))
@@ -209,7 +146,7 @@ def plan(mode: str, targets: list[tuple[str, str, int]], args: argparse.Namespac
 
 
 def attack(port: int, guesses: list[Guess], *, rate: float, threads: int) -> tuple[list[Outcome], float]:
-    csrf = csrf_token(port)
+    csrf = _http.csrf_token(port)
     outcomes: list[Outcome] = []
     lock = threading.Lock()
     cursor = {"next": 0}
@@ -226,22 +163,10 @@ def attack(port: int, guesses: list[Guess], *, rate: float, threads: int) -> tup
             if (wait := due - time.monotonic()) > 0:
                 time.sleep(wait)
             guess = guesses[n]
-            pin = guess.selector + "".join(secrets.choice(PIN_ALPHABET) for _ in range(10))
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={csrf}",
-                "X-CSRFToken": csrf,
-            }
-            if guess.forwarded:
-                headers["X-Forwarded-For"] = guess.forwarded
+            fields = {"kvnr": guess.kvnr, "pin": pin_generate(selector=guess.selector)}
             try:
-                status, _headers, body = request(
-                    port,
-                    "POST",
-                    "/anmelden/",
-                    source=guess.source,
-                    body=urlencode({"kvnr": guess.kvnr, "pin": pin}),
-                    headers=headers,
+                status, _headers, body = _http.login_post(
+                    port, csrf, fields, source=guess.source, forwarded=guess.forwarded
                 )
                 if status == 200 and b'name="wartemarke"' in body:
                     status = CHALLENGED  # attack mode: the PIN was not evaluated
@@ -390,22 +315,6 @@ def report(mode: str, outcomes: list[Outcome], wall: float, pin_ids: list[int], 
 # --- attack mode: guessing at full speed while members log in ------------------------------------------------
 
 
-def _post_login(port: int, csrf: str, source: str, fields: dict) -> tuple[int, bytes, dict]:
-    status, headers, body = request(
-        port,
-        "POST",
-        "/anmelden/",
-        source=source,
-        body=urlencode(fields),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={csrf}",
-            "X-CSRFToken": csrf,
-        },
-    )
-    return status, body, headers
-
-
 def _ticket(body: bytes) -> str:
     match = re.search(rb'name="wartemarke" value="([^"]+)"', body)
     return match.group(1).decode() if match else ""
@@ -418,7 +327,7 @@ def _solve(port: int, source: str) -> str:
 
     import altcha
 
-    _status, _headers, body = request(port, "GET", "/anmelden/pruefung/", source=source)
+    _status, _headers, body = _http.request(port, "GET", "/anmelden/pruefung/", source=source)
     answer = json.loads(body)
     if not answer.get("required"):
         return ""
@@ -431,7 +340,7 @@ def guessing_phase(port: int, targets, *, sources: int, seconds: float, members:
     """`sources` attackers from 127.0.1.x guess as fast as the server answers (no pacing); those asked for a
     proof of work take the cheapest way through (the wait ticket). Meanwhile, when `members` are given, each
     logs in once with the right PIN through a client that solves challenges like the browser."""
-    csrf = csrf_token(port)
+    csrf = _http.csrf_token(port)
     lock = threading.Lock()
     stop = time.monotonic() + seconds
     state = {"evaluated": 0, "challenged": 0, "throttled": 0, "errors": 0, "signed_in": 0}
@@ -445,10 +354,10 @@ def guessing_phase(port: int, targets, *, sources: int, seconds: float, members:
         while time.monotonic() < stop:
             kvnr, selector, _pk = targets[(n + k) % len(targets)]
             k += 1
-            pin = selector + "".join(secrets.choice(PIN_ALPHABET) for _ in range(10))
-            fields = {"kvnr": kvnr, "pin": pin, **({"wartemarke": ticket} if ticket else {})}
+            fields = {"kvnr": kvnr, "pin": pin_generate(selector=selector)}
+            fields.update({"wartemarke": ticket} if ticket else {})
             try:
-                status, body, _headers = _post_login(port, csrf, source, fields)
+                status, _headers, body = _http.login_post(port, csrf, fields, source=source)
             except OSError:
                 status, body = 0, b""
             ticket = _ticket(body) if status == 200 else ""
@@ -477,7 +386,8 @@ def guessing_phase(port: int, targets, *, sources: int, seconds: float, members:
         try:
             for _try in range(3):
                 payload = _solve(port, source)
-                status, _body, headers = _post_login(port, csrf, source, {"kvnr": kvnr, "pin": pin, "altcha": payload})
+                fields = {"kvnr": kvnr, "pin": pin, "altcha": payload}
+                status, headers, _body = _http.login_post(port, csrf, fields, source=source)
                 if status == 302 and headers.get("Location") == "/uebersicht/":
                     ok = True
                     break
@@ -525,8 +435,8 @@ def attack_mode_scenario(args, env: dict, logs: Path) -> bool:
             "PIN_MAX_FAILED_ATTEMPTS": "1000000",  # keep the guessed PINs guessable all along
         }
         log = logs / f"attack-{len(results)}.log"
-        port = free_port()
-        server = start_gunicorn(port, phase_env, 2, log)
+        port = _http.free_port()
+        server = _http.start_gunicorn(port, phase_env, workers=2, log=log, log_level=None)
         try:
             with_members = [(k, p) for k, p, _pk in members] if phase == "attack mode" else None
             state, member_results, wall = guessing_phase(
@@ -544,7 +454,7 @@ def attack_mode_scenario(args, env: dict, logs: Path) -> bool:
     rate = state["evaluated_after"] / state["seconds_after"] if state["seconds_after"] else state["evaluated"] / wall
     reached = sum(ok for ok, _t in member_results)
     times = sorted(t for ok, t in member_results if ok)
-    p95 = times[min(len(times) - 1, max(0, round(0.95 * len(times)) - 1))] if times else float("inf")
+    p95 = _http.percentile(times, 0.95) if times else float("inf")
     locked = LetterPin.objects.filter(pk__in=[pk for _k, _p, pk in members], status="locked").count()
     print(f"\n== attack-mode  ({args.attack_sources} sources 127.0.1.x at full speed, {seconds:.0f} s per phase)")
     for phase, (st, _mr, w, _l) in results.items():
@@ -589,13 +499,9 @@ def main() -> None:
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
     }
-    os.environ.update(env)
     logs = Path(tempfile.mkdtemp(prefix="portal-bruteforce-logs-"))
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        import django
-
-        django.setup()
+        _http.django_setup(env)
         from django.conf import settings
         from django.core.cache import cache
 
@@ -621,8 +527,8 @@ def main() -> None:
             targets = prepare_pins(args.members, offset=number * 100)
             mode_env = {**env, "TRUSTED_PROXY_COUNT": "1" if mode == "xff-trusted" else "0"}
             log = logs / f"{mode}.log"
-            port = free_port()
-            server = start_gunicorn(port, mode_env, workers, log)
+            port = _http.free_port()
+            server = _http.start_gunicorn(port, mode_env, workers=workers, log=log, log_level=None)
             try:
                 outcomes, wall = attack(port, plan(mode, targets, args), rate=args.rate, threads=args.threads)
             finally:

@@ -23,24 +23,13 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.login_http import (  # noqa: E402
-    cookies_from,
-    create_database,
-    drop_database,
-    free_port,
-    percentile,
-    request,
-    start_gunicorn,
-)
+from bench import _http
 
 CASES = ("unknown KVNR", "wrong PIN", "no such selector", "locked PIN")
 
@@ -94,29 +83,20 @@ def prepare() -> dict[str, tuple[str, str]]:
 
 def post(port: int, csrf: str, kvnr: str, pin: str):
     start = time.perf_counter()
-    status, headers, body = request(
-        port,
-        "POST",
-        "/anmelden/",
-        body=urlencode({"kvnr": kvnr, "pin": pin}),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={csrf}",
-            "X-CSRFToken": csrf,
-        },
-    )
+    status, headers, body = _http.login_post(port, csrf, {"kvnr": kvnr, "pin": pin})
     return time.perf_counter() - start, status, headers, body
 
 
 def comparable(headers, body: bytes, kvnr: str) -> tuple:
     text = body.decode()
     text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", text).replace(kvnr, "")
-    # The times in Date, Expires and a cookie's expiry move with the clock, the same for every case.
+    # The times in Date, Expires and a cookie's expiry move with the clock, the same for every case; each
+    # request has its own X-Request-ID.
     kept = tuple(
         sorted(
             (k, re.sub(r"expires=[^;]*", "expires=", v))
             for k, v in headers.items()
-            if k.lower() not in ("date", "expires", "content-length")
+            if k.lower() not in ("date", "expires", "content-length", "x-request-id")
         )
     )
     return kept, text
@@ -129,7 +109,7 @@ def main() -> None:
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a PostgreSQL server (a throw-away database is created there).")
-    url, name = create_database(base, "bench_enum")
+    url, name = _http.create_database(base, "bench_enum")
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -141,21 +121,16 @@ def main() -> None:
         "LOGIN_THROTTLE_GLOBAL_LIMIT": "1000000",
         "PIN_MAX_FAILED_ATTEMPTS": "1000000",
     }
-    os.environ.update(env)
     server = None
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        import django
-
-        django.setup()
+        _http.django_setup(env)
         from django.core.cache import cache
 
         cache.clear()
         cases = prepare()
-        port = free_port()
-        server = start_gunicorn(port, env)
-        _status, headers, _body = request(port, "GET", "/anmelden/")
-        csrf = cookies_from(headers)["csrftoken"]
+        port = _http.free_port()
+        server = _http.start_gunicorn(port, env)
+        csrf = _http.csrf_token(port)
         for kvnr, pin in cases.values():  # warm both workers' connections and caches
             for _ in range(4):
                 post(port, csrf, kvnr, pin)
@@ -175,7 +150,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        drop_database(base, name)
+        _http.drop_database(base, name)
 
     print(f"{args.samples} interleaved samples per case over HTTP (gunicorn 2 workers, PostgreSQL, CONN_MAX_AGE=60)")
     print(f"{'case':<20}{'median ms':>11}{'p90 ms':>9}{'p vs unknown':>14}{'status':>8}")
@@ -184,7 +159,7 @@ def main() -> None:
         medians[case] = statistics.median(samples[case])
         p = mann_whitney_p(samples[case], samples["unknown KVNR"]) if case != "unknown KVNR" else float("nan")
         print(
-            f"{case:<20}{medians[case]:>11.2f}{percentile(samples[case], 0.9):>9.2f}{p:>14.3f}"
+            f"{case:<20}{medians[case]:>11.2f}{_http.percentile(samples[case], 0.9):>9.2f}{p:>14.3f}"
             f"{','.join(map(str, sorted(statuses[case]))):>8}"
         )
     spread = max(medians.values()) - min(medians.values())

@@ -13,24 +13,20 @@ Usage: DATABASE_URL=postgres://... CACHE_URL=redis://... [CONN_MAX_AGE=60] .venv
 """
 
 import argparse
-import http.client
 import multiprocessing
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import uuid
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _http
+
 SETTINGS = "bench.settings"
-HOST = "127.0.0.1"
 BENCH_KVNR_BASE = 70_000_000
 
 
@@ -44,30 +40,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients for the latency run")
     parser.add_argument("--argon2-seconds", type=float, default=5, help="duration of the raw Argon2 run")
     return parser.parse_args()
-
-
-def create_database(url: str, prefix: str) -> tuple[str, str]:
-    """A new, empty database on DATABASE_URL's server: (its URL, its name)."""
-    import psycopg
-
-    parsed = urlparse(url)
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return parsed._replace(path=f"/{name}").geturl(), name
-
-
-def drop_database(url: str, name: str) -> None:
-    """Drop a database create_database made (closing this process's connections to it first)."""
-    import psycopg
-    from django.apps import apps
-
-    if apps.ready:
-        from django.db import connections
-
-        connections.close_all()
-    with psycopg.connect(urlparse(url)._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def prepare_members(count: int) -> list[tuple[str, str]]:
@@ -118,80 +90,14 @@ def argon2_rate(processes: int, seconds: float) -> float:
     return sum(rates)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [
-            str(gunicorn),
-            "portal.wsgi:application",
-            "--workers",
-            "2",
-            "--bind",
-            f"{HOST}:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            status, _headers, _body = request(port, "GET", "/bench/bare/")
-            if status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not answer within 60 seconds")
-
-
-def request(port: int, method: str, path: str, *, body: str | None = None, headers: dict | None = None):
-    conn = http.client.HTTPConnection(HOST, port, timeout=60)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        conn.close()
-
-
-def cookies_from(headers) -> dict[str, str]:
-    jar = SimpleCookie()
-    for header in headers.get_all("Set-Cookie") or []:
-        jar.load(header)
-    return {name: morsel.value for name, morsel in jar.items()}
-
-
-def csrf_token(port: int) -> str:
-    _status, headers, _body = request(port, "GET", "/anmelden/")
-    return cookies_from(headers)["csrftoken"]
-
-
 def post_login(port: int, csrf: str, kvnr: str, pin: str) -> tuple[float, dict[str, str]]:
     """One login through the real view; returns its duration and the cookies it set."""
     start = time.perf_counter()
-    status, headers, _body = request(
-        port,
-        "POST",
-        "/anmelden/",
-        body=urlencode({"kvnr": kvnr, "pin": pin}),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={csrf}",
-            "X-CSRFToken": csrf,
-        },
-    )
+    status, headers, _body = _http.login_post(port, csrf, {"kvnr": kvnr, "pin": pin})
     elapsed = time.perf_counter() - start
     if status != 302 or headers.get("Location") != "/uebersicht/":
         raise RuntimeError(f"login failed with HTTP {status}")
-    return elapsed, cookies_from(headers)
+    return elapsed, _http.cookies_from(headers)
 
 
 def login_run(port: int, pairs: list[tuple[str, str]], *, logins: int, seconds: float, threads: int) -> dict:
@@ -200,7 +106,7 @@ def login_run(port: int, pairs: list[tuple[str, str]], *, logins: int, seconds: 
     deadline = time.monotonic() + seconds
 
     def client() -> None:
-        csrf = csrf_token(port)
+        csrf = _http.csrf_token(port)
         while True:
             with lock:
                 if state["next"] >= logins or time.monotonic() > deadline:
@@ -227,18 +133,12 @@ def login_run(port: int, pairs: list[tuple[str, str]], *, logins: int, seconds: 
     return {"count": len(state["durations"]), "errors": state["errors"], "wall": wall, "durations": state["durations"]}
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
-    return ordered[index]
-
-
 def latency_run(port: int, pairs: list[tuple[str, str]], requests: int, connections: int) -> dict[str, list[float]]:
     """GETs of the dashboard and the bare view from concurrent clients, each interleaving the pages, so that all
     pages see the same load; each client has its own member session. `requests` per page in all."""
     sessions = []
     for n in range(connections):
-        _elapsed, cookies = post_login(port, csrf_token(port), *pairs[n % len(pairs)])
+        _elapsed, cookies = post_login(port, _http.csrf_token(port), *pairs[n % len(pairs)])
         sessions.append({"Cookie": f"sessionid={cookies['sessionid']}"})
     names = ["dashboard (member session)", "bare view (anonymous)", "bare view (member session)"]
     timings: dict[str, list[float]] = {name: [] for name in names}
@@ -254,7 +154,7 @@ def latency_run(port: int, pairs: list[tuple[str, str]], requests: int, connecti
         for _ in range(count):
             for name, (path, headers) in pages.items():
                 start = time.perf_counter()
-                status, _headers, _body = request(port, "GET", path, headers=headers)
+                status, _headers, _body = _http.request(port, "GET", path, headers=headers)
                 elapsed = time.perf_counter() - start
                 with lock:
                     timings[name].append(elapsed)
@@ -277,11 +177,11 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (it is created and migrated when missing).")
-    bench_url, bench_name = create_database(url, "bench_login")
+    bench_url, bench_name = _http.create_database(url, "bench_login")
     try:
         run_all(args, bench_url)
     finally:
-        drop_database(url, bench_name)
+        _http.drop_database(url, bench_name)
 
 
 def run_all(args: argparse.Namespace, url: str) -> None:
@@ -294,12 +194,7 @@ def run_all(args: argparse.Namespace, url: str) -> None:
         "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "60"),  # production's default
         "LOGIN_THROTTLE_IP_LIMIT": "1000000",
     }
-    os.environ.update(env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-
-    import django
-
-    django.setup()
+    _http.django_setup(env)
     from django.conf import settings
     from django.core.cache import cache
 
@@ -315,8 +210,8 @@ def run_all(args: argparse.Namespace, url: str) -> None:
     raw_one = argon2_rate(1, args.argon2_seconds)
     raw_two = argon2_rate(2, args.argon2_seconds)
 
-    port = free_port()
-    server = start_gunicorn(port, env)
+    port = _http.free_port()
+    server = _http.start_gunicorn(port, env)
     try:
         run = login_run(port, pairs, logins=args.logins, seconds=args.seconds, threads=args.threads)
         timings = latency_run(port, pairs, args.requests, args.connections)
@@ -334,23 +229,23 @@ def run_all(args: argparse.Namespace, url: str) -> None:
     )
     print(
         f"login latency: p50 {statistics.median(run['durations']) * 1000:.0f} ms, "
-        f"p99 {percentile(run['durations'], 0.99) * 1000:.0f} ms"
+        f"p99 {_http.percentile(run['durations'], 0.99) * 1000:.0f} ms"
     )
     print(f"ratio logins/s : raw Argon2/s (2 processes) = {rate / raw_two:.2f}")
     print()
     for name, values in timings.items():
         print(
-            f"{name:28s} p50 {statistics.median(values) * 1000:6.1f} ms   p99 {percentile(values, 0.99) * 1000:6.1f} ms"
+            f"{name:28s} p50 {statistics.median(values) * 1000:6.1f} ms   p99 {_http.percentile(values, 0.99) * 1000:6.1f} ms"
             f"   (n={len(values)})"
         )
-    dashboard = percentile(timings["dashboard (member session)"], 0.99)
+    dashboard = _http.percentile(timings["dashboard (member session)"], 0.99)
     print(f"latency run: {args.connections} concurrent connections")
     print(
-        f"ratio p99 dashboard : bare view (anonymous)      = {dashboard / percentile(timings['bare view (anonymous)'], 0.99):.2f}"
+        f"ratio p99 dashboard : bare view (anonymous)      = {dashboard / _http.percentile(timings['bare view (anonymous)'], 0.99):.2f}"
     )
     print(
         f"ratio p99 dashboard : bare view (member session) = "
-        f"{dashboard / percentile(timings['bare view (member session)'], 0.99):.2f}"
+        f"{dashboard / _http.percentile(timings['bare view (member session)'], 0.99):.2f}"
     )
 
 

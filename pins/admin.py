@@ -10,7 +10,7 @@ from .models import LetterPin
 
 @admin.register(LetterPin)
 class LetterPinAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only: PINs are issued and ended by pins.services only. The hash and selector are never shown."""
+    """Read-only: PINs are issued and ended by the pins services only. The hash and selector are never shown."""
 
     list_display = ["member", "purpose", "status", "end_reason", "issued_at", "expires_at", "failed_attempts"]
     list_filter = ["status", "end_reason"]

@@ -10,6 +10,7 @@ SELECTOR_LENGTH = 2  # non-secret part that selects the PIN's row among the memb
 SECRET_LENGTH = 10  # 10 x 5 = 50 bits of secret entropy
 PIN_LENGTH = SELECTOR_LENGTH + SECRET_LENGTH
 PIN_GROUP = 4  # shown as XXXX-XXXX-XXXX
+SELECTOR_TRIES = 5  # picks of a free selector before issuing gives up (two issues racing for one selector)
 
 
 class PinStatus(models.TextChoices):

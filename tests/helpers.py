@@ -12,9 +12,8 @@ from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from pins.auth import SESSION_PIN_KEY
 from pins.models import LetterPin
-from web.services import SESSION_SEEN_KEY, SESSION_STARTED_KEY
+from pins.session import SESSION_PIN_KEY, SESSION_SEEN_KEY, SESSION_STARTED_KEY
 
 
 def login_member(client: Client, pin: LetterPin) -> Client:

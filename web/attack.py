@@ -24,7 +24,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
-from .throttle import CACHE_ERRORS
+from .throttle import CACHE_ERRORS, cache_count
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +150,8 @@ def _ticket_issue() -> tuple[str, int]:
     minute = int(now // 60)
     key = f"{_TICKET_SLOT_KEY}:{minute}"
     try:
-        cache.add(key, 0, timeout=3600)
-        slot = cache.incr(key)
-    except (*CACHE_ERRORS, ValueError):
+        slot = cache_count(key, timeout=3600)
+    except CACHE_ERRORS:
         slot = 0
     not_before = max(now + wait, minute * 60 + slot / settings.LOGIN_ATTACK_TICKETS_PER_SECOND)
     ticket = signing.dumps({"nb": not_before}, salt=_TICKET_SALT, compress=False)

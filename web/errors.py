@@ -20,7 +20,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from portal.context_processors import portal as portal_context
+from .context_processors import portal as portal_context
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The login form: KVNR and letter PIN, checked for their form only (the PIN engine checks the PIN itself)."""
+"""The login form: KVNR and letter PIN, parsed once and checked for their form only (the PIN engine checks the PIN)."""
 
 import re
 
@@ -6,7 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from members.kvnr import kvnr_is_valid, kvnr_normalize
-from pins.format import pin_parse
+from pins.format import ParsedPin, pin_parse
+from pins.verification import LoginEntry
 
 _KVNR_FORM = re.compile(r"[A-Z][0-9]{9}")
 
@@ -39,9 +40,9 @@ class LoginForm(forms.Form):
             )
         return kvnr
 
-    def clean_pin(self) -> str:
-        pin = self.cleaned_data["pin"]
-        if pin_parse(pin) is None:
+    def clean_pin(self) -> ParsedPin:
+        parsed = pin_parse(self.cleaned_data["pin"])
+        if parsed is None:
             raise forms.ValidationError(
                 _(
                     "Die PIN hat 12 Zeichen, so wie sie im Brief steht: Buchstaben und Ziffern, aber nie "
@@ -49,7 +50,11 @@ class LoginForm(forms.Form):
                 ),
                 code="invalid",
             )
-        return pin
+        return parsed
+
+    def entry(self) -> LoginEntry:
+        """The parsed KVNR and PIN for pins.verification.pin_verify_entry (after is_valid)."""
+        return LoginEntry(kvnr=self.cleaned_data["kvnr"], pin=self.cleaned_data["pin"])
 
 
 class AccessibilityFeedbackForm(forms.Form):

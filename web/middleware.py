@@ -1,4 +1,4 @@
-"""Ends member sessions after the idle timeout or the absolute lifetime, on every request, server-side."""
+"""Ends member sessions after their idle timeout or lifetime (rules in pins.session), on every request, server-side."""
 
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from .services import is_member_session, member_session_state, member_session_touch
+from pins.session import is_member_session, member_session_state, member_session_touch
 
 
 class MemberSessionMiddleware:

@@ -95,12 +95,13 @@ def _unavailable(error: Exception) -> None:
     )
 
 
-def _increment(key: str, *, timeout: int) -> int:
+def cache_count(key: str, *, timeout: int) -> int:
+    """Add one to a counter in the cache that lives `timeout` seconds from its first count; returns the count."""
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)
     except ValueError:
-        # The counter expired between add and incr: this guess starts a new window.
+        # The counter expired between add and incr: this count starts a new window.
         cache.set(key, 1, timeout=timeout)
         return 1
 
@@ -116,7 +117,7 @@ def login_throttle_record_guess(
     blocked_until = None
     rule = _global_rule()
     try:
-        count = _increment(_count_key(rule, "all"), timeout=rule.window)
+        count = cache_count(_count_key(rule, "all"), timeout=rule.window)
         if on_global is not None:
             on_global(count)
     except CACHE_ERRORS as error:
@@ -124,7 +125,7 @@ def login_throttle_record_guess(
         return None
     for rule, key in _rules(ip=ip):
         try:
-            count = _increment(_count_key(rule, key), timeout=rule.window)
+            count = cache_count(_count_key(rule, key), timeout=rule.window)
             if count < rule.limit:
                 continue
             until = now + datetime.timedelta(seconds=rule.window)

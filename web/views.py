@@ -16,20 +16,24 @@ from django.views.i18n import set_language
 
 from core.metrics import login_counted
 from core.net import client_ip
-from members.services import member_set_language
-from pins.auth import current_pin, member_login, member_logout, member_required
 from pins.constants import VerifyResult
-from pins.services import VerifyOutcome, pin_verify
+from pins.session import (
+    SessionEnd,
+    current_pin,
+    member_login,
+    member_logout,
+    member_required,
+    member_session_keepalive,
+)
+from pins.verification import VerifyOutcome, pin_verify_entry
 
 from .attack import attack_check, attack_level, attack_note_global_count, challenge_create
 from .forms import AccessibilityFeedbackForm, LoginForm
 from .services import (
-    SessionEnd,
     accessibility_feedback_allowed,
     accessibility_feedback_create,
     member_language_at_login,
-    member_session_keepalive,
-    member_session_start,
+    member_language_choose,
 )
 from .throttle import login_throttle_blocked_until, login_throttle_record_guess
 
@@ -98,7 +102,6 @@ def _throttled(request: HttpRequest, until) -> HttpResponse:
 
 def _signed_in(request: HttpRequest, outcome: VerifyOutcome, next_url: str) -> HttpResponse:
     member_login(request, pin=outcome.pin)
-    member_session_start(request=request)
     language = member_language_at_login(
         member=outcome.member, chosen=request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
     )
@@ -142,7 +145,7 @@ def login(request: HttpRequest) -> HttpResponse:
         if not check.passed:
             context["security_check"] = check
             return render(request, "web/login.html", context)
-        outcome = pin_verify(kvnr=form.cleaned_data["kvnr"], pin=form.cleaned_data["pin"], ip=ip or None)
+        outcome = pin_verify_entry(entry=form.entry(), ip=ip or None)
         login_counted(outcome.result)
         if outcome.ok:
             return _signed_in(request, outcome, next_url)
@@ -204,10 +207,9 @@ def signed_out(request: HttpRequest) -> HttpResponse:
 def language(request: HttpRequest) -> HttpResponse:
     """Switch the page language (Django's set_language) and remember it for a signed-in member."""
     response = set_language(request)
-    chosen = request.POST.get("language")
     pin = current_pin(request)
-    if pin is not None and chosen in dict(settings.LANGUAGES):
-        member_set_language(member=pin.member, language=chosen)
+    if pin is not None:
+        member_language_choose(member=pin.member, chosen=request.POST.get("language"))
     return response
 
 

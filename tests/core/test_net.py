@@ -20,24 +20,20 @@ def request_from(remote: str, forwarded: str | None = None):
     return RequestFactory().get("/", **extra)
 
 
-def test_remote_addr_without_trusted_proxies(settings):
-    settings.TRUSTED_PROXY_COUNT = 0
-    assert client_ip(request_from("203.0.113.9", forwarded="198.51.100.1")) == "203.0.113.9"
-
-
-def test_the_address_our_one_proxy_saw(settings):
-    settings.TRUSTED_PROXY_COUNT = 1
-    assert client_ip(request_from("10.0.0.2", forwarded="6.6.6.6, 198.51.100.7")) == "198.51.100.7"
-
-
-def test_trusted_proxies_are_counted_from_the_right(settings):
-    settings.TRUSTED_PROXY_COUNT = 2
-    assert client_ip(request_from("10.0.0.3", forwarded="6.6.6.6, 198.51.100.7, 10.0.0.2")) == "198.51.100.7"
-
-
-def test_a_header_shorter_than_the_proxy_chain_falls_back_to_remote_addr(settings):
-    settings.TRUSTED_PROXY_COUNT = 2
-    assert client_ip(request_from("10.0.0.5", forwarded="1.2.3.4")) == "10.0.0.5"
+@pytest.mark.parametrize(
+    ("proxies", "remote", "forwarded", "expected"),
+    [
+        pytest.param(0, "203.0.113.9", "198.51.100.1", "203.0.113.9", id="remote-addr-without-trusted-proxies"),
+        pytest.param(1, "10.0.0.2", "6.6.6.6, 198.51.100.7", "198.51.100.7", id="the-address-our-one-proxy-saw"),
+        pytest.param(
+            2, "10.0.0.3", "6.6.6.6, 198.51.100.7, 10.0.0.2", "198.51.100.7", id="proxies-counted-from-the-right"
+        ),
+        pytest.param(2, "10.0.0.5", "1.2.3.4", "10.0.0.5", id="a-header-shorter-than-the-chain-gives-remote-addr"),
+    ],
+)
+def test_the_client_address_behind_trusted_proxies(settings, proxies, remote, forwarded, expected):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    assert client_ip(request_from(remote, forwarded=forwarded)) == expected
 
 
 @pytest.mark.parametrize("forwarded", ["not-an-ip", "1.2.3.4.5", "'; DROP TABLE", "::ffff:zz", "999.1.1.1"])
@@ -58,28 +54,24 @@ def test_no_request_no_address():
 
 
 @pytest.mark.django_db
-def test_staff_login_with_an_unparseable_forwarded_header_is_audited_not_a_500(client, settings):
-    # Before: staff/net.py passed the header's text on and the audit row's address column refused it (500).
+@pytest.mark.parametrize(
+    ("right", "forwarded", "status", "action"),
+    [
+        # Before: staff/net.py passed the header's text on and the audit row's address column refused it (500).
+        pytest.param(True, "nonsense", 302, AuditAction.STAFF_LOGIN, id="login"),
+        pytest.param(False, "1.2.3.4, nonsense", 200, AuditAction.STAFF_LOGIN_FAILED, id="failed-login"),
+    ],
+)
+def test_staff_login_with_an_unparseable_forwarded_header_is_audited_not_a_500(
+    client, settings, right, forwarded, status, action
+):
     settings.TRUSTED_PROXY_COUNT = 1
     staff = make_staff(Role.CALL_CENTRE)
+    password, token = (STAFF_PASSWORD, totp_code(staff.device)) if right else ("falsch", "123456")
     response = client.post(
         reverse("admin:login"),
-        {"username": staff.user.username, "password": STAFF_PASSWORD, "otp_token": totp_code(staff.device)},
-        HTTP_X_FORWARDED_FOR="nonsense",
+        {"username": staff.user.username, "password": password, "otp_token": token},
+        HTTP_X_FORWARDED_FOR=forwarded,
     )
-    assert response.status_code == 302
-    event = AuditEvent.objects.get(action=AuditAction.STAFF_LOGIN)
-    assert event.ip == "127.0.0.1"
-
-
-@pytest.mark.django_db
-def test_failed_staff_login_with_an_unparseable_forwarded_header_is_audited(client, settings):
-    settings.TRUSTED_PROXY_COUNT = 1
-    staff = make_staff(Role.CALL_CENTRE)
-    response = client.post(
-        reverse("admin:login"),
-        {"username": staff.user.username, "password": "falsch", "otp_token": "123456"},
-        HTTP_X_FORWARDED_FOR="1.2.3.4, nonsense",
-    )
-    assert response.status_code == 200
-    assert AuditEvent.objects.get(action=AuditAction.STAFF_LOGIN_FAILED).ip == "127.0.0.1"
+    assert response.status_code == status
+    assert AuditEvent.objects.get(action=action).ip == "127.0.0.1"

@@ -7,14 +7,14 @@ the same kind against the same tables, in the same order, and one Argon2 verific
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pins.constants import PinStatus, VerifyResult
-from pins.models import LetterPin
+from pins.constants import VerifyResult
 from pins.services import pin_verify
-from tests.factories import MemberFactory, make_kvnr
+from tests.factories import make_kvnr
+
+from .cases import FAILING, login_cases
 
 pytestmark = pytest.mark.django_db
 
@@ -27,38 +27,19 @@ def _shape(sql: str) -> str:
     return f"{kind} {' '.join(tables)}"
 
 
-def _work(monkeypatch, kvnr: str, pin: str) -> tuple[VerifyResult, list[str], int]:
-    calls = {"n": 0}
-    original = PasswordHasher.verify
-
-    def counting(self, hash_, password):
-        calls["n"] += 1
-        return original(self, hash_, password)
-
-    monkeypatch.setattr(PasswordHasher, "verify", counting)
+def _work(count_argon2, kvnr: str, pin: str) -> tuple[VerifyResult, list[str], int]:
+    before = count_argon2["verify"]
     with CaptureQueriesContext(connection) as queries:
         outcome = pin_verify(kvnr=kvnr, pin=pin, ip="198.51.100.4")
-    monkeypatch.setattr(PasswordHasher, "verify", original)
     statements = [_shape(query["sql"]) for query in queries.captured_queries]
-    return outcome.result, [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE"))], calls["n"]
+    argon2 = count_argon2["verify"] - before
+    return outcome.result, [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE"))], argon2
 
 
-def test_unknown_wrong_no_such_selector_and_locked_do_the_same_work(monkeypatch, issue_pin):
-    member = MemberFactory()
-    issued = issue_pin(member)
-    locked_member = MemberFactory()
-    locked = issue_pin(locked_member)
-    LetterPin.objects.filter(pk=locked.pin.pk).update(status=PinStatus.LOCKED, failed_attempts=5)
-    wrong = issued.plaintext[:-1] + ("A" if issued.plaintext[-1] != "A" else "B")
-    unused = next(a + b for a in "CDEFGH" for b in "JKLMNP" if a + b != issued.pin.selector)
-
-    cases = {
-        "unknown KVNR": (make_kvnr(77_777_777), issued.plaintext),
-        "wrong PIN": (member.kvnr, wrong),
-        "no such selector": (member.kvnr, unused + issued.plaintext[2:]),
-        "locked PIN": (locked_member.kvnr, locked.plaintext),
-    }
-    results = {name: _work(monkeypatch, *args) for name, args in cases.items()}
+def test_unknown_wrong_no_such_selector_and_locked_do_the_same_work(count_argon2, issue_pin):
+    every = login_cases(issue_pin)
+    cases = {name: every[name] for name in FAILING}
+    results = {name: _work(count_argon2, *args) for name, args in cases.items()}
 
     assert {name: result for name, (result, _s, _n) in results.items()} == {
         "unknown KVNR": VerifyResult.UNKNOWN,

@@ -1,11 +1,10 @@
-"""A URL configuration for tests: one member-only view, and a login that uses pins.auth directly."""
+"""A URL configuration for tests: one member-only view, and a login that uses pins.session directly."""
 
 from django.http import HttpResponse
 from django.urls import include, path
 
-from pins.auth import member_login, member_required
 from pins.services import pin_verify
-from web.services import member_session_start
+from pins.session import member_login, member_required
 
 
 @member_required
@@ -18,7 +17,6 @@ def login(request):
     if not outcome.ok:
         return HttpResponse(outcome.result, status=403)
     member_login(request, pin=outcome.pin)
-    member_session_start(request=request)
     return HttpResponse("ok")
 
 

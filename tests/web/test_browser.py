@@ -4,6 +4,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests.pins.cases import wrong_secret
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -16,10 +18,6 @@ def fill_login(page: Page, *, kvnr: str, pin: str) -> None:
 def sign_in(page: Page, *, kvnr: str, pin: str) -> None:
     fill_login(page, kvnr=kvnr, pin=pin)
     page.locator("form.form button[type=submit]").click()
-
-
-def wrong_pin_for(plaintext: str) -> str:
-    return plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")
 
 
 def test_member_signs_in_with_the_letter_pin_sees_the_dashboard_and_signs_out(page, member, issue_pin):
@@ -53,7 +51,7 @@ def test_login_works_with_the_keyboard_only(page, member, issue_pin):
 def test_five_wrong_entries_lock_the_pin_and_the_sixth_shows_the_checklist(page, member, issue_pin):
     issued = issue_pin(member)
     for _ in range(5):
-        sign_in(page, kvnr=member.kvnr, pin=wrong_pin_for(issued.plaintext))
+        sign_in(page, kvnr=member.kvnr, pin=wrong_secret(issued.plaintext))
         expect(page.get_by_role("alert")).to_contain_text("Die Anmeldung hat nicht geklappt")
 
     sign_in(page, kvnr=member.kvnr, pin=issued.plaintext)
@@ -70,7 +68,7 @@ def test_after_a_wrong_pin_on_a_phone_the_form_is_right_below_the_message(page, 
     """The checklist follows the form: the PIN field is on the first screen of a 375 x 667 phone."""
     issued = issue_pin(member)
     page.set_viewport_size({"width": 375, "height": 667})
-    sign_in(page, kvnr=member.kvnr, pin=wrong_pin_for(issued.plaintext))
+    sign_in(page, kvnr=member.kvnr, pin=wrong_secret(issued.plaintext))
     expect(page.get_by_role("alert")).to_contain_text("Die Anmeldung hat nicht geklappt")
     box = page.locator("#id_pin").bounding_box()
     assert box["y"] + box["height"] < 667 * 1.5, box
@@ -132,14 +130,20 @@ def test_english_switch_translates_the_page_and_stays_on_it(page, db):
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in with your one-time PIN")
 
 
-def test_idle_timeout_warns_and_then_signs_out(page, member, issue_pin, settings):
-    settings.MEMBER_IDLE_TIMEOUT_SECONDS = 4
-    settings.MEMBER_IDLE_WARNING_SECONDS = 3
+def signed_in_until_the_warning(page: Page, member, issue_pin, settings, *, idle: int, warning: int):
+    """Sign in with an idle timeout of `idle` seconds, warned `warning` seconds before; returns the open warning."""
+    settings.MEMBER_IDLE_TIMEOUT_SECONDS = idle
+    settings.MEMBER_IDLE_WARNING_SECONDS = warning
     issued = issue_pin(member)
-
     sign_in(page, kvnr=member.kvnr, pin=issued.plaintext)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    return dialog
 
-    expect(page.get_by_role("dialog")).to_be_visible()
+
+def test_idle_timeout_warns_and_then_signs_out(page, member, issue_pin, settings):
+    signed_in_until_the_warning(page, member, issue_pin, settings, idle=4, warning=3)
+
     expect(page.get_by_role("heading", level=1)).to_have_text("Sie sind abgemeldet", timeout=15_000)
     expect(page.get_by_text("weil Sie eine Weile nichts getan haben")).to_be_visible()
     page.goto("/uebersicht/")
@@ -148,12 +152,7 @@ def test_idle_timeout_warns_and_then_signs_out(page, member, issue_pin, settings
 
 def test_stay_signed_in_closes_the_warning_and_keeps_the_session(page, member, issue_pin, settings):
     # The warning opens 3 seconds after each page load or keep-alive.
-    settings.MEMBER_IDLE_TIMEOUT_SECONDS = 60
-    settings.MEMBER_IDLE_WARNING_SECONDS = 57
-    issued = issue_pin(member)
-    sign_in(page, kvnr=member.kvnr, pin=issued.plaintext)
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible()
+    dialog = signed_in_until_the_warning(page, member, issue_pin, settings, idle=60, warning=57)
 
     with page.expect_response("**/sitzung/verlaengern/") as keepalive:
         dialog.get_by_role("button", name="Angemeldet bleiben").click()
@@ -207,7 +206,7 @@ def test_axe_finds_no_violations_on_any_page(page, live_server, member, issue_pi
     check("session warning")
     page.locator("#session-dialog form:not([data-keepalive]) button").click()
     check("signed out")
-    sign_in(page, kvnr=member.kvnr, pin=wrong_pin_for(issued.plaintext))
+    sign_in(page, kvnr=member.kvnr, pin=wrong_secret(issued.plaintext))
     check("failed login")
     page.goto("/anmelden/")
     expect(page.get_by_role("heading", level=1)).to_have_text(

@@ -15,9 +15,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pins.constants import PinStatus
-from pins.models import LetterPin
-from tests.factories import MemberFactory, make_kvnr
+from tests.pins.cases import FAILING, login_cases
 
 pytestmark = pytest.mark.django_db
 
@@ -46,24 +44,12 @@ def _failure_page(html: str, typed_kvnr: str) -> str:
 
 @pytest.fixture
 def cases(issue_pin):
-    member = MemberFactory()
-    issued = issue_pin(member)
-    locked_member = MemberFactory()
-    locked = issue_pin(locked_member)
-    LetterPin.objects.filter(pk=locked.pin.pk).update(status=PinStatus.LOCKED, failed_attempts=5)
-    wrong = issued.plaintext[:-1] + ("A" if issued.plaintext[-1] != "A" else "B")
-    return {
-        "right": (member.kvnr, issued.plaintext),
-        "unknown": (make_kvnr(44_444_444), issued.plaintext),
-        "wrong": (member.kvnr, wrong),
-        "no such selector": (member.kvnr, "ZZ" + issued.plaintext[2:] if issued.pin.selector != "ZZ" else "YY"),
-        "locked": (locked_member.kvnr, locked.plaintext),
-    }
+    return login_cases(issue_pin)
 
 
 def test_unknown_wrong_and_locked_answer_with_the_same_page(cases):
     pages, statuses, headers = {}, set(), set()
-    for name in ("unknown", "wrong", "no such selector", "locked"):
+    for name in FAILING:
         cache.clear()
         kvnr, pin = cases[name]
         response = Client().post(LOGIN, {"kvnr": kvnr, "pin": pin})
@@ -85,7 +71,7 @@ def test_unknown_wrong_and_locked_answer_with_the_same_page(cases):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    kvnr=st.one_of(st.text(max_size=30), st.sampled_from(["right", "unknown", "wrong", "locked"])),
+    kvnr=st.one_of(st.text(max_size=30), st.sampled_from(["right", "unknown KVNR", "wrong PIN", "locked PIN"])),
     pin=st.one_of(st.text(alphabet=PIN_CHARS, max_size=20), st.text(max_size=40), st.sampled_from(["known"])),
     headers=HEADERS,
 )

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
-from web.services import SEEN_WRITE_INTERVAL_SECONDS
+from pins.session import SEEN_WRITE_INTERVAL_SECONDS
 
 pytestmark = pytest.mark.django_db
 

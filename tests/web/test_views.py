@@ -8,14 +8,19 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 
+import members.kvnr
+import pins.format
+import pins.verification
 from audit.models import AuditEvent
 from audit.services import Actor
 from members.models import Member
-from pins.auth import SESSION_PIN_KEY
 from pins.constants import EndReason
 from pins.models import LetterPin
 from pins.services import pin_invalidate, pin_invalidate_all
+from pins.session import SESSION_PIN_KEY
 from tests.factories import make_kvnr
+from tests.pins.cases import wrong_secret
+from web import forms
 
 from .conftest import login_post
 
@@ -29,13 +34,6 @@ EXPLANATION_TITLES = [
     "Ihre Daten wurden bereits übermittelt",
     "Diese PIN gilt nicht mehr",
 ]
-
-
-def wrong_pin_for(issued) -> str:
-    """A PIN of the right form with the issued PIN's selector but a different secret."""
-    plaintext = issued.plaintext
-    last = "A" if plaintext[-1] != "A" else "B"
-    return plaintext[:-1] + last
 
 
 def assert_generic_failure(response) -> None:
@@ -86,6 +84,33 @@ def test_kvnr_with_spaces_hyphens_and_lower_case_is_accepted(client, member, iss
     assert response.status_code == 302
 
 
+def test_the_login_parses_kvnr_and_pin_once_and_hands_the_parsed_values_on(client, member, issue_pin, monkeypatch):
+    issued = issue_pin(member)
+    calls = []
+    for module, name, original in [
+        (forms, "kvnr_normalize", members.kvnr.kvnr_normalize),
+        (forms, "pin_parse", pins.format.pin_parse),
+        (pins.verification, "kvnr_normalize", members.kvnr.kvnr_normalize),
+        (pins.verification, "pin_parse", pins.format.pin_parse),
+    ]:
+        where = f"{module.__name__}.{name}"
+        monkeypatch.setattr(
+            module, name, lambda value, where=where, original=original: calls.append(where) or original(value)
+        )
+    entries = []
+    verify_entry = pins.verification.pin_verify_entry
+    monkeypatch.setattr(
+        "web.views.pin_verify_entry", lambda *, entry, ip: entries.append(entry) or verify_entry(entry=entry, ip=ip)
+    )
+
+    typed = f" {member.kvnr[0].lower()} {member.kvnr[1:5]}-{member.kvnr[5:]} "
+    response = login_post(client, kvnr=typed, pin=issued.display.lower())
+
+    assert response.status_code == 302
+    assert calls == ["web.forms.kvnr_normalize", "web.forms.pin_parse"]
+    assert [(entry.kvnr, entry.pin.normalized) for entry in entries] == [(member.kvnr, issued.plaintext)]
+
+
 def test_login_follows_a_local_next_url(client, member, issue_pin):
     issued = issue_pin(member)
 
@@ -115,7 +140,7 @@ def test_a_next_that_is_no_path_leads_to_the_dashboard_not_to_a_500(client, memb
 def test_wrong_pin_shows_the_generic_message_and_checklist(client, member, issue_pin):
     issued = issue_pin(member)
 
-    response = login_post(client, kvnr=member.kvnr, pin=wrong_pin_for(issued))
+    response = login_post(client, kvnr=member.kvnr, pin=wrong_secret(issued.plaintext))
 
     assert_generic_failure(response)
     assert SESSION_PIN_KEY not in client.session
@@ -123,7 +148,7 @@ def test_wrong_pin_shows_the_generic_message_and_checklist(client, member, issue
 
 def test_wrong_pin_keeps_the_kvnr_but_never_the_pin_in_the_form(client, member, issue_pin):
     issued = issue_pin(member)
-    wrong = wrong_pin_for(issued)
+    wrong = wrong_secret(issued.plaintext)
 
     response = login_post(client, kvnr=member.kvnr, pin=wrong)
 
@@ -141,7 +166,7 @@ def test_unknown_kvnr_shows_the_generic_message_and_checklist(client, db):
 def test_locked_pin_shows_only_the_generic_message_even_when_correct(client, member, issue_pin):
     issued = issue_pin(member)
     for _ in range(5):
-        login_post(client, kvnr=member.kvnr, pin=wrong_pin_for(issued))
+        login_post(client, kvnr=member.kvnr, pin=wrong_secret(issued.plaintext))
 
     response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
 
@@ -188,7 +213,7 @@ def test_revoked_pin_is_explained_as_no_longer_valid(client, member, issue_pin):
 def test_wrong_pin_for_an_expired_pin_is_not_explained(client, member, issue_pin):
     issued = issue_pin(member, now=timezone.now() - datetime.timedelta(days=61))
 
-    response = login_post(client, kvnr=member.kvnr, pin=wrong_pin_for(issued))
+    response = login_post(client, kvnr=member.kvnr, pin=wrong_secret(issued.plaintext))
 
     assert_generic_failure(response)
 
@@ -212,7 +237,7 @@ def test_kvnr_with_a_wrong_check_digit_is_a_field_error_without_spending_an_atte
     issued = issue_pin(member)
     bad = member.kvnr[:9] + str((int(member.kvnr[9]) + 1) % 10)
 
-    response = login_post(client, kvnr=bad, pin=wrong_pin_for(issued))
+    response = login_post(client, kvnr=bad, pin=wrong_secret(issued.plaintext))
 
     assert "Diese Krankenversichertennummer gibt es so nicht" in response.content.decode()
     assert LetterPin.objects.get(pk=issued.pin.pk).failed_attempts == 0
@@ -374,6 +399,16 @@ def test_language_switch_remembers_the_choice_of_a_signed_in_member(signed_in, m
 
     member.refresh_from_db()
     assert member.language == "en"
+
+
+def test_a_language_the_portal_does_not_offer_is_not_remembered(signed_in, member):
+    client, _issued = signed_in
+    before = member.language
+
+    client.post(reverse("web:language"), {"language": "xx", "next": "/"})
+
+    member.refresh_from_db()
+    assert member.language == before
 
 
 def test_login_applies_the_members_remembered_language(client, member, issue_pin):

@@ -1,4 +1,4 @@
-"""Tests for pins/auth.py: member sessions are OTP-verified by the PIN and end with it."""
+"""Tests for pins/session.py: member sessions are OTP-verified by the PIN and end with it."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -7,6 +7,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from audit.services import Actor
 from pins.constants import EndReason
 from pins.services import pin_invalidate_all
+from pins.session import SESSION_PIN_KEY, SESSION_SEEN_KEY, SESSION_STARTED_KEY
 
 pytestmark = pytest.mark.urls("tests.pins.urls_member_only")
 
@@ -61,3 +62,11 @@ def test_session_ends_when_the_pins_are_invalidated(client, member, logged_in):
     pin_invalidate_all(member=member, reason=EndReason.TRANSMITTED, actor=Actor.system())
     assert client.get("/only/").status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_login_starts_the_idle_and_absolute_clocks(client, logged_in):
+    session = client.session
+    assert session[SESSION_PIN_KEY] == logged_in.pin.pk
+    assert isinstance(session[SESSION_STARTED_KEY], float)
+    assert session[SESSION_SEEN_KEY] == session[SESSION_STARTED_KEY]
