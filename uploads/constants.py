@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_PREFIX = "EP"
 
+# The draft's fields a member fills in (the form shows them, autosave writes only these).
+DRAFT_FIELDS = ("reason", "message", "phone", "email", "address_line", "street", "postcode", "town")
+
 # Detected MIME type -> (extension of the stored file, extensions a member's file of this type may have).
 ALLOWED_TYPES = {
     "application/pdf": ("pdf", {"pdf"}),

@@ -5,13 +5,12 @@ transmission (final, ends all PINs, receipt; case status), housekeeping (purges 
 """
 
 from .documents import document_open, upload_open
-from .drafts import DRAFT_FIELDS, draft_autosave, draft_get_or_create
+from .drafts import draft_autosave, draft_get_or_create
 from .housekeeping import drafts_purge_expired, uploads_purge_expired, uploads_purge_orphans
 from .receiving import upload_append, upload_create, upload_delete, upload_ensure_live, upload_store
 from .transmission import draft_transmit, reference_generate, submission_set_status
 
 __all__ = [
-    "DRAFT_FIELDS",
     "document_open",
     "draft_autosave",
     "draft_get_or_create",

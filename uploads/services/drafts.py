@@ -10,10 +10,9 @@ from audit.constants import AuditAction
 from audit.services import Actor, audit_record
 from members.models import Member
 
+from ..constants import DRAFT_FIELDS
 from ..exceptions import DraftConflict
 from ..models import Draft
-
-DRAFT_FIELDS = ("reason", "message", "phone", "email", "address_line", "street", "postcode", "town")
 
 
 def draft_get_or_create(*, member: Member) -> Draft:
