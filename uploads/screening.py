@@ -22,6 +22,7 @@ from audit.services import Actor, audit_record
 from core import storage as stored_files
 from core.crypto import iter_file, save_encrypted
 from core.queue import task_enqueue
+from core.streams import SPOOL_BYTES
 from scanning import clamd
 from scanning.disarm import DisarmFailed, ImageTooLarge, image_disarm, pdf_disarm
 
@@ -31,7 +32,6 @@ from .models import QuarantinedFile, SubmissionDocument, Upload
 from .services import document_open, upload_open
 
 logger = logging.getLogger(__name__)
-SPOOL = 8 * 2**20
 MODELS = {"upload": Upload, "document": SubmissionDocument}
 
 
@@ -140,7 +140,7 @@ def file_screen(*, kind: str, pk: int) -> str:
     if row is None:  # removed, already checked, or (an upload) not complete yet: nothing to do
         status = MODELS[kind].objects.filter(pk=pk).values_list("scan_status", flat=True).first()
         return status or "gone"
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as plain, tempfile.TemporaryFile() as safe:
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as plain, tempfile.TemporaryFile() as safe:
         try:
             _spool(row, plain)
         except UploadError:

@@ -52,11 +52,8 @@ def upload_create(*, draft: Draft, name: str, length: int, fingerprint: str = ""
         raise UploadError(_("Die Dateigröße fehlt oder ist ungültig."))
     if length == 0:
         raise InvalidFile(_("Die Datei ist leer. Bitte wählen Sie eine andere Datei."))
-    max_file = settings.UPLOAD_MAX_FILE_SIZE
-    if length > max_file:
-        raise UploadTooLarge(
-            _("Die Datei ist zu groß. Erlaubt sind höchstens %(max)s MB je Datei.") % {"max": max_file // 2**20}
-        )
+    if length > settings.UPLOAD_MAX_FILE_SIZE:
+        raise files.file_too_large()
     with transaction.atomic():
         # The draft's row lock serialises concurrent announcements so the per-draft limits hold.
         if Draft.objects.select_for_update().filter(pk=draft.pk).first() is None:

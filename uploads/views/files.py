@@ -16,7 +16,7 @@ from pins.auth import member_required
 from .. import selectors, services
 from ..constants import SCAN_REFUSED
 from ..exceptions import UploadError
-from ..files import name_sanitize
+from ..files import file_too_large, name_sanitize
 from ._common import member_actor, member_api, member_draft, to_draft
 
 # The multipart envelope adds a little to the file; a body announced beyond the limit plus this cannot fit.
@@ -62,10 +62,7 @@ def file_upload(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def _file_upload_too_large(request: HttpRequest) -> HttpResponse:
-    message = _("Die Datei ist zu groß. Erlaubt sind höchstens %(max)s MB je Datei.") % {
-        "max": settings.UPLOAD_MAX_FILE_SIZE // 2**20
-    }
-    return to_draft(request, error=message, status=303)
+    return to_draft(request, error=file_too_large().message, status=303)
 
 
 @csrf_protect
