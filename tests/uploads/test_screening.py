@@ -160,7 +160,7 @@ def test_scanner_timeout_holds_the_file(real_clamd, settings, draft, actor):
 def test_file_above_the_stream_limit_is_held(real_clamd, settings, draft, actor):
     # Django's cap normally sits below clamd's StreamMaxLength (25M in tests/clamav/clamd.conf); raised here.
     settings.UPLOAD_MAX_FILE_SIZE = settings.UPLOAD_MAX_DRAFT_SIZE = 40 * 2**20
-    from .factories import pdf_bytes, upload_whole
+    from .factories import pdf_bytes
 
     upload = upload_whole(draft, actor, pdf_bytes(padding=26 * 2**20))
     assert (upload.scan_status, upload.scan_note) == (ScanStatus.HELD, "too_large")
