@@ -174,6 +174,19 @@ class Server:
         self.process.wait(10)
 
 
+def send_part(conn: http.client.HTTPConnection, src, *, target: str, length: int, headers: dict[str, str]) -> None:
+    """PATCH the next `length` bytes of `src` to `target`, streamed in pieces of 1 MB as a browser sends a chunk."""
+    conn.putrequest("PATCH", target)
+    for key, value in {**headers, "Content-Length": str(length)}.items():
+        conn.putheader(key, value)
+    conn.endheaders()
+    sent = 0
+    while sent < length:
+        block = src.read(min(MB, length - sent))
+        conn.send(block)
+        sent += len(block)
+
+
 def upload(port: int, session: str, path: Path, chunk_size: int) -> float:
     """Upload the file with tus; returns the seconds from creation to the completed answer."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
@@ -196,20 +209,8 @@ def upload(port: int, session: str, path: Path, chunk_size: int) -> float:
     with path.open("rb") as src:
         while offset < size:
             length = min(chunk_size, size - offset)
-            conn.putrequest("PATCH", location)
-            for key, value in {
-                **headers,
-                "Upload-Offset": str(offset),
-                "Content-Type": "application/offset+octet-stream",
-                "Content-Length": str(length),
-            }.items():
-                conn.putheader(key, value)
-            conn.endheaders()
-            sent = 0
-            while sent < length:
-                block = src.read(min(MB, length - sent))
-                conn.send(block)
-                sent += len(block)
+            part_headers = {**headers, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+            send_part(conn, src, target=location, length=length, headers=part_headers)
             response = conn.getresponse()
             body = response.read()
             if response.status != 204:
@@ -229,14 +230,7 @@ def sink_upload(port: int, path: Path, chunk_size: int) -> float:
     with path.open("rb") as src:
         while offset < size:
             length = min(chunk_size, size - offset)
-            conn.putrequest("PATCH", "/")
-            conn.putheader("Content-Length", str(length))
-            conn.endheaders()
-            sent = 0
-            while sent < length:
-                block = src.read(min(MB, length - sent))
-                conn.send(block)
-                sent += len(block)
+            send_part(conn, src, target="/", length=length, headers={})
             conn.getresponse().read()
             offset += length
     return time.perf_counter() - started

@@ -196,11 +196,12 @@ class _Screens:
 @pytest.fixture(autouse=True)
 def screens(monkeypatch):
     from uploads import services
+    from uploads.services import receiving
 
     queue = _Screens()
-    queue.enqueue_on_commit = services._screen_on_commit  # the real hook, for the test that checks it
-    monkeypatch.setattr(services, "_screen_on_commit", lambda kind, pk: queue.pending.append((kind, pk)))
-    append = services.upload_append
+    queue.enqueue_on_commit = receiving._screen_on_commit  # the real hook, for the test that checks it
+    monkeypatch.setattr(receiving, "_screen_on_commit", lambda kind, pk: queue.pending.append((kind, pk)))
+    append = receiving.upload_append
 
     def append_then_screen(**kwargs):
         upload = append(**kwargs)
@@ -209,5 +210,7 @@ def screens(monkeypatch):
             upload.refresh_from_db()
         return upload
 
+    # Where it is called: the views and tests through the package, the plain form's upload_store in receiving.
     monkeypatch.setattr(services, "upload_append", append_then_screen)
+    monkeypatch.setattr(receiving, "upload_append", append_then_screen)
     return queue

@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_PREFIX = "EP"
 
+# The draft's fields a member fills in (the form shows them, autosave writes only these).
+DRAFT_FIELDS = ("reason", "message", "phone", "email", "address_line", "street", "postcode", "town")
+
 # Detected MIME type -> (extension of the stored file, extensions a member's file of this type may have).
 ALLOWED_TYPES = {
     "application/pdf": ("pdf", {"pdf"}),
@@ -38,6 +41,8 @@ class ScanStatus(models.TextChoices):
 # States in which the member still waits for a verdict, and in which a file is finished but not deliverable.
 SCAN_WAITING = frozenset({ScanStatus.PENDING, ScanStatus.HELD})
 SCAN_REFUSED = frozenset({ScanStatus.INFECTED, ScanStatus.REFUSED})
+# The worker's check of one stored file, enqueued by name: the web process never imports uploads.tasks.
+SCREEN_TASK = "uploads.tasks.screen_file"
 
 
 class SubmissionStatus(models.TextChoices):

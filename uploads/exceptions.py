@@ -3,46 +3,52 @@
 from django.utils.translation import gettext_lazy as _
 
 
-class UploadError(Exception):
-    """An upload request that cannot be served; `message` is shown to the member as it is."""
-
-    status = 400
+class MemberError(Exception):
+    """A request the member can put right; `message` (German source, translated) is shown to them as it is."""
 
     def __init__(self, message):
         super().__init__(str(message))
         self.message = message
 
 
-class UploadTooLarge(UploadError):
-    status = 413
+class UploadError(MemberError):
+    """An upload request that cannot be served; `status` is the HTTP answer: 400 unless a subclass names its own,
+    as in `class UploadBusy(UploadError, status=423)`."""
+
+    status = 400
+
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
 
-class UnsupportedType(UploadError):
-    status = 415
+class UploadTooLarge(UploadError, status=413):
+    """The file, the draft's files together, or the bytes sent exceed what is allowed or was announced."""
 
 
-class OffsetMismatch(UploadError):
-    status = 409
+class UnsupportedType(UploadError, status=415):
+    """By content the file is no PDF or photo, or the request's content type is not the tus one."""
 
 
-class UploadBusy(UploadError):
+class OffsetMismatch(UploadError, status=409):
+    """The part does not start where the upload stands; the client resumes from the current offset."""
+
+
+class UploadBusy(UploadError, status=423):
     """Another request is writing to the same upload right now."""
 
-    status = 423
+
+class UploadExpired(UploadError, status=410):
+    """The unfinished upload expired (or was begun before segments) and was deleted; start it again."""
 
 
-class UploadExpired(UploadError):
-    status = 410
+class UploadNotFound(UploadError, status=404):
+    """No such upload of this member's (or no draft any more)."""
 
 
-class UploadNotFound(UploadError):
-    status = 404
-
-
-class InvalidFile(UploadError):
+class InvalidFile(UploadError, status=422):
     """The content is of an allowed type but unusable (encrypted, malformed, too many pixels, a virus)."""
-
-    status = 422
 
 
 class StorageFailed(UploadError):
@@ -56,16 +62,12 @@ class StorageFailed(UploadError):
         self.status = status
 
 
-class FileUnavailable(UploadError):
+class FileUnavailable(UploadError, status=503):
     """A stored file cannot be read right now (disk away or unreadable, or it fails to decrypt)."""
 
-    status = 503
 
-
-class DocumentNotReady(FileUnavailable):
+class DocumentNotReady(FileUnavailable, status=409):
     """The file has not been scanned and disarmed yet (or was quarantined): nobody on staff may open it."""
-
-    status = 409
 
     def __init__(self, message=None):
         super().__init__(
@@ -95,9 +97,5 @@ class DraftConflict(Exception):
         )
 
 
-class TransmitError(Exception):
+class TransmitError(MemberError):
     """The draft cannot be transmitted as it is; `message` says what to do."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message

@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from .constants import DRAFT_FIELDS
 from .models import Draft
 from .selectors import reason_list
 
@@ -20,7 +21,7 @@ class DraftForm(forms.ModelForm):
 
     class Meta:
         model = Draft
-        fields = ("reason", "message", "phone", "email", "address_line", "street", "postcode", "town")
+        fields = DRAFT_FIELDS
         widgets = {"message": forms.Textarea(attrs={"rows": 6, "maxlength": 5000})}
 
     def __init__(self, *args, **kwargs):

@@ -1,6 +1,6 @@
 """Writes of the uploads app for the worker's check of a stored file: scan, disarm, release, hold, quarantine.
 
-Kept apart from services.py (which receives and transmits) because it runs only in the Celery worker and its
+Kept apart from services/ (which receives and transmits) because it runs only in the Celery worker and its
 beat: a file completes in the web request as "pending"; `file_screen` scans what the member sent with clamd,
 rewrites it (scanning.disarm) and swaps the stored file for the disarmed copy, or holds it when there is no
 verdict, or quarantines it when clamd finds malware. Nothing reaches staff before that (ScanState.is_deliverable).
@@ -22,16 +22,16 @@ from audit.services import Actor, audit_record
 from core import storage as stored_files
 from core.crypto import iter_file, save_encrypted
 from core.queue import task_enqueue
+from core.streams import SPOOL_BYTES
 from scanning import clamd
 from scanning.disarm import DisarmFailed, ImageTooLarge, image_disarm, pdf_disarm
 
-from .constants import SCAN_WAITING, ScanStatus, UploadStatus
+from .constants import SCAN_WAITING, SCREEN_TASK, ScanStatus, UploadStatus
 from .exceptions import UploadError
 from .models import QuarantinedFile, SubmissionDocument, Upload
-from .services import SCREEN_TASK, document_open, upload_open
+from .services import document_open, upload_open
 
 logger = logging.getLogger(__name__)
-SPOOL = 8 * 2**20
 MODELS = {"upload": Upload, "document": SubmissionDocument}
 
 
@@ -140,7 +140,7 @@ def file_screen(*, kind: str, pk: int) -> str:
     if row is None:  # removed, already checked, or (an upload) not complete yet: nothing to do
         status = MODELS[kind].objects.filter(pk=pk).values_list("scan_status", flat=True).first()
         return status or "gone"
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as plain, tempfile.TemporaryFile() as safe:
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as plain, tempfile.TemporaryFile() as safe:
         try:
             _spool(row, plain)
         except UploadError:

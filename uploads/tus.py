@@ -6,11 +6,12 @@ import re
 import unicodedata
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.urls import reverse
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 
+from .exceptions import UnsupportedType, UploadError
 from .models import Upload
 
 TUS_VERSION = "1.0.0"
@@ -44,13 +45,45 @@ def tus_options() -> HttpResponse:
     return response
 
 
-def version_refused(request: HttpRequest) -> HttpResponse | None:
+def request_refused(request: HttpRequest, *, methods: tuple[str, ...]) -> HttpResponse | None:
+    """The answer when the request is not one for an endpoint serving `methods`, else None: OPTIONS is answered
+    with what the server supports, another method with 405, another protocol version with 412."""
+    if request.method == "OPTIONS":
+        return tus_options()
+    if request.method not in methods:
+        return HttpResponseNotAllowed(["OPTIONS", *methods])
+    return _version_refused(request)
+
+
+def _version_refused(request: HttpRequest) -> HttpResponse | None:
     """412 when the client speaks another protocol version (every request but OPTIONS must say 1.0.0)."""
     if request.headers.get("Tus-Resumable") == TUS_VERSION:
         return None
     response = tus_response(412, message=_("Dieses Upload-Protokoll wird nicht unterstützt."))
     response["Tus-Version"] = TUS_VERSION
     return response
+
+
+def creation_headers(request: HttpRequest) -> tuple[int, dict[str, str]]:
+    """Upload-Length and Upload-Metadata of a creation (POST); UploadError (400) when either is unusable."""
+    length = header_int(request, "Upload-Length")
+    if length is None:
+        raise UploadError(_("Die Dateigröße fehlt oder ist ungültig."))
+    try:
+        metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+    except ValueError as error:
+        raise UploadError(_("Die Angaben zur Datei sind ungültig.")) from error
+    return length, metadata
+
+
+def patch_offset(request: HttpRequest) -> int:
+    """The Upload-Offset of a PATCH; UnsupportedType (415) for another content type, UploadError (400) without it."""
+    if request.content_type != OFFSET_CONTENT_TYPE:
+        raise UnsupportedType(_("Falscher Inhaltstyp für einen Upload-Teil."))
+    offset = header_int(request, "Upload-Offset")
+    if offset is None:
+        raise UploadError(_("Die Angabe Upload-Offset fehlt."))
+    return offset
 
 
 def header_int(request: HttpRequest, name: str) -> int | None:
@@ -85,4 +118,5 @@ def parse_metadata(value: str) -> dict[str, str]:
 
 
 def upload_url(request: HttpRequest, upload: Upload) -> str:
+    """The absolute URL of the upload's tus resource (the Location of a creation, the page's resumable list)."""
     return request.build_absolute_uri(reverse("uploads:tus_upload", args=[upload.public_id]))

@@ -2,22 +2,22 @@
 
 from django.urls import path
 
-from . import views
+from .views import draft, files, transmission, tus
 
 app_name = "uploads"
 
 urlpatterns = [
-    path("", views.draft_edit, name="draft"),
-    path("speichern/", views.draft_autosave, name="autosave"),
-    path("dateien/", views.file_list, name="file_list"),
-    path("dateien/status/", views.file_states, name="file_states"),
-    path("dateien/hochladen/", views.file_upload, name="file_upload"),
-    path("dateien/<uuid:public_id>/", views.file_download, name="file_download"),
-    path("dateien/<uuid:public_id>/entfernen/", views.file_delete, name="file_delete"),
-    path("uploads/", views.tus_collection, name="tus"),
-    path("uploads/<uuid:public_id>/", views.tus_upload, name="tus_upload"),
-    path("pruefen/", views.review, name="review"),
-    path("uebermitteln/", views.transmit, name="transmit"),
-    path("bestaetigung/", views.done, name="done"),
-    path("quittung/", views.receipt, name="receipt"),
+    path("", draft.draft_edit, name="draft"),
+    path("speichern/", draft.draft_autosave, name="autosave"),
+    path("dateien/", files.file_list, name="file_list"),
+    path("dateien/status/", files.file_states, name="file_states"),
+    path("dateien/hochladen/", files.file_upload, name="file_upload"),
+    path("dateien/<uuid:public_id>/", files.file_download, name="file_download"),
+    path("dateien/<uuid:public_id>/entfernen/", files.file_delete, name="file_delete"),
+    path("uploads/", tus.tus_collection, name="tus"),
+    path("uploads/<uuid:public_id>/", tus.tus_upload, name="tus_upload"),
+    path("pruefen/", transmission.review, name="review"),
+    path("uebermitteln/", transmission.transmit, name="transmit"),
+    path("bestaetigung/", transmission.done, name="done"),
+    path("quittung/", transmission.receipt, name="receipt"),
 ]

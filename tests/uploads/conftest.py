@@ -1,11 +1,13 @@
-"""Fixtures for the uploads tests: a logged-in member client (session verified by a letter PIN)."""
+"""Fixtures for the uploads tests: a logged-in member client (session verified by a letter PIN), actor, draft."""
 
 import pytest
 from django.test import Client
 from django.utils import translation
 
+from audit.services import Actor
 from tests.factories import MemberFactory
 from tests.helpers import login_member
+from uploads import services
 
 
 @pytest.fixture
@@ -28,3 +30,13 @@ def _german():
     """Messages are asserted in German, the default; a request in English earlier in the thread must not leak."""
     with translation.override("de"):
         yield
+
+
+@pytest.fixture
+def actor(member):
+    return Actor.member(member.user)
+
+
+@pytest.fixture
+def draft(member):
+    return services.draft_get_or_create(member=member)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from PIL import Image
 
 from tests.factories import MemberFactory
+from uploads import services
 from uploads.constants import UploadStatus
 from uploads.models import Draft, Submission, SubmissionDocument, SubmissionReason, Upload
 
@@ -94,3 +95,11 @@ def image_bytes(*, fmt: str = "PNG", size: tuple[int, int] = (40, 30), exif: byt
     kwargs = {"exif": exif} if exif else {}
     Image.new("RGB", size, (200, 100, 50)).save(out, format=fmt, **kwargs)
     return out.getvalue()
+
+
+def upload_whole(draft, actor, data: bytes, name: str = "Bescheinigung.pdf") -> Upload:
+    """A file uploaded in one request through the services, as the plain form or a one-part tus upload does."""
+    upload = services.upload_create(draft=draft, name=name, length=len(data), actor=actor)
+    return services.upload_append(
+        upload=upload, offset=0, stream=io.BytesIO(data), content_length=len(data), actor=actor
+    )

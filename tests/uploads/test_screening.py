@@ -25,25 +25,11 @@ from uploads.constants import ScanStatus
 from uploads.exceptions import TransmitError
 from uploads.models import QuarantinedFile, Upload
 from uploads.screening import file_screen
+from uploads.services import receiving
+
+from .factories import upload_whole
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def actor(member):
-    return Actor.member(member.user)
-
-
-@pytest.fixture
-def draft(member):
-    return services.draft_get_or_create(member=member)
-
-
-def upload_whole(draft, actor, data: bytes, name: str = "Befund.pdf") -> Upload:
-    upload = services.upload_create(draft=draft, name=name, length=len(data), actor=actor)
-    return services.upload_append(
-        upload=upload, offset=0, stream=io.BytesIO(data), content_length=len(data), actor=actor
-    )
 
 
 def kept(upload) -> bytes:
@@ -233,7 +219,7 @@ def test_receipt_lists_the_hash_sent_and_the_hash_kept_with_an_explanation(membe
 def test_completion_enqueues_the_check_with_the_upload_id_only_after_commit(
     draft, actor, screens, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "_screen_on_commit", screens.enqueue_on_commit)
+    monkeypatch.setattr(receiving, "_screen_on_commit", screens.enqueue_on_commit)
     sent = []
     monkeypatch.setattr(tasks.screen_file, "apply_async", lambda args, **kwargs: sent.append(tuple(args)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -11,27 +11,17 @@ from django.conf import settings as django_settings
 from django.core.files.storage import storages
 from django.utils import timezone
 
-from audit.services import Actor
 from core import storage as stored_files
 from core.crypto import save_encrypted
 from uploads import services
 from uploads.constants import ScanStatus, UploadStatus
 from uploads.exceptions import FileUnavailable, UploadExpired
 from uploads.models import SubmissionReason, Upload
+from uploads.services import _segments
 
 from .factories import image_bytes, pdf_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def actor(member):
-    return Actor.member(member.user)
-
-
-@pytest.fixture
-def draft(member):
-    return services.draft_get_or_create(member=member)
 
 
 def append_in_chunks(draft, actor, data: bytes, chunk: int, *, stop: int | None = None, name: str = "a.pdf") -> Upload:
@@ -161,7 +151,7 @@ def test_the_document_hash_is_right_whether_the_parts_reach_one_process_or_sever
     upload = services.upload_create(draft=draft, name="a.pdf", length=len(data), actor=actor)
     for start in range(0, len(data), 100_000):
         if not same_process:
-            services._RUNNING_HASHES.clear()  # as if each part reached another node
+            _segments._RUNNING_HASHES.clear()  # as if each part reached another node
         upload = services.upload_append(
             upload=upload,
             offset=start,

@@ -27,26 +27,9 @@ from uploads.exceptions import (
 )
 from uploads.models import Draft, Submission, SubmissionReason, Upload
 
-from .factories import image_bytes, pdf_bytes
+from .factories import image_bytes, pdf_bytes, upload_whole
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def actor(member):
-    return Actor.member(member.user)
-
-
-@pytest.fixture
-def draft(member):
-    return services.draft_get_or_create(member=member)
-
-
-def upload_whole(draft, actor, data: bytes, name: str = "Bescheinigung.pdf"):
-    upload = services.upload_create(draft=draft, name=name, length=len(data), actor=actor)
-    return services.upload_append(
-        upload=upload, offset=0, stream=io.BytesIO(data), content_length=len(data), actor=actor
-    )
 
 
 def certificate():
@@ -249,7 +232,7 @@ def test_failure_midway_leaves_draft_and_pins_as_they_were(member, draft, actor,
     pin = issue_pin(member).pin
     ready = ready_draft(draft, actor)
     with (
-        mock.patch("uploads.services.audit_record", side_effect=RuntimeError("disk full")),
+        mock.patch("uploads.services.transmission.audit_record", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError),
     ):
         services.draft_transmit(draft=ready, actor=actor, confirmed=True)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from audit.services import Actor
 from core import storage as core_storage
 from pins.constants import PinStatus
 from pins.models import LetterPin
@@ -183,7 +184,7 @@ def test_concurrent_chunks_for_one_upload_store_one_and_refuse_the_other(member,
             offset=0,
             stream=SlowBody(data[:200_000]),
             content_length=200_000,
-            actor=services.Actor.member(member.user),
+            actor=Actor.member(member.user),
         ).offset
         connection.close()
 
@@ -313,7 +314,7 @@ def test_save_for_later_without_javascript_saves_and_redirects(member_client, me
 
 def test_draft_page_shows_unfinished_upload_offered_for_resume(member_client, member):
     draft = services.draft_get_or_create(member=member)
-    services.upload_create(draft=draft, name="halb.pdf", length=5000, fingerprint="fp", actor=services.Actor.system())
+    services.upload_create(draft=draft, name="halb.pdf", length=5000, fingerprint="fp", actor=Actor.system())
     response = member_client.get(reverse("uploads:draft"))
     assert "halb.pdf" in response.content.decode()
     assert "fortzusetzen" in response.content.decode()
@@ -413,8 +414,8 @@ def test_review_without_confirmation_has_an_error_summary_and_error_title(member
 def test_double_submit_creates_one_submission(member_client, member):
     ready(member_client, member)
     draft = Draft.objects.get()
-    first = services.draft_transmit(draft=draft, actor=services.Actor.member(member.user), confirmed=True)
-    assert services.draft_transmit(draft=draft, actor=services.Actor.member(member.user), confirmed=True) == first
+    first = services.draft_transmit(draft=draft, actor=Actor.member(member.user), confirmed=True)
+    assert services.draft_transmit(draft=draft, actor=Actor.member(member.user), confirmed=True) == first
     assert Submission.objects.count() == 1
 
 
