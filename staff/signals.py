@@ -14,7 +14,7 @@ from .services import staff_login_failed, staff_login_succeeded
 
 @receiver(user_logged_in, dispatch_uid="staff_login_audit")
 def _audit_staff_login(sender, request, user, **kwargs) -> None:
-    # Members are logged in by pins.auth with their PIN device and are audited there.
+    # Members are logged in by pins.session with their PIN device and are audited there.
     if user.is_staff:
         staff_login_succeeded(user=user, ip=client_ip(request))
 

@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from audit.services import Actor
-from pins.auth import member_required
+from pins.session import member_required
 
 from .. import services
 from ..models import Draft

@@ -8,7 +8,7 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pins.auth import member_required
+from pins.session import member_required
 
 from .. import selectors, services, tus
 from ..exceptions import DraftConflict

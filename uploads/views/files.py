@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import attachment_response
-from pins.auth import member_required
+from pins.session import member_required
 
 from .. import selectors, services
 from ..constants import SCAN_REFUSED

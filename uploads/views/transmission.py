@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import attachment_response
-from pins.auth import member_logout, member_required
+from pins.session import member_logout, member_required
 
 from .. import selectors, services
 from ..exceptions import TransmitError
