@@ -20,7 +20,7 @@ from pins.services import pin_issue
 from ..constants import LetterStatus
 from ..layered import render_campaign_letters
 from ..models import LetterRequest, LetterStatusChange
-from ..rendering import LetterContent, render_letter
+from ..rendering import LetterContent, RenderedLetter, render_letter
 from .common import letter_history_add, letter_storage
 
 
@@ -38,6 +38,16 @@ def _content(*, letter: LetterRequest, pin_display: str, valid_until: datetime.d
         case_title=letter.case_title,
         kvnr=member.kvnr,
     )
+
+
+def _store(*, letter: LetterRequest, rendered: RenderedLetter) -> None:
+    """Write the letter's PDF encrypted under its fixed name and mark it rendered (the caller saves the row)."""
+    stored = save_encrypted(storage=letter_storage(), name=letter.storage_name, chunks=[rendered.pdf], aad=letter.aad)
+    letter.status = LetterStatus.RENDERED
+    letter.pdf_name = stored.name
+    letter.pdf_sha256 = stored.sha256
+    letter.pages = rendered.pages
+    letter.rendered_at = timezone.now()
 
 
 def letter_render(*, request_id: int) -> None:
@@ -58,15 +68,8 @@ def letter_render(*, request_id: int) -> None:
         rendered = render_letter(
             content=_content(letter=letter, pin_display=issued.display, valid_until=issued.pin.expires_at)
         )
-        stored = save_encrypted(
-            storage=letter_storage(), name=letter.storage_name, chunks=[rendered.pdf], aad=letter.aad
-        )
-        letter.status = LetterStatus.RENDERED
         letter.pin = issued.pin
-        letter.pdf_name = stored.name
-        letter.pdf_sha256 = stored.sha256
-        letter.pages = rendered.pages
-        letter.rendered_at = timezone.now()
+        _store(letter=letter, rendered=rendered)
         letter.failure_reason = ""
         letter.save(update_fields=["status", "pin", "pdf_name", "pdf_sha256", "pages", "rendered_at", "failure_reason"])
         letter_history_add(letter=letter, status=LetterStatus.RENDERED)
@@ -125,14 +128,7 @@ def letters_create_rendered(
         del contents  # the PINs' plaintext: not kept longer than the rendering needs it
         history = []
         for letter, result in zip(letters, rendered, strict=True):
-            stored = save_encrypted(
-                storage=letter_storage(), name=letter.storage_name, chunks=[result.pdf], aad=letter.aad
-            )
-            letter.status = LetterStatus.RENDERED
-            letter.pdf_name = stored.name
-            letter.pdf_sha256 = stored.sha256
-            letter.pages = result.pages
-            letter.rendered_at = timezone.now()
+            _store(letter=letter, rendered=result)
             history += [
                 LetterStatusChange(letter=letter, status=LetterStatus.REQUESTED, at=now, by=actor.user),
                 LetterStatusChange(
