@@ -35,30 +35,16 @@ TABLES = [
 
 
 def seed_members(count: int) -> list[str]:
-    from django.contrib.auth import get_user_model
-
-    from members.models import Member
-    from tests.factories import make_kvnr
+    from bench._members import bench_members_bulk_create
 
     kvnrs = []
     for start in range(0, count, 5000):
-        size = min(5000, count - start)
-        users = get_user_model().objects.bulk_create(
-            get_user_model()(username=f"bench-{start + n}") for n in range(size)
-        )
-        members = Member.objects.bulk_create(
-            Member(
-                user=user,
-                kvnr=make_kvnr(start + n, letter="C"),
-                first_name="Erika",
-                last_name=f"Mustermann{start + n}",
-                street=f"Heidestraße {n % 200 + 1}",
-                postcode="51147",
-                town="Köln",
-                egk_valid_until=datetime.date(2030, 1, 1),
-                language="de" if n % 5 else "en",
-            )
-            for n, user in enumerate(users)
+        members = bench_members_bulk_create(
+            first=start,
+            count=min(5000, count - start),
+            kvnr_letter="C",
+            street=lambda n: f"Heidestraße {n % 200 + 1}",
+            language=lambda n: "de" if n % 5 else "en",
         )
         kvnrs += [member.kvnr for member in members]
     return kvnrs
@@ -69,23 +55,19 @@ def bound_per_letter(samples: int = 40) -> tuple[float, float]:
     import dataclasses
 
     from letters.layered import render_campaign_letters
-    from letters.rendering import LetterContent
     from pins import hashing
     from pins.format import pin_generate
+    from tests.letters.factories import letter_content
 
     start = time.process_time()
     for _ in range(samples // 4):
         hashing.hash_pin(pin_generate(selector="AB"))
     hash_cpu = (time.process_time() - start) / (samples // 4)
-    base = LetterContent(
+    base = letter_content(
         reference="B-00000001",
-        language="de",
-        full_name="Erika Mustermann",
-        address_lines=["Erika Mustermann", "Heidestraße 17", "51147 Köln"],
         purpose="",
         valid_until=datetime.date(2027, 1, 31),
         letter_date=datetime.date(2026, 12, 2),
-        pin_display="AB3D-EFGH-JKLM",
         case_title="Familienversicherung 2027",
         kvnr="C000000001",
     )

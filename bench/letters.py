@@ -228,29 +228,13 @@ def full_worker_step(count: int) -> None:
 
 
 def create_requests(count: int) -> list[int]:
-    from django.contrib.auth import get_user_model
     from django.utils import timezone
 
+    from bench._members import bench_members_bulk_create
     from letters.models import LetterRequest
     from members.models import Member
-    from tests.factories import make_kvnr
 
-    start = Member.objects.count()
-    users = get_user_model().objects.bulk_create(get_user_model()(username=f"bench-{start + n}") for n in range(count))
-    members = Member.objects.bulk_create(
-        Member(
-            user=user,
-            kvnr=make_kvnr(start + n, letter="B"),
-            first_name="Erika",
-            last_name=f"Mustermann{start + n}",
-            street="Heidestraße 17",
-            postcode="51147",
-            town="Köln",
-            egk_valid_until=datetime.date(2030, 1, 1),
-            language="de",
-        )
-        for n, user in enumerate(users)
-    )
+    members = bench_members_bulk_create(first=Member.objects.count(), count=count, kvnr_letter="B")
     now = timezone.now()
     letters = LetterRequest.objects.bulk_create(
         LetterRequest(member=member, purpose="Benchmark", created_at=now, enqueued_at=now) for member in members

@@ -21,7 +21,6 @@ class SkipReason(models.TextChoices):
 
 # The reviewed letter templates (letters.layered.TEMPLATES); the admin offers a choice, never free HTML.
 TEMPLATE_CHOICES = [("standard", _("PIN-Brief (Standard)"))]
-MAX_VALIDITY_DAYS = 60
 MAX_LINES = 1_000_000
 MAX_CSV_BYTES = 32 * 1024 * 1024
 # Errors listed in full; beyond that the message counts the rest.

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .constants import MAX_VALIDITY_DAYS, TEMPLATE_CHOICES, CampaignStatus
+from .constants import TEMPLATE_CHOICES, CampaignStatus
 
 
 class Campaign(models.Model):
@@ -19,10 +19,11 @@ class Campaign(models.Model):
         help_text=_("Steht im Brief und auf der Übersicht des Mitglieds, z. B. „Familienversicherung 2027“."),
     )
     template = models.CharField(_("Briefvorlage"), max_length=32, choices=TEMPLATE_CHOICES, default="standard")
+    # A campaign can only shorten a PIN's validity (letters moves the last day earlier), never lengthen it.
     validity_days = models.PositiveSmallIntegerField(
         _("PIN gültig (Tage)"),
-        default=MAX_VALIDITY_DAYS,
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_VALIDITY_DAYS)],
+        default=settings.PIN_VALIDITY_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(settings.PIN_VALIDITY_DAYS)],
     )
     status = models.CharField(_("Status"), max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     # Why members on the list got no recipient row: reason -> count, and the lines of duplicates.

@@ -15,3 +15,7 @@ class LetterStatus(models.TextChoices):
 class BatchChannel(models.TextChoices):
     DOWNLOAD = "download", _("Download")
     FOLDER = "folder", _("Ablageordner")
+
+
+# The most letters one print batch takes: the print shop's download, the folder drop (collect_letters --limit).
+PRINT_BATCH_MAX = 500

@@ -6,13 +6,16 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from .constants import PRINT_BATCH_MAX
 from .models import LetterRequest
 
 _REFERENCE = re.compile(r"^\s*(?:B-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
 
 
 class CollectForm(forms.Form):
-    limit = forms.IntegerField(label=_("Anzahl Briefe"), min_value=1, max_value=500, initial=500)
+    limit = forms.IntegerField(
+        label=_("Anzahl Briefe"), min_value=1, max_value=PRINT_BATCH_MAX, initial=PRINT_BATCH_MAX
+    )
 
 
 class ReleaseForm(forms.Form):

@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import get_template
 from django.utils import translation
+from django.utils.dateformat import format as date_format_fn
 from weasyprint import CSS
 from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
@@ -30,6 +31,7 @@ from .rendering import (
     LetterRenderError,
     RenderedLetter,
     _font_css,
+    renderer,
 )
 
 # pikepdf announces its logger bridge at INFO on import; nobody needs that line in every command's output.
@@ -142,8 +144,6 @@ class StaticLayer:
 
     def variable_slots(self, content: LetterContent) -> list[Slot]:
         date_format = DATE_FORMATS.get(content.language, DATE_FORMATS["de"])
-        from django.utils.dateformat import format as date_format_fn
-
         with translation.override(content.language):
             values = {
                 "address": "",
@@ -238,8 +238,6 @@ def _layers() -> dict:
 
 def static_layer(*, template: str, language: str, case_title: str) -> StaticLayer:
     """This thread's static layer for the template, language and case (laid out on first use, then reused)."""
-    from .rendering import renderer
-
     key = (template, language, case_title, settings.INSURER_NAME, settings.PORTAL_PUBLIC_URL)
     layers = _layers()
     if key not in layers:

@@ -9,6 +9,18 @@ from django.utils.translation import gettext_lazy as _
 from .constants import BatchChannel, LetterStatus
 
 
+def _by_staff(verbose_name: str) -> models.ForeignKey:
+    """Who did it (asked for, collected, changed a letter): a staff user, kept; null when the system did it."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+
 class PrintBatch(models.Model):
     """One collection by the print shop: who took which letters when, in the order of the merged PDF."""
 
@@ -18,14 +30,7 @@ class PrintBatch(models.Model):
     # What the batch is for, shown to the print shop (a campaign's name); empty for the ad-hoc queue.
     label = models.CharField(_("Bezeichnung"), max_length=200, blank=True)
     # Null when the automated folder drop collected the batch.
-    collected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("abgeholt von"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    collected_by = _by_staff(_("abgeholt von"))
     channel = models.CharField(_("Weg"), max_length=16, choices=BatchChannel.choices, default=BatchChannel.DOWNLOAD)
     letter_count = models.PositiveIntegerField(_("Briefe"), default=0)
     page_count = models.PositiveIntegerField(_("Seiten"), default=0)
@@ -60,14 +65,7 @@ class LetterRequest(models.Model):
     # internal purpose above never reaches paper.
     case_title = models.CharField(_("Anliegen (für Mitglieder)"), max_length=200, blank=True)
     # Null when the system asked for the letter (an import, the demo data).
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("angefordert von"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    requested_by = _by_staff(_("angefordert von"))
     status = models.CharField(_("Status"), max_length=16, choices=LetterStatus.choices, default=LetterStatus.REQUESTED)
     pin = models.ForeignKey(
         "pins.LetterPin",
@@ -84,14 +82,7 @@ class LetterRequest(models.Model):
     enqueued_at = models.DateTimeField(_("zuletzt an den Worker gegeben"), null=True, blank=True)
     rendered_at = models.DateTimeField(_("erstellt am"), null=True, blank=True)
     collected_at = models.DateTimeField(_("abgeholt am"), null=True, blank=True)
-    collected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("abgeholt von"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    collected_by = _by_staff(_("abgeholt von"))
     batch = models.ForeignKey(
         PrintBatch,
         verbose_name=_("Druckauftrag"),
@@ -148,14 +139,7 @@ class LetterStatusChange(models.Model):
     letter = models.ForeignKey(LetterRequest, on_delete=models.CASCADE, related_name="history")
     status = models.CharField(_("Status"), max_length=16, choices=LetterStatus.choices)
     at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("durch"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    by = _by_staff(_("durch"))
     note = models.CharField(_("Vermerk"), max_length=200, blank=True)
 
     class Meta:

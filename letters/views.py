@@ -1,7 +1,8 @@
 """The print shop's pages: the print queue, collecting a batch as one ZIP download, re-release, the specimen letter."""
 
-import datetime
 import tempfile
+from collections.abc import Callable
+from typing import IO
 
 from django.contrib import admin, messages
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -14,10 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.services import Actor
 from core.http import staff_view
 from core.streams import SPOOL_BYTES
+from pins.services import pin_valid_until
 
+from .constants import PRINT_BATCH_MAX
 from .exceptions import LetterStateError
 from .forms import CollectForm, ReleaseForm, SpecimenForm
-from .models import LetterRequest
+from .models import LetterRequest, PrintBatch
 from .rendering import SPECIMEN_PIN, LetterContent, render_letter
 from .selectors import letters_failed, print_batches_prepared, print_batches_recent, print_queue
 from .services import batch_collect_archive, batch_collect_prepared_archive, letter_release
@@ -46,17 +49,20 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
-@never_cache
-@staff_view("letters.collect_letters")
-def collect(request: HttpRequest) -> HttpResponse:
-    form = CollectForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Bitte geben Sie eine Anzahl zwischen 1 und 500 an."))
-        return redirect("letters:queue")
+def _archive_download(request: HttpRequest, *, collect: Callable[[IO[bytes]], PrintBatch | None]) -> HttpResponse:
+    """A batch that `collect` writes as one ZIP into a spooled file, sent as a download; else a message.
+
+    `collect` returns None when no letter is ready, or raises LetterStateError (a batch already collected, say):
+    then the print shop is sent back to the queue with the reason, and nothing was collected.
+    """
     # FileResponse closes the archive once it is sent.
     archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-    batch = batch_collect_archive(user=request.user, out=archive, limit=form.cleaned_data["limit"])
+    try:
+        batch = collect(archive)
+    except LetterStateError as error:
+        archive.close()
+        messages.error(request, str(error))
+        return redirect("letters:queue")
     if batch is None:
         archive.close()
         messages.info(request, _("Zurzeit liegen keine Briefe zum Drucken bereit."))
@@ -70,19 +76,25 @@ def collect(request: HttpRequest) -> HttpResponse:
 @require_POST
 @never_cache
 @staff_view("letters.collect_letters")
+def collect(request: HttpRequest) -> HttpResponse:
+    form = CollectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Bitte geben Sie eine Anzahl zwischen 1 und %(max)s an.") % {"max": PRINT_BATCH_MAX})
+        return redirect("letters:queue")
+    limit = form.cleaned_data["limit"]
+    return _archive_download(
+        request, collect=lambda out: batch_collect_archive(user=request.user, out=out, limit=limit)
+    )
+
+
+@require_POST
+@never_cache
+@staff_view("letters.collect_letters")
 def collect_prepared(request: HttpRequest, batch_id: int) -> HttpResponse:
     """Collect one batch made ahead (a campaign's) as one ZIP; a second collection gets a message, not the letters."""
-    archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-    try:
-        batch = batch_collect_prepared_archive(batch_id=batch_id, user=request.user, out=archive)
-    except LetterStateError as error:
-        archive.close()
-        messages.error(request, str(error))
-        return redirect("letters:queue")
-    archive.seek(0)
-    response = FileResponse(archive, as_attachment=True, filename=f"druckauftrag-{batch.reference}.zip")
-    response["Content-Type"] = "application/zip"
-    return response
+    return _archive_download(
+        request, collect=lambda out: batch_collect_prepared_archive(batch_id=batch_id, user=request.user, out=out)
+    )
 
 
 @require_POST
@@ -118,7 +130,7 @@ def specimen(request: HttpRequest) -> HttpResponse:
         full_name="Erika Mustermann",
         address_lines=["Erika Mustermann", "Heidestraße 17", "51147 Köln"],
         purpose=_("Musterbrief"),
-        valid_until=today + datetime.timedelta(days=60),
+        valid_until=timezone.localdate(pin_valid_until(issued_at=timezone.now())),
         letter_date=today,
         pin_display=SPECIMEN_PIN,
     )

@@ -8,34 +8,20 @@ campaign without progress and dispatches the recipients still waiting again. The
 and one PIN per member.
 """
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.campaign import run
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=1500)
-    args = parser.parse_args()
-    done = {}
-
-    def fault(stack, progress, elapsed) -> None:
-        if "stopped" not in done and progress["rendered"] >= args.members // 4:
-            stack.redis_stop()
-            done["stopped"] = progress["rendered"]
-            print(f"  Redis stopped at {progress['rendered']} letters", flush=True)
-            time.sleep(30)
-            stack.redis_start()
-            print("  Redis started again (empty)", flush=True)
-
-    ok = run("fault-campaign-redis", args.members, 3600, fault=fault, env={"CAMPAIGN_STALLED_MINUTES": "1"})
-    print(f"Redis away 30 s mid-campaign: {'PASS' if ok and 'stopped' in done else 'FAIL'}")
-    sys.exit(0 if ok else 1)
-
+from bench.faults.common import campaign_fault_main
 
 if __name__ == "__main__":
-    main()
+    campaign_fault_main(
+        doc=__doc__,
+        name="fault-campaign-redis",
+        stop=lambda stack: stack.redis_stop(),
+        start=lambda stack: stack.redis_start(),
+        away_seconds=30,
+        stopped="Redis stopped",
+        started="Redis started again (empty)",
+        verdict="Redis away 30 s mid-campaign",
+    )

@@ -7,34 +7,20 @@ Redis, and the watchdog beat (CAMPAIGN_STALLED_MINUTES=1 here) hands the campaig
 letter has come for a minute. The count query at the end must show one letter and one PIN per member.
 """
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.campaign import run
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=1500)
-    args = parser.parse_args()
-    done = {}
-
-    def fault(stack, progress, elapsed) -> None:
-        if "killed" not in done and progress["rendered"] >= args.members // 4:
-            stack.worker_kill()
-            done["killed"] = progress["rendered"]
-            print(f"  SIGKILL to the whole worker at {progress['rendered']} letters", flush=True)
-            time.sleep(5)
-            stack.worker_start()
-            print("  worker started again", flush=True)
-
-    ok = run("fault-campaign-worker", args.members, 3600, fault=fault, env={"CAMPAIGN_STALLED_MINUTES": "1"})
-    print(f"worker killed mid-campaign: {'PASS' if ok and 'killed' in done else 'FAIL'}")
-    sys.exit(0 if ok else 1)
-
+from bench.faults.common import campaign_fault_main
 
 if __name__ == "__main__":
-    main()
+    campaign_fault_main(
+        doc=__doc__,
+        name="fault-campaign-worker",
+        stop=lambda stack: stack.worker_kill(),
+        start=lambda stack: stack.worker_start(),
+        away_seconds=5,
+        stopped="SIGKILL to the whole worker",
+        started="worker started again",
+        verdict="worker killed mid-campaign",
+    )

@@ -104,7 +104,7 @@ def check_pins_after_transmit() -> dict:
 def check_letters(told: dict, pins_out: Path) -> list[dict]:
     from letters.constants import LetterStatus
     from letters.models import LetterRequest
-    from letters.services import _letter_pdf
+    from letters.services import letter_pdf
     from pins.hashing import verify_pin
     from pins.models import LetterPin
 
@@ -121,7 +121,7 @@ def check_letters(told: dict, pins_out: Path) -> list[dict]:
             rendered.append(f"{letter.reference}: {len(renders)} RENDERED changes, PIN {letter.pin_id}")
             continue
         text = subprocess.run(
-            ["pdftotext", "-", "-"], input=_letter_pdf(letter), capture_output=True, check=True
+            ["pdftotext", "-", "-"], input=letter_pdf(letter=letter), capture_output=True, check=True
         ).stdout.decode()
         pins = {"".join(match) for match in PIN_IN_TEXT.findall(text)}
         if len(pins) != 1 or not verify_pin(letter.pin.pin_hash, next(iter(pins))):

@@ -166,9 +166,9 @@ def test_preview_shows_three_letters_with_the_specimen_pin_and_writes_nothing(ma
 
 
 def test_a_letter_that_cannot_be_rendered_fails_alone_with_its_reason(make_campaign, members, run, monkeypatch):
-    from letters import services as letter_services
+    from letters.services import worker as letter_worker
 
-    original = letter_services.render_campaign_letters
+    original = letter_worker.render_campaign_letters
     broken = members[2].full_name
 
     def failing(*, contents, template):
@@ -176,7 +176,7 @@ def test_a_letter_that_cannot_be_rendered_fails_alone_with_its_reason(make_campa
             raise LetterRenderError("Brief konnte nicht gesetzt werden (Test)")
         return original(contents=contents, template=template)
 
-    monkeypatch.setattr(letter_services, "render_campaign_letters", failing)
+    monkeypatch.setattr(letter_worker, "render_campaign_letters", failing)
     campaign = make_campaign(members)
     run(campaign_start, campaign)
     assert _letters(campaign).count() == 4

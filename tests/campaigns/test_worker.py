@@ -1,10 +1,8 @@
 """With a real Celery worker and Redis: a campaign whose dispatch and chunks arrive twice still gives one letter each."""
 
-import os
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db.models import Count
 
 from campaigns.constants import CampaignStatus
@@ -13,25 +11,15 @@ from campaigns.services import campaign_chunks, campaign_start
 from campaigns.tasks import campaign_dispatch, campaign_render_chunk
 from letters.models import LetterRequest
 from pins.models import LetterPin
-from portal.celery import app as celery_app
 from tests.factories import MemberFactory
+from tests.letters.celery_worker import WORKER_TEST_MARKS, running_worker
 
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.skipif(
-        not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"),
-        reason="needs a Redis broker: set CELERY_BROKER_URL=redis://...",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = WORKER_TEST_MARKS
 
 
 @pytest.fixture
 def worker():
-    celery_app.conf.task_always_eager = False
-    with celery_app.connection_for_write() as connection:
-        connection.default_channel.queue_purge("celery")
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+    with running_worker():
         yield
 
 

@@ -12,6 +12,9 @@ from pypdf import PdfReader
 
 MM_PER_PT = 25.4 / 72
 PIN_PATTERN = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
+# DIN 5008 form B, in mm from the sheet's top-left: the address window and the bottom of its notes zone.
+WINDOW = {"left": 20.0, "top": 45.0, "right": 105.0, "bottom": 90.0}
+NOTES_ZONE_BOTTOM = 45.0 + 17.7
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,15 @@ def pin_in(pdf: bytes) -> str:
     found = PIN_PATTERN.findall(text)
     assert len(found) == 1, found
     return found[0]
+
+
+def assert_address_in_window(*, pdf: bytes, lines: list[str]) -> None:
+    """Each address line lies inside the window, below the notes zone."""
+    runs = {run.text.strip(): run for run in text_runs(pdf)}
+    for line in lines:
+        run = runs[line]
+        assert run.x >= WINDOW["left"], line
+        assert run.x + text_width_mm(line, run.size) <= WINDOW["right"], line
+        # The cap height above the baseline stays below the notes zone; the descenders stay in the window.
+        assert run.baseline - run.size * 0.75 * 25.4 / 72 >= NOTES_ZONE_BOTTOM, line
+        assert run.baseline + 1 <= WINDOW["bottom"], line

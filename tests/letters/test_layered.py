@@ -9,24 +9,18 @@ import pytest
 from pypdf import PdfReader
 
 from letters.layered import render_campaign_letter, render_campaign_letters, static_layer
-from letters.rendering import LetterContent, LetterRenderError
-from tests.letters.pdf import text_runs, text_width_mm
-
-WINDOW = {"left": 20.0, "top": 45.0, "right": 105.0, "bottom": 90.0}
-NOTES_ZONE_BOTTOM = 45.0 + 17.7
+from letters.rendering import LetterRenderError
+from tests.letters.factories import ADDRESS_FOUR_LINES, letter_content
+from tests.letters.pdf import assert_address_in_window, text_runs
 
 
 @pytest.fixture
 def content():
-    return LetterContent(
-        reference="B-00000042",
-        language="de",
-        full_name="Erika Mustermann",
-        address_lines=["Erika Mustermann", "c/o Familie Beispiel", "Heidestraße 17", "51147 Köln"],
+    return letter_content(
+        address_lines=ADDRESS_FOUR_LINES,
         purpose="intern: Kampagne K-000001",
         valid_until=datetime.date(2027, 1, 31),
         letter_date=datetime.date(2026, 12, 2),
-        pin_display="AB3D-EFGH-JKLM",
         case_title="Familienversicherung 2027",
         kvnr="T000100007",
     )
@@ -74,15 +68,8 @@ def test_every_field_sits_exactly_where_the_full_render_puts_it(content):
 
 
 def test_the_address_lies_inside_the_din_5008_window(content):
-    runs = {
-        run.text.strip(): run for run in text_runs(render_campaign_letter(content=content, template="standard").pdf)
-    }
-    for line in content.address_lines:
-        run = runs[line]
-        assert run.x >= WINDOW["left"]
-        assert run.x + text_width_mm(line, run.size) <= WINDOW["right"]
-        assert run.baseline - run.size * 0.75 * 25.4 / 72 >= NOTES_ZONE_BOTTOM
-        assert run.baseline + 1 <= WINDOW["bottom"]
+    pdf = render_campaign_letter(content=content, template="standard").pdf
+    assert_address_in_window(pdf=pdf, lines=content.address_lines)
 
 
 def test_the_layered_letter_declares_pdf_a_2b(content):

@@ -1,28 +1,19 @@
 """Tests for letters/pdfmerge.py: the streaming concatenation of letter PDFs into one print file."""
 
 import dataclasses
-import datetime
 import io
 
 import pytest
 from pypdf import PdfReader
 
 from letters.pdfmerge import PdfConcatenator
-from letters.rendering import LetterContent, render_letter
+from letters.rendering import render_letter
+from tests.letters.factories import letter_content
 
 
 @pytest.fixture(scope="module")
 def letters():
-    base = LetterContent(
-        reference="B-00000001",
-        language="de",
-        full_name="Erika Mustermann",
-        address_lines=["Erika Mustermann", "Heidestraße 17", "51147 Köln"],
-        purpose="Neue PIN",
-        valid_until=datetime.date(2027, 1, 28),
-        letter_date=datetime.date(2026, 11, 29),
-        pin_display="AB3D-EFGH-JKLM",
-    )
+    base = letter_content(reference="B-00000001", purpose="Neue PIN")
     return [
         render_letter(content=dataclasses.replace(base, reference=f"B-0000000{n}", language=language)).pdf
         for n, language in enumerate(["de", "en", "de"], start=1)

@@ -9,26 +9,16 @@ from pypdf import PdfReader
 from weasyprint import HTML
 
 from letters import rendering
-from letters.rendering import LetterContent, LetterRenderError, render_letter
-from tests.letters.pdf import pin_in, text_runs, text_width_mm
+from letters.rendering import LetterRenderError, render_letter
+from tests.letters.factories import ADDRESS_FOUR_LINES, letter_content
+from tests.letters.pdf import NOTES_ZONE_BOTTOM, WINDOW, assert_address_in_window, pin_in, text_runs
 
 A4_PT = (595.28, 841.89)
-WINDOW = {"left": 20.0, "top": 45.0, "right": 105.0, "bottom": 90.0}
-NOTES_ZONE_BOTTOM = 45.0 + 17.7
 
 
 @pytest.fixture
 def content():
-    return LetterContent(
-        reference="B-00000042",
-        language="de",
-        full_name="Erika Mustermann",
-        address_lines=["Erika Mustermann", "c/o Familie Beispiel", "Heidestraße 17", "51147 Köln"],
-        purpose="Neue PIN auf Wunsch",
-        valid_until=datetime.date(2027, 1, 28),
-        letter_date=datetime.date(2026, 11, 29),
-        pin_display="AB3D-EFGH-JKLM",
-    )
+    return letter_content(address_lines=ADDRESS_FOUR_LINES)
 
 
 @pytest.fixture
@@ -57,14 +47,7 @@ def test_english_letter_is_one_page_too(content):
 
 
 def test_address_lies_inside_the_window_below_the_notes_zone(pdf, content):
-    runs = {run.text.strip(): run for run in text_runs(pdf)}
-    for line in content.address_lines:
-        run = runs[line]
-        assert run.x >= WINDOW["left"]
-        assert run.x + text_width_mm(line, run.size) <= WINDOW["right"]
-        # The cap height above the baseline stays below the notes zone; the descenders stay in the window.
-        assert run.baseline - run.size * 0.75 * 25.4 / 72 >= NOTES_ZONE_BOTTOM
-        assert run.baseline + 1 <= WINDOW["bottom"]
+    assert_address_in_window(pdf=pdf, lines=content.address_lines)
 
 
 def test_address_is_set_between_10_and_12_pt(pdf, content):

@@ -1,4 +1,4 @@
-"""Tests for letters/services.py: requesting, rendering (one PIN, one PDF), cancelling, collecting, purging."""
+"""Tests for letters/services/: requesting, rendering (one PIN, one PDF), cancelling, collecting, purging."""
 
 import csv
 import datetime
@@ -17,7 +17,6 @@ from audit.constants import AuditAction
 from audit.models import AuditEvent
 from audit.services import Actor
 from core.crypto import DecryptionError, generate_key_entry
-from letters import services
 from letters.constants import LetterStatus
 from letters.exceptions import LetterStateError
 from letters.models import LetterRequest, PrintBatch
@@ -32,6 +31,8 @@ from letters.services import (
     letter_request_create,
     letter_requeue_stale,
     letter_retry,
+    printing,
+    worker,
 )
 from pins.constants import EndReason, PinStatus
 from pins.models import LetterPin
@@ -137,7 +138,7 @@ def test_failed_render_rolls_back_its_pin(member, monkeypatch, django_capture_on
     def broken(*, content):
         raise LetterRenderError("Brief konnte nicht gesetzt werden (ValueError)")
 
-    monkeypatch.setattr(services, "render_letter", broken)
+    monkeypatch.setattr(worker, "render_letter", broken)
     with pytest.raises(LetterRenderError):
         letter_render(request_id=letter.pk)
     letter.refresh_from_db()
@@ -409,7 +410,7 @@ def test_two_collections_at_once_never_hand_out_the_same_letter(monkeypatch):
     for _ in range(3):
         letter_request_create(member=MemberFactory(), purpose="Neu", actor=Actor.system())
     started, release = threading.Event(), threading.Event()
-    real_write = services._write_batch
+    real_write = printing._write_batch
 
     def slow_write(**kwargs):
         if threading.current_thread().name == "first":
@@ -417,7 +418,7 @@ def test_two_collections_at_once_never_hand_out_the_same_letter(monkeypatch):
             release.wait(timeout=60)
         return real_write(**kwargs)
 
-    monkeypatch.setattr(services, "_write_batch", slow_write)
+    monkeypatch.setattr(printing, "_write_batch", slow_write)
     results = {}
 
     def first():

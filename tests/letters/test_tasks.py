@@ -26,16 +26,24 @@ def _eager_retries():
     celery_app.conf.task_eager_propagates = previous
 
 
-def test_transient_errors_are_retried_then_the_letter_fails_with_a_reason(waiting_letter, monkeypatch, settings):
+def _run_task_failing_with(error: Exception, *, letter, monkeypatch) -> list[int]:
+    """Run the task for `letter` with a render step that always raises `error`; the render step's calls."""
     calls = []
 
-    def flaky(*, request_id):
+    def failing(*, request_id):
         calls.append(request_id)
-        raise OperationalError("server closed the connection unexpectedly")
+        raise error
 
-    monkeypatch.setattr(services, "letter_render", flaky)
-    render_letter_task.apply(args=(waiting_letter.pk,))
-    waiting_letter.refresh_from_db()
+    monkeypatch.setattr(services, "letter_render", failing)
+    render_letter_task.apply(args=(letter.pk,))
+    letter.refresh_from_db()
+    return calls
+
+
+def test_transient_errors_are_retried_then_the_letter_fails_with_a_reason(waiting_letter, monkeypatch, settings):
+    calls = _run_task_failing_with(
+        OperationalError("server closed the connection unexpectedly"), letter=waiting_letter, monkeypatch=monkeypatch
+    )
     assert len(calls) == settings.LETTER_MAX_ATTEMPTS
     assert waiting_letter.status == LetterStatus.FAILED
     assert "OperationalError" in waiting_letter.failure_reason
@@ -58,15 +66,11 @@ def test_a_transient_error_that_clears_renders_the_letter(waiting_letter, monkey
 
 
 def test_a_render_error_fails_the_letter_at_once(waiting_letter, monkeypatch):
-    calls = []
-
-    def broken(*, request_id):
-        calls.append(request_id)
-        raise LetterRenderError("Brief konnte nicht gesetzt werden (TemplateSyntaxError)")
-
-    monkeypatch.setattr(services, "letter_render", broken)
-    render_letter_task.apply(args=(waiting_letter.pk,))
-    waiting_letter.refresh_from_db()
+    calls = _run_task_failing_with(
+        LetterRenderError("Brief konnte nicht gesetzt werden (TemplateSyntaxError)"),
+        letter=waiting_letter,
+        monkeypatch=monkeypatch,
+    )
     assert len(calls) == 1
     assert waiting_letter.status == LetterStatus.FAILED
     assert waiting_letter.failure_reason == "Brief konnte nicht gesetzt werden (TemplateSyntaxError)"

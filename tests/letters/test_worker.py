@@ -4,13 +4,11 @@ The worker runs in a thread of the test process (celery.contrib.testing) against
 """
 
 import datetime
-import os
 import threading
 import time
 from contextlib import contextmanager
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.core.files.storage import storages
 from django.utils import timezone
@@ -23,15 +21,9 @@ from letters.tasks import render_letter_task
 from pins.models import LetterPin
 from portal.celery import app as celery_app
 from tests.factories import MemberFactory
+from tests.letters.celery_worker import WORKER_TEST_MARKS, running_worker
 
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.skipif(
-        not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"),
-        reason="needs a Redis broker: set CELERY_BROKER_URL=redis://...",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = WORKER_TEST_MARKS
 
 DEAD_BROKER = "redis://127.0.0.1:1/0"
 WAIT_SECONDS = 120
@@ -57,13 +49,10 @@ class Finished:
 
 @pytest.fixture
 def worker():
-    celery_app.conf.task_always_eager = False
-    with celery_app.connection_for_write() as connection:
-        connection.default_channel.queue_purge("celery")
     finished = Finished()
     task_postrun.connect(finished, weak=False)
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+        with running_worker():
             yield finished
     finally:
         task_postrun.disconnect(finished)

@@ -3,9 +3,10 @@
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.constants import MAX_VALIDITY_DAYS, CampaignStatus
+from campaigns.constants import CampaignStatus
 from campaigns.exceptions import CampaignStateError, MemberListError
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_progress
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--csv", type=Path, help="start: a new campaign from this member list (KVNRs)")
         parser.add_argument("--name", help="start --csv: the campaign's internal name")
         parser.add_argument("--case", help="start --csv: the case as members read it in the letter")
-        parser.add_argument("--validity", type=int, default=MAX_VALIDITY_DAYS, help="days the PINs are valid")
+        parser.add_argument("--validity", type=int, default=settings.PIN_VALIDITY_DAYS, help="days the PINs are valid")
         parser.add_argument("--template", default="standard")
         parser.add_argument("--wait", action="store_true", help="print progress until the campaign stops")
 
@@ -57,8 +58,8 @@ class Command(BaseCommand):
     def _create(self, options) -> Campaign:
         if not (options["name"] and options["case"]):
             raise CommandError("start --csv needs --name and --case")
-        if not 1 <= options["validity"] <= MAX_VALIDITY_DAYS:
-            raise CommandError(f"--validity must be 1..{MAX_VALIDITY_DAYS} days")
+        if not 1 <= options["validity"] <= settings.PIN_VALIDITY_DAYS:
+            raise CommandError(f"--validity must be 1..{settings.PIN_VALIDITY_DAYS} days")
         try:
             with options["csv"].open("rb") as upload:
                 members = member_list_read(upload=upload)

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from letters.constants import BatchChannel
+from letters.constants import PRINT_BATCH_MAX, BatchChannel
 from letters.services import batch_collect
 
 
@@ -17,14 +17,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--out", required=True, type=Path, help="folder to write the batch into")
-        parser.add_argument("--limit", type=int, default=500, help="at most this many letters (default 500)")
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=PRINT_BATCH_MAX,
+            help=f"at most this many letters (default {PRINT_BATCH_MAX})",
+        )
         parser.add_argument("--user", help="username to record as collector (default: the system)")
 
     def handle(self, *args, out: Path, limit: int, user: str | None, **options):
         if not out.is_dir():
             raise CommandError(f"{out} is not a folder")
-        if not 1 <= limit <= 500:
-            raise CommandError("--limit must be between 1 and 500")
+        if not 1 <= limit <= PRINT_BATCH_MAX:
+            raise CommandError(f"--limit must be between 1 and {PRINT_BATCH_MAX}")
         collector = None
         if user:
             collector = get_user_model().objects.filter(username=user, is_active=True).first()

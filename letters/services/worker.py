@@ -1,0 +1,146 @@
+"""The worker's render step: lock the request, issue its PIN through pins, render the letter, store it encrypted.
+
+Also a campaign's letters, rendered together: created, PINs issued (shortened to the campaign's validity),
+rendered and stored in one transaction.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.constants import AuditAction
+from audit.services import Actor, audit_record, audit_record_many
+from core.crypto import save_encrypted
+from members.models import Member
+from pins.services import pin_issue
+
+from ..constants import LetterStatus
+from ..layered import render_campaign_letters
+from ..models import LetterRequest, LetterStatusChange
+from ..rendering import LetterContent, RenderedLetter, render_letter
+from .common import letter_history_add, letter_storage
+
+
+def _content(*, letter: LetterRequest, pin_display: str, valid_until: datetime.datetime) -> LetterContent:
+    member = letter.member
+    return LetterContent(
+        reference=letter.reference,
+        language=member.language or settings.LANGUAGE_CODE,
+        full_name=member.full_name,
+        address_lines=member.address_lines,
+        purpose=letter.purpose,
+        valid_until=timezone.localdate(valid_until),
+        letter_date=timezone.localdate(),
+        pin_display=pin_display,
+        case_title=letter.case_title,
+        kvnr=member.kvnr,
+    )
+
+
+def _store(*, letter: LetterRequest, rendered: RenderedLetter) -> None:
+    """Write the letter's PDF encrypted under its fixed name and mark it rendered (the caller saves the row)."""
+    stored = save_encrypted(storage=letter_storage(), name=letter.storage_name, chunks=[rendered.pdf], aad=letter.aad)
+    letter.status = LetterStatus.RENDERED
+    letter.pdf_name = stored.name
+    letter.pdf_sha256 = stored.sha256
+    letter.pages = rendered.pages
+    letter.rendered_at = timezone.now()
+
+
+def letter_render(*, request_id: int) -> None:
+    """The worker's step: create the PIN, render the letter, store it encrypted and mark it rendered, atomically.
+
+    The row is locked first and nothing happens unless it is still "requested", so a second run (a duplicate
+    message, a redelivery after a killed worker) finds the work done. A run that dies half-way commits nothing:
+    its PIN row rolls back, and its file, written under the letter's fixed name, is overwritten by the retry.
+    """
+    LetterRequest.objects.filter(pk=request_id, status=LetterStatus.REQUESTED).update(attempts=F("attempts") + 1)
+    with transaction.atomic():
+        letter = (
+            LetterRequest.objects.select_for_update(of=("self",)).select_related("member").filter(pk=request_id).first()
+        )
+        if letter is None or letter.status != LetterStatus.REQUESTED:
+            return
+        issued = pin_issue(member=letter.member, purpose=letter.purpose, actor=Actor.system())
+        rendered = render_letter(
+            content=_content(letter=letter, pin_display=issued.display, valid_until=issued.pin.expires_at)
+        )
+        letter.pin = issued.pin
+        _store(letter=letter, rendered=rendered)
+        letter.failure_reason = ""
+        letter.save(update_fields=["status", "pin", "pdf_name", "pdf_sha256", "pages", "rendered_at", "failure_reason"])
+        letter_history_add(letter=letter, status=LetterStatus.RENDERED)
+        audit_record(
+            action=AuditAction.LETTER_RENDERED,
+            actor=Actor.system(),
+            member=letter.member,
+            data={"letter_id": letter.pk, "pin_id": letter.pin_id, "pages": rendered.pages},
+        )
+
+
+def _shortened(*, pin, validity_days: int) -> datetime.datetime:
+    """The PIN's end moved earlier by whole local days when a campaign gives less than PIN_VALIDITY_DAYS.
+
+    pins decides what the end of a PIN's last day is; this keeps that rule and only moves the day (wall-clock
+    arithmetic in the local zone, so a daylight-saving change in between does not move the time of day).
+    """
+    days = settings.PIN_VALIDITY_DAYS - validity_days
+    if days <= 0:
+        return pin.expires_at
+    expires_at = timezone.localtime(pin.expires_at) - datetime.timedelta(days=days)
+    type(pin).objects.filter(pk=pin.pk).update(expires_at=expires_at)
+    pin.expires_at = expires_at
+    return expires_at
+
+
+def letters_create_rendered(
+    *, members: list[Member], purpose: str, case_title: str, template: str, validity_days: int, actor: Actor
+) -> list[LetterRequest]:
+    """A campaign's letters for `members`: created, PINs issued, rendered together and stored encrypted, atomically.
+
+    Nothing of them exists unless all of them do; the caller links them to its campaign in the same transaction.
+    Rendering several letters at once shares WeasyPrint's per-document cost (letters.layered).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        letters = LetterRequest.objects.bulk_create(
+            LetterRequest(
+                member=member,
+                purpose=purpose[:200],
+                case_title=case_title[:200],
+                requested_by=actor.user,
+                created_at=now,
+                enqueued_at=now,
+            )
+            for member in members
+        )
+        contents = []
+        for letter, member in zip(letters, members, strict=True):
+            letter.member = member
+            issued = pin_issue(member=member, purpose=purpose, actor=actor)
+            letter.pin = issued.pin
+            expires_at = _shortened(pin=issued.pin, validity_days=validity_days)
+            contents.append(_content(letter=letter, pin_display=issued.display, valid_until=expires_at))
+        rendered = render_campaign_letters(contents=contents, template=template)
+        del contents  # the PINs' plaintext: not kept longer than the rendering needs it
+        history = []
+        for letter, result in zip(letters, rendered, strict=True):
+            _store(letter=letter, rendered=result)
+            history += [
+                LetterStatusChange(letter=letter, status=LetterStatus.REQUESTED, at=now, by=actor.user),
+                LetterStatusChange(
+                    letter=letter, status=LetterStatus.RENDERED, at=letter.rendered_at, note=result.method
+                ),
+            ]
+        LetterRequest.objects.bulk_update(letters, ["status", "pin", "pdf_name", "pdf_sha256", "pages", "rendered_at"])
+        LetterStatusChange.objects.bulk_create(history)
+        audit_record_many(
+            action=AuditAction.LETTER_RENDERED,
+            actor=actor,
+            entries=[(letter.member_id, {"letter_id": letter.pk, "pin_id": letter.pin_id}) for letter in letters],
+            reason=purpose,
+        )
+    return letters
