@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
@@ -51,9 +52,8 @@ def check_broker() -> str:
         finally:
             client.close()
         return "ok"
-    from portal.celery import app
-
-    with app.connection_for_write() as connection:
+    # The project's Celery app (portal/__init__ makes it current), without an import up into portal.
+    with current_app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
     return "ok"
 
