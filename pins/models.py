@@ -40,5 +40,5 @@ class LetterPin(Device):
         return f"PIN {self.selector}… ({self.get_status_display()})"
 
     def verify_token(self, token) -> bool:
-        """Letter PINs are verified by pins.verification.pin_verify_entry, which owns the attempt counting."""
+        """Letter PINs are verified by pins.services.verification.pin_verify_entry, which owns the attempt counting."""
         return False

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_otp import login as otp_login
 
 from .models import LetterPin
-from .validity import pin_is_usable
+from .services import pin_is_usable
 
 SESSION_PIN_KEY = "member_pin_id"
 SESSION_STARTED_KEY = "member_session_started"

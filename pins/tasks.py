@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .ending import pin_expire_due, pin_purge_dead
+from .services import pin_expire_due, pin_purge_dead
 
 
 @shared_task(acks_late=True)

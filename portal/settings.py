@@ -240,7 +240,7 @@ PIN_VALIDITY_DAYS = env.int("PIN_VALIDITY_DAYS", default=60)
 PIN_MAX_FAILED_ATTEMPTS = env.int("PIN_MAX_FAILED_ATTEMPTS", default=5)
 PIN_PURGE_AFTER_DAYS = env.int("PIN_PURGE_AFTER_DAYS", default=180)
 # False: a login attempt's commit does not wait for its WAL flush (a database crash may lose the last ~0.6 s of
-# attempt counters and audit rows); see pins.verification._attempt_durability and README "The PIN".
+# attempt counters and audit rows); see pins.services.verification._attempt_durability and README "The PIN".
 PIN_ATTEMPT_SYNCHRONOUS_COMMIT = env.bool("PIN_ATTEMPT_SYNCHRONOUS_COMMIT", default=True)
 # Argon2id for PIN hashes; at least OWASP's minimum (t=2, m=19 MiB, p=1). Changing these re-hashes on next use.
 PIN_ARGON2 = {

@@ -73,3 +73,13 @@ def disk_error(code: int) -> OSError:
         code,
         {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system"}.get(code, "Permission denied"),
     )
+
+
+def broker_unreachable(monkeypatch, task) -> None:
+    """Make `task.apply_async` fail as kombu's Redis transport does when Redis refuses the connection."""
+    import redis.exceptions
+
+    def unreachable(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting")
+
+    monkeypatch.setattr(task, "apply_async", unreachable)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.kvnr import kvnr_is_valid, kvnr_normalize
 from pins.format import ParsedPin, pin_parse
-from pins.verification import LoginEntry
+from pins.services.verification import LoginEntry
 
 _KVNR_FORM = re.compile(r"[A-Z][0-9]{9}")
 
@@ -53,7 +53,7 @@ class LoginForm(forms.Form):
         return parsed
 
     def entry(self) -> LoginEntry:
-        """The parsed KVNR and PIN for pins.verification.pin_verify_entry (after is_valid)."""
+        """The parsed KVNR and PIN for pins.services.verification.pin_verify_entry (after is_valid)."""
         return LoginEntry(kvnr=self.cleaned_data["kvnr"], pin=self.cleaned_data["pin"])
 
 

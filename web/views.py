@@ -17,6 +17,7 @@ from django.views.i18n import set_language
 from core.metrics import login_counted
 from core.net import client_ip
 from pins.constants import VerifyResult
+from pins.services.verification import VerifyOutcome, pin_verify_entry
 from pins.session import (
     SessionEnd,
     current_pin,
@@ -25,7 +26,6 @@ from pins.session import (
     member_required,
     member_session_keepalive,
 )
-from pins.verification import VerifyOutcome, pin_verify_entry
 
 from .attack import attack_check, attack_level, attack_note_global_count, challenge_create
 from .forms import AccessibilityFeedbackForm, LoginForm

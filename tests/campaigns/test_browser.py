@@ -17,7 +17,7 @@ from letters.constants import LetterStatus
 from letters.models import LetterRequest
 from staff.constants import Role
 from tests.factories import MemberFactory, UserFactory
-from tests.staff.factories import STAFF_PASSWORD, make_staff, totp_code
+from tests.staff.factories import STAFF_PASSWORD, browser_log_in, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -47,19 +47,10 @@ def _campaigns_staff():
     return SimpleNamespace(user=user, device=TOTPDevice.objects.create(user=user, name="Telefon", confirmed=True))
 
 
-def _log_in(page, staff) -> None:
-    page.goto("/admin/login/")
-    page.fill("#id_username", staff.user.username)
-    page.fill("#id_password", STAFF_PASSWORD)
-    page.fill("#id_otp_token", totp_code(staff.device))
-    page.click("input[type=submit]")
-    page.wait_for_url("**/admin/")
-
-
 def test_a_campaign_is_created_previewed_started_and_its_batch_collected(open_page):
     members = MemberFactory.create_batch(3)
     page = open_page()
-    _log_in(page, _campaigns_staff())
+    browser_log_in(page, _campaigns_staff())
     page.goto("/admin/campaigns/campaign/add/")
     page.fill("#id_name", "Familienversicherung Browser")
     page.fill("#id_case_title", "Familienversicherung 2027")
@@ -90,7 +81,7 @@ def test_a_campaign_is_created_previewed_started_and_its_batch_collected(open_pa
     assert LetterRequest.objects.filter(campaign_recipient__campaign=campaign, batch__isnull=False).count() == 3
 
     shop = open_page()
-    _log_in(shop, make_staff(Role.PRINT_SHOP))
+    browser_log_in(shop, make_staff(Role.PRINT_SHOP))
     shop.goto("/druckerei/")
     with shop.expect_download() as download:
         shop.click("text=Abholen")
@@ -116,7 +107,7 @@ def test_the_progress_bar_moves_without_reloading(open_page):
     )
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.RUNNING)
     page = open_page()
-    _log_in(page, _campaigns_staff())
+    browser_log_in(page, _campaigns_staff())
     page.goto(f"/admin/campaigns/campaign/{campaign.pk}/change/")
     assert page.inner_text("#campaign-progress [data-field=rendered]") == "0"
     navigations = []

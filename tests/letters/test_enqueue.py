@@ -13,6 +13,7 @@ from letters import services
 from letters.constants import LetterStatus
 from letters.models import LetterRequest
 from letters.services import letter_request_create
+from tests.helpers import broker_unreachable
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,14 +37,9 @@ def test_a_tasks_own_error_under_eager_celery_propagates_and_is_not_logged_as_no
 def test_a_redis_connection_error_counts_as_the_broker_being_away(
     member, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    import redis.exceptions
-
     from letters.tasks import render_letter_task
 
-    def unreachable(*args, **kwargs):
-        raise redis.exceptions.ConnectionError("Error 111 connecting")
-
-    monkeypatch.setattr(render_letter_task, "apply_async", unreachable)
+    broker_unreachable(monkeypatch, render_letter_task)
     with django_capture_on_commit_callbacks(execute=True):
         letter = letter_request_create(member=member, purpose="Neu", actor=Actor.system())
     assert LetterRequest.objects.get(pk=letter.pk).status == LetterStatus.REQUESTED

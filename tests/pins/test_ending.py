@@ -1,4 +1,4 @@
-"""Tests for pins/ending.py: invalidating PINs (transmission, a cancelled letter), expiring and purging them."""
+"""Tests for pins/services/ending.py: invalidating PINs (transmission, a cancelled letter), expiring and purging them."""
 
 import datetime
 
@@ -9,9 +9,9 @@ from audit.constants import AuditAction
 from audit.models import AuditEvent
 from audit.services import Actor
 from pins.constants import EndReason, PinStatus, VerifyResult
-from pins.ending import pin_expire_due, pin_invalidate, pin_invalidate_all, pin_purge_dead
 from pins.models import LetterPin
-from pins.verification import pin_verify
+from pins.services.ending import pin_expire_due, pin_invalidate, pin_invalidate_all, pin_purge_dead
+from pins.services.verification import pin_verify
 from tests.factories import MemberFactory
 
 

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import formats
 
 from pins.constants import PinStatus, VerifyResult
-from pins.ending import pin_expire_due
 from pins.models import LetterPin
-from pins.verification import pin_verify
+from pins.services.ending import pin_expire_due
+from pins.services.verification import pin_verify
 from staff.selectors import pin_state
 from tests.web.conftest import login_post
 

@@ -1,4 +1,4 @@
-"""Tests for pins/verification.py: the rules of one login attempt (match, wrong entry, lock, card, rehash)."""
+"""Tests for pins/services/verification.py: the rules of one login attempt (match, wrong entry, lock, card, rehash)."""
 
 import datetime
 
@@ -11,7 +11,7 @@ from pins import hashing
 from pins.constants import PinStatus, VerifyResult
 from pins.format import pin_parse
 from pins.models import LetterPin
-from pins.verification import LoginEntry, login_entry_parse, pin_verify, pin_verify_entry
+from pins.services.verification import LoginEntry, login_entry_parse, pin_verify, pin_verify_entry
 from tests.factories import MemberFactory, make_kvnr
 
 from .cases import wrong_secret

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import broker_unreachable
 from uploads.tasks import screen_file
 
 pytestmark = pytest.mark.django_db
@@ -14,12 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_check_of_a_completed_file_waits_for_beat_when_redis_is_away(
     screens, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    import redis.exceptions
-
-    def unreachable(*args, **kwargs):
-        raise redis.exceptions.ConnectionError("Error 111 connecting")
-
-    monkeypatch.setattr(screen_file, "apply_async", unreachable)
+    broker_unreachable(monkeypatch, screen_file)
     with django_capture_on_commit_callbacks(execute=True):
         screens.enqueue_on_commit("upload", 12345)  # the real hook the completion calls
     assert "check of upload 12345 not enqueued (ConnectionError)" in caplog.text

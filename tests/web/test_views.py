@@ -10,7 +10,7 @@ from django.utils import timezone
 
 import members.kvnr
 import pins.format
-import pins.verification
+import pins.services.verification
 from audit.models import AuditEvent
 from audit.services import Actor
 from members.models import Member
@@ -90,15 +90,15 @@ def test_the_login_parses_kvnr_and_pin_once_and_hands_the_parsed_values_on(clien
     for module, name, original in [
         (forms, "kvnr_normalize", members.kvnr.kvnr_normalize),
         (forms, "pin_parse", pins.format.pin_parse),
-        (pins.verification, "kvnr_normalize", members.kvnr.kvnr_normalize),
-        (pins.verification, "pin_parse", pins.format.pin_parse),
+        (pins.services.verification, "kvnr_normalize", members.kvnr.kvnr_normalize),
+        (pins.services.verification, "pin_parse", pins.format.pin_parse),
     ]:
         where = f"{module.__name__}.{name}"
         monkeypatch.setattr(
             module, name, lambda value, where=where, original=original: calls.append(where) or original(value)
         )
     entries = []
-    verify_entry = pins.verification.pin_verify_entry
+    verify_entry = pins.services.verification.pin_verify_entry
     monkeypatch.setattr(
         "web.views.pin_verify_entry", lambda *, entry, ip: entries.append(entry) or verify_entry(entry=entry, ip=ip)
     )

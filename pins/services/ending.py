@@ -11,8 +11,8 @@ from audit.constants import AuditAction
 from audit.services import Actor, audit_record, audit_record_many
 from members.models import Member
 
-from .constants import EndReason, PinStatus
-from .models import LetterPin
+from ..constants import EndReason, PinStatus
+from ..models import LetterPin
 
 logger = logging.getLogger(__name__)
 

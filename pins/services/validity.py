@@ -5,8 +5,8 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from .constants import PinStatus
-from .models import LetterPin
+from ..constants import PinStatus
+from ..models import LetterPin
 
 
 def pin_validity() -> datetime.timedelta:

@@ -13,10 +13,10 @@ from audit.services import Actor, audit_event, audit_insert
 from members.kvnr import kvnr_is_valid, kvnr_normalize
 from members.models import Member
 
-from . import hashing
-from .constants import EndReason, PinStatus, VerifyResult
-from .format import ParsedPin, pin_parse
-from .models import LetterPin
+from .. import hashing
+from ..constants import EndReason, PinStatus, VerifyResult
+from ..format import ParsedPin, pin_parse
+from ..models import LetterPin
 from .validity import pin_is_expired
 
 # Results that may be explained to the person at the keyboard: only reached after the PIN itself matched.

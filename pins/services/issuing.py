@@ -1,8 +1,4 @@
-"""Issuing PINs, and the one import point of the PIN rules: `from pins.services import ...` reaches them all.
-
-The rules live in named modules: issuing here, checking a login attempt in pins.verification, how long a PIN
-works in pins.validity, and ending PINs (invalidation, expiry, purge) in pins.ending.
-"""
+"""Issuing PINs: a new PIN for a member's case, valid through the PIN_VALIDITY_DAYS-th day, beside their others."""
 
 import datetime
 import secrets
@@ -15,31 +11,11 @@ from audit.constants import AuditAction
 from audit.services import Actor, audit_record
 from members.models import Member
 
-from . import hashing
-from .constants import PIN_ALPHABET, SELECTOR_TRIES
-from .ending import pin_expire_due, pin_invalidate, pin_invalidate_all, pin_purge_dead
-from .format import pin_display, pin_generate
-from .models import LetterPin
-from .validity import pin_is_expired, pin_is_usable, pin_valid_until, pin_validity
-from .verification import LoginEntry, VerifyOutcome, login_entry_parse, pin_verify, pin_verify_entry
-
-__all__ = [
-    "IssuedPin",
-    "LoginEntry",
-    "VerifyOutcome",
-    "login_entry_parse",
-    "pin_expire_due",
-    "pin_invalidate",
-    "pin_invalidate_all",
-    "pin_is_expired",
-    "pin_is_usable",
-    "pin_issue",
-    "pin_purge_dead",
-    "pin_valid_until",
-    "pin_validity",
-    "pin_verify",
-    "pin_verify_entry",
-]
+from .. import hashing
+from ..constants import PIN_ALPHABET, SELECTOR_TRIES
+from ..format import pin_display, pin_generate
+from ..models import LetterPin
+from .validity import pin_valid_until
 
 
 @dataclass(frozen=True)
