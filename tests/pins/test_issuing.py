@@ -1,4 +1,4 @@
-"""Tests for pins/services.py: issuing PINs, and that the PIN rules stay importable from pins.services."""
+"""Tests for pins/services/issuing.py: issuing PINs, and that the PIN rules stay importable from pins.services."""
 
 import pytest
 
