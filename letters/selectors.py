@@ -57,3 +57,24 @@ def letter_counts_by_status() -> dict[str, int]:
 def letters_oldest_requested_at() -> datetime.datetime | None:
     """When the oldest letter still waiting for the worker was requested, or None when none waits."""
     return LetterRequest.objects.filter(status=LetterStatus.REQUESTED).aggregate(at=Min("created_at"))["at"]
+
+
+def letter_newest_created_at_in_campaign(*, campaign_id: int) -> datetime.datetime | None:
+    """When the newest letter of a campaign was created (None before the first)."""
+    return (
+        LetterRequest.objects.filter(campaign_recipient__campaign_id=campaign_id)
+        .order_by("-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def letter_ids_rendered_unbatched_in_campaign(*, campaign_id: int, limit: int) -> list[int]:
+    """Up to `limit` ids of a campaign's rendered letters in no print batch yet, oldest first."""
+    return list(
+        LetterRequest.objects.filter(
+            campaign_recipient__campaign_id=campaign_id, status=LetterStatus.RENDERED, batch__isnull=True
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.kvnr import kvnr_is_valid, kvnr_normalize
-from members.models import Member
+from members.selectors import member_rows_by_kvnr
 
 from ..constants import MAX_CSV_BYTES, MAX_ERRORS_SHOWN, MAX_LINES, CampaignStatus, SkipReason
 from ..exceptions import CampaignStateError, MemberListError
@@ -102,12 +102,7 @@ def campaign_add_members(*, campaign: Campaign, members: MemberList) -> dict[str
     added = 0
     for start in range(0, len(kvnrs), LOOKUP_CHUNK):
         chunk = kvnrs[start : start + LOOKUP_CHUNK]
-        found = {
-            row["kvnr"]: row
-            for row in Member.objects.filter(kvnr__in=chunk).values(
-                "id", "kvnr", "street", "postcode", "town", "egk_valid_until"
-            )
-        }
+        found = member_rows_by_kvnr(kvnrs=chunk)
         present = set(
             CampaignRecipient.objects.filter(
                 campaign=campaign, member_id__in=[m["id"] for m in found.values()]

@@ -13,9 +13,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import Actor
-from letters.constants import LetterStatus
-from letters.models import LetterRequest
 from letters.rendering import LetterRenderError
+from letters.selectors import letter_ids_rendered_unbatched_in_campaign, letter_newest_created_at_in_campaign
 from letters.services import batch_prepare, letters_create_rendered
 
 from ..constants import CampaignStatus
@@ -105,12 +104,7 @@ def campaign_stalled(*, minutes: int | None = None) -> list[int]:
     cutoff = timezone.now() - datetime.timedelta(minutes=minutes or settings.CAMPAIGN_STALLED_MINUTES)
     stalled = []
     for campaign in Campaign.objects.filter(status=CampaignStatus.RUNNING, started_at__lt=cutoff):
-        newest = (
-            LetterRequest.objects.filter(campaign_recipient__campaign=campaign)
-            .order_by("-id")
-            .values_list("created_at", flat=True)
-            .first()
-        )
+        newest = letter_newest_created_at_in_campaign(campaign_id=campaign.pk)
         if newest is None or newest < cutoff:
             stalled.append(campaign.pk)
     return stalled
@@ -134,13 +128,7 @@ def campaign_batch_ready(*, campaign_id: int, final: bool = False) -> int:
         with transaction.atomic():
             if not _try_lock(campaign_id):
                 return made
-            ids = list(
-                LetterRequest.objects.filter(
-                    campaign_recipient__campaign_id=campaign_id, status=LetterStatus.RENDERED, batch__isnull=True
-                )
-                .order_by("id")
-                .values_list("id", flat=True)[:size]
-            )
+            ids = letter_ids_rendered_unbatched_in_campaign(campaign_id=campaign_id, limit=size)
             if not ids or (len(ids) < size and not final):
                 return made
             batch = batch_prepare(letter_ids=ids, label=f"{campaign.reference} {campaign.name}")

@@ -5,14 +5,13 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
-from django.db.models.functions import Coalesce
+from django.db.models import Exists
 from django.utils import timezone
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
 from core import storage as stored_files
-from pins.models import LetterPin
+from pins.selectors import pins_of_outer_member_ending_after
 
 from ..constants import UploadStatus
 from ..models import Draft, QuarantinedFile, SubmissionDocument, Upload
@@ -33,11 +32,7 @@ def drafts_purge_expired(*, now: datetime.datetime | None = None) -> int:
     """Delete drafts (and their files) of members whose PINs all ended more than DRAFT_RETENTION_DAYS ago."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=settings.DRAFT_RETENTION_DAYS)
-    recent_pin = (
-        LetterPin.objects.filter(member_id=OuterRef("member_id"))
-        .annotate(end=Coalesce("ended_at", "expires_at"))
-        .filter(end__gt=cutoff)
-    )
+    recent_pin = pins_of_outer_member_ending_after(cutoff=cutoff)
     count = 0
     for draft in Draft.objects.filter(updated_at__lt=cutoff).exclude(Exists(recent_pin)).select_related("member"):
         uploads = list(draft.uploads.all())
