@@ -8,23 +8,23 @@ from members.models import Member
 from members.services import MemberImportError, member_import_rows, member_upsert
 
 ROW = {
-    "kvnr": "A123456780",
-    "first_name": "Erika",
-    "last_name": "Mustermann",
-    "street": "Heidestraße 17",
-    "postcode": "51147",
-    "town": "Köln",
+    "kvnr": "B987654320",
+    "first_name": "Jonas",
+    "last_name": "Beispiel",
+    "street": "Lindenallee 4",
+    "postcode": "20095",
+    "town": "Hamburg",
     "egk_valid_until": "2030-12-31",
 }
 
 
 @pytest.mark.django_db
 def test_upsert_creates_member_with_user_that_has_no_usable_password():
-    member, created = member_upsert(kvnr="a 123456780", data={**ROW, "egk_valid_until": datetime.date(2030, 12, 31)})
+    member, created = member_upsert(kvnr="b 987654320", data={**ROW, "egk_valid_until": datetime.date(2030, 12, 31)})
     assert created
-    assert member.kvnr == "A123456780"
+    assert member.kvnr == "B987654320"
     assert not member.user.has_usable_password()
-    assert "A123456780" not in member.user.username
+    assert "B987654320" not in member.user.username
 
 
 @pytest.mark.django_db
