@@ -5,11 +5,11 @@ import json
 from collections.abc import Iterator
 
 from django.contrib import admin
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import ReadOnlyAdminMixin
+from core.http import attachment_response
 
 from .constants import AuditAction
 from .models import AuditEvent
@@ -79,7 +79,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Ausgewählte Ereignisse als CSV exportieren"), permissions=["view"])
     def export_csv(self, request, queryset):
-        response = StreamingHttpResponse(audit_csv_lines(queryset), content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
-        return response
+        return attachment_response(
+            audit_csv_lines(queryset), name=f"audit-{stamp}.csv", mime_type="text/csv; charset=utf-8"
+        )

@@ -10,6 +10,8 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from core.http import pdf_inline_response
+
 from .constants import CampaignStatus, SkipReason
 from .exceptions import CampaignStateError
 from .forms import CampaignForm
@@ -113,9 +115,7 @@ class CampaignAdmin(admin.ModelAdmin):
     @method_decorator(never_cache)
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         campaign = self._campaign(request, pk)
-        response = HttpResponse(campaign_preview(campaign_id=campaign.pk), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="vorschau-{campaign.reference}.pdf"'
-        return response
+        return pdf_inline_response(campaign_preview(campaign_id=campaign.pk), name=f"vorschau-{campaign.reference}.pdf")
 
     @method_decorator(never_cache)
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:

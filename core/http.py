@@ -1,4 +1,4 @@
-"""The response helpers every room shares: the staff-page guard and the streamed file download."""
+"""The response helpers every room shares: the staff-page guard, the streamed download, the inline PDF."""
 
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -34,8 +34,19 @@ def attachment_response(
     """A streamed download: attachment with an RFC 6266 file name, nosniff, no-store, the length when known."""
     response = StreamingHttpResponse(chunks, content_type=mime_type or "application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(True, name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
     if size is not None:
         response["Content-Length"] = str(size)
+    return _private(response)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
     return response
+
+
+def pdf_inline_response(pdf: bytes, *, name: str) -> HttpResponse:
+    """A PDF shown in the browser (a specimen, a preview): inline with an RFC 6266 file name, nosniff, no-store."""
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, name)
+    return _private(response)

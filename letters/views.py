@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
-from core.http import staff_view
+from core.http import pdf_inline_response, staff_view
 from core.streams import SPOOL_BYTES
 from pins.services import pin_valid_until
 
@@ -135,6 +135,4 @@ def specimen(request: HttpRequest) -> HttpResponse:
         pin_display=SPECIMEN_PIN,
     )
     rendered = render_letter(content=content)
-    response = HttpResponse(rendered.pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="musterbrief-{language}.pdf"'
-    return response
+    return pdf_inline_response(rendered.pdf, name=f"musterbrief-{language}.pdf")

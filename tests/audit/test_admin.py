@@ -98,6 +98,7 @@ def test_csv_export_action_returns_the_selected_events(staff_client, event):
     response = _post_action(staff_client(Role.ADMINISTRATOR), event, "export_csv")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
+    assert "no-store" in response["Cache-Control"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:2] == ["at", "action"]
     assert rows[1][1] == AuditAction.PIN_FAILURE

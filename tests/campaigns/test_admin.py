@@ -48,6 +48,7 @@ def test_create_preview_start_and_progress(campaigns_client, members, django_cap
 
     preview = campaigns_client.get(reverse("admin:campaigns_campaign_preview", args=[campaign.pk]))
     assert preview["Content-Type"] == "application/pdf"
+    assert "no-store" in preview["Cache-Control"]  # real members' names and addresses: never in a cache
     assert not LetterRequest.objects.exists()
 
     action = reverse("admin:campaigns_campaign_action", args=[campaign.pk])
