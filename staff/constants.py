@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.constants import CAMPAIGN_ROLE
+
 
 class Role(models.TextChoices):
     """The value is the name of the role's group, created by staff's data migration."""
@@ -11,6 +13,7 @@ class Role(models.TextChoices):
     PRINT_SHOP = "print_shop", _("Druckerei")
     CASE_WORKER = "case_worker", _("Sachbearbeitung")
     ADMINISTRATOR = "administrator", _("Administration")
+    CAMPAIGNS = CAMPAIGN_ROLE, _("Kampagnen")
 
 
 class ReissuePurpose(models.TextChoices):

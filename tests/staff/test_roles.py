@@ -25,7 +25,7 @@ from .factories import make_staff, transmitted_submission, verified_client
 
 pytestmark = pytest.mark.django_db
 
-CC, PS, CW, AD = Role.CALL_CENTRE, Role.PRINT_SHOP, Role.CASE_WORKER, Role.ADMINISTRATOR
+CC, PS, CW, AD, CP = Role.CALL_CENTRE, Role.PRINT_SHOP, Role.CASE_WORKER, Role.ADMINISTRATOR, Role.CAMPAIGNS
 
 
 def _model_routes(label: str, viewers: set, writers: set) -> dict[str, set]:
@@ -70,17 +70,18 @@ EXPECTED: dict[str, set] = {
     "letters:release": {AD},
     "letters:specimen": {CC, AD},
     # Campaigns: the campaigns role (tests/campaigns) and administrators; nobody deletes a campaign.
-    **{f"admin:campaigns_campaign_{view}": {AD} for view in ("changelist", "change", "history", "add")},
+    **{f"admin:campaigns_campaign_{view}": {CP, AD} for view in ("changelist", "change", "history", "add")},
     "admin:campaigns_campaign_delete": set(),
-    "admin:campaigns_campaign_preview": {AD},
-    "admin:campaigns_campaign_progress": {AD},
-    "admin:campaigns_campaign_action": {AD},
+    "admin:campaigns_campaign_preview": {CP, AD},
+    "admin:campaigns_campaign_progress": {CP, AD},
+    "admin:campaigns_campaign_action": {CP, AD},
     "letters:collect_prepared": {PS, AD},
 }
 INDEX_MODELS = {
     CC: {"members.Member", "pins.LetterPin"},
     PS: set(),
     CW: set(),
+    CP: {"campaigns.Campaign"},
     AD: {f"{model._meta.app_label}.{model.__name__}" for model in admin.site._registry},
 }
 
