@@ -40,7 +40,9 @@ def roles_sync(*, group_model, permission_model, using: str = "default") -> None
     for role, names in ROLE_PERMISSIONS.items():
         wanted = [
             permission
-            for permission in permissions.filter(codename__in=[name.split(".")[1] for name in names])
+            for permission in permissions.filter(codename__in=[name.split(".")[1] for name in names]).select_related(
+                "content_type"
+            )
             if f"{permission.content_type.app_label}.{permission.codename}" in names
         ]
         group, _created = groups.get_or_create(name=role)
