@@ -94,7 +94,7 @@ def test_letter_names_validity_portal_hotline_and_checklist(pdf, settings):
     flat = " ".join(text.split())
     assert "28. Januar 2027" in flat
     assert settings.PORTAL_PUBLIC_URL in flat
-    assert "0800 265 5032" in flat
+    assert settings.INSURER.hotline_phone in flat
     assert "Ist die Feststelltaste der Tastatur aktiviert?" in flat
     assert "Wurde die PIN fünfmal falsch eingegeben?" in flat
     assert "Nur Sie sollten diese PIN kennen" in flat
