@@ -74,7 +74,7 @@ class FontOnlyFetcher(URLFetcher):
     """Hands WeasyPrint the shipped font files and refuses every other URL; a refused font stops the render."""
 
     def __init__(self, allowed: set[str]) -> None:
-        super().__init__(allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=True)
+        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, fail_on_errors=True)
         self.allowed = frozenset(allowed)
 
     def fetch(self, url, headers=None):
