@@ -169,7 +169,8 @@ class Insurer:
             hotline_hours_de=hotline_hours_de.strip(),
             hotline_hours_en=(hotline_hours_en or hotline_hours_de).strip(),
             postal_address=address,
-            sender_line=(sender_line or " · ".join([name.strip(), *address])).strip(),
+            # The return line must fit the envelope's window in one or two lines: the short name, then the address.
+            sender_line=(sender_line or " · ".join([(short_name or name).strip(), *address])).strip(),
             website=website,
             imprint_url=imprint_url,
             privacy_contact=tuple(line.strip() for line in privacy_contact if line.strip()),

@@ -62,8 +62,10 @@ def test_a_hotline_that_is_no_telephone_number_is_refused():
 
 def test_the_sender_line_and_short_name_default_from_name_and_address():
     insurer = Insurer.build(**BASE)
+    short = Insurer.build(**BASE, short_name="PKN")
 
     assert insurer.sender_line == "Prüfkasse Nord · Prüfweg 2 · 00000 Prüfstadt"
+    assert short.sender_line == "PKN · Prüfweg 2 · 00000 Prüfstadt"
     assert insurer.short_name == "Prüfkasse Nord"
     assert insurer.hotline_hours("en") == "Mo-Fr 8-18 Uhr"
 
