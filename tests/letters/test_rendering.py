@@ -68,8 +68,8 @@ def test_address_font_is_regular_not_bold(pdf, content):
     assert not any("Bold" in name for name in fonts_used)
 
 
-def test_return_line_lies_in_the_notes_zone(pdf):
-    run = next(run for run in text_runs(pdf) if run.text.startswith("Ihre Krankenkasse ·"))
+def test_return_line_lies_in_the_notes_zone(pdf, settings):
+    run = next(run for run in text_runs(pdf) if run.text.startswith(settings.INSURER.short_name + " ·"))
     assert WINDOW["left"] <= run.x
     assert WINDOW["top"] < run.baseline <= NOTES_ZONE_BOTTOM
 
