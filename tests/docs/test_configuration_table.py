@@ -55,9 +55,13 @@ def python_reads(source: str) -> set[str]:
             name = _first_literal(node)
             if name and NAME.fullmatch(name):
                 names.add(name)
-        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
-            if isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Constant):
-                names.add(node.slice.value)
+        elif (
+            isinstance(node, ast.Subscript)
+            and ast.unparse(node.value) == "os.environ"
+            and isinstance(node.ctx, ast.Load)
+            and isinstance(node.slice, ast.Constant)
+        ):
+            names.add(node.slice.value)
     return names
 
 
