@@ -93,7 +93,7 @@ def test_the_scanner_finds_every_kind_of_read():
         'G = _value("G_HELPER")\nos.environ["NOT_A_READ"] = "x"\n'
     )
     assert python_reads(source) == {"A_STR", "B_CALL", "C_FRESH", "D_GET", "E_ITEM", "F_GETENV", "G_HELPER"}
-    assert shell_reads('port=${PORTAL_PORT:-8000} x=${PLAIN}') == {"PORTAL_PORT", "PLAIN"}
+    assert shell_reads("port=${PORTAL_PORT:-8000} x=${PLAIN}") == {"PORTAL_PORT", "PLAIN"}
 
 
 def test_every_variable_the_portal_reads_is_in_the_table():
