@@ -52,7 +52,7 @@ def shade(colour: str, factor: float) -> str:
     return "#" + "".join(f"{min(255, max(0, round(value * factor))):02x}" for value in channels)
 
 
-def darkest_needed(colour: str) -> str:
+def lightest_passing_shade(colour: str) -> str:
     """The lightest shade of colour (same hue) that keeps AA contrast against white and the surface grey."""
     factor = 1.0
     candidate = colour
@@ -73,7 +73,7 @@ def check_brand_colour(colour: str, *, variable: str = "INSURER_BRAND_COLOR") ->
         raise BrandingError(
             f"{variable}={colour} is too light: the portal puts white text on it and uses it for links on white "
             f"and on light grey ({SURFACE}), where it reaches only {on_white:.1f}:1 and {on_surface:.1f}:1; "
-            f"WCAG AA needs {AA_CONTRAST}:1. Choose a darker shade, for example {darkest_needed(colour)}."
+            f"WCAG AA needs {AA_CONTRAST}:1. Choose a darker shade, for example {lightest_passing_shade(colour)}."
         )
     return colour
 
