@@ -14,6 +14,9 @@ COPY . .
 RUN python manage.py compilemessages -v0 \
     && PORTAL_PRODUCTION=1 DEBUG=0 SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijklmnop \
        FILE_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= PORTAL_PUBLIC_URL=https://build.invalid \
+       PORTAL_ALLOW_EMBEDDED_SERVICES=1 INSURER_NAME=build INSURER_HOTLINE_PHONE="0800 000 0000" \
+       INSURER_HOTLINE_HOURS=build INSURER_POSTAL_ADDRESS=build INSURER_IMPRINT_URL=https://build.invalid \
+       INSURER_PRIVACY_CONTACT=build \
        python manage.py collectstatic --noinput -v0
 USER portal
 ENV PORTAL_PRODUCTION=1 PYTHONUNBUFFERED=1

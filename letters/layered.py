@@ -238,7 +238,7 @@ def _layers() -> dict:
 
 def static_layer(*, template: str, language: str, case_title: str) -> StaticLayer:
     """This thread's static layer for the template, language and case (laid out on first use, then reused)."""
-    key = (template, language, case_title, settings.INSURER_NAME, settings.PORTAL_PUBLIC_URL)
+    key = (template, language, case_title, settings.INSURER, settings.PORTAL_PUBLIC_URL)
     layers = _layers()
     if key not in layers:
         if len(layers) >= 16:  # a long-running worker serves many campaigns: keep the newest few

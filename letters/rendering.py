@@ -1,7 +1,7 @@
 """The PIN letter as a PDF: template, stylesheet and fonts are loaded once per process and reused for every letter.
 
-WeasyPrint only ever reads the shipped fonts (Debian's DejaVu, settings.LETTER_FONT_DIR); every other URL is
-refused, so a letter never fetches anything. Errors are re-raised as LetterRenderError carrying the error's type
+WeasyPrint only ever reads the shipped fonts (Debian's DejaVu, settings.LETTER_FONT_DIR) and the insurer's logo,
+inlined as a data: address; every other URL is refused, so a letter never fetches anything. Errors are re-raised as LetterRenderError carrying the error's type
 only: a template or layout message could quote the letter's text, and the letter's text holds the PIN.
 """
 
@@ -18,6 +18,8 @@ from django.utils import translation
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
+
+from core.branding import LOGO_DATA_PREFIXES, data_uri
 
 STYLESHEET = Path(__file__).with_name("letter.css")
 UA_STYLESHEET = Path(__file__).with_name("letter_ua.css")
@@ -72,12 +74,13 @@ class FontOnlyFetcher(URLFetcher):
     """Hands WeasyPrint the shipped font files and refuses every other URL; a refused font stops the render."""
 
     def __init__(self, allowed: set[str]) -> None:
-        super().__init__(allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=True)
+        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, fail_on_errors=True)
         self.allowed = frozenset(allowed)
 
     def fetch(self, url, headers=None):
-        if url not in self.allowed:
-            raise ValueError("letters fetch nothing but their own fonts")
+        # The insurer's logo comes inline as a data: address (image types only; anything it links is refused here).
+        if url not in self.allowed and not url.startswith(LOGO_DATA_PREFIXES):
+            raise ValueError("letters fetch nothing but their own fonts and the inline logo")
         return super().fetch(url, headers)
 
 
@@ -110,6 +113,7 @@ class LetterRenderer:
         self.template: Template = get_template("letters/letter.html")
 
     def context(self, content: LetterContent) -> dict:
+        insurer = settings.INSURER
         return {
             "language": content.language,
             "reference": content.reference,
@@ -121,10 +125,12 @@ class LetterRenderer:
             "pin_display": content.pin_display,
             "valid_until": content.valid_until,
             "letter_date": content.letter_date,
-            "insurer_name": settings.INSURER_NAME,
-            "sender_lines": settings.INSURER_POSTAL_ADDRESS,
-            "return_line": " · ".join([settings.INSURER_NAME, *settings.INSURER_POSTAL_ADDRESS]),
-            "hotline": settings.HOTLINE_PHONE,
+            "insurer_name": insurer.name,
+            "sender_lines": insurer.postal_address,
+            "return_line": insurer.sender_line,
+            "hotline": insurer.hotline_phone,
+            "hotline_hours": insurer.hotline_hours(content.language),
+            "logo_uri": data_uri(insurer.logo, insurer.logo_type),
             "portal_url": settings.PORTAL_PUBLIC_URL,
         }
 

@@ -13,6 +13,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core.branding import BrandingError, Insurer
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -289,11 +291,6 @@ QUARANTINE_RETENTION_DAYS = env.int("QUARANTINE_RETENTION_DAYS", default=90)
 # 100 MiB refused those and let through only about 13 megapixels.
 UPLOAD_IMAGE_MEMORY_BUDGET = env.int("UPLOAD_IMAGE_MEMORY_BUDGET", default=200 * 2**20)
 
-HOTLINE_PHONE = "0800 265 5032"
-INSURER_NAME = env.str("INSURER_NAME", default="Ihre Krankenkasse")
-# The insurer's postal address, printed as the letters' sender block and return line.
-INSURER_POSTAL_ADDRESS = env.list("INSURER_POSTAL_ADDRESS", default=["Postfach 10 02 00", "50442 Köln"])
-
 # PIN letters (letters app): the fonts embedded in every letter (Debian's fonts-dejavu-core), how long a
 # collected letter's PDF is kept, when a request still waiting for the worker is handed to it again, and how
 # often the worker tries before the letter is marked failed.
@@ -453,3 +450,102 @@ MIDDLEWARE += [
     "core.middleware.SecurityHeadersMiddleware",
     "web.middleware.MemberSessionMiddleware",
 ]
+
+# --- The insurer (core/branding.py) and what production refuses. Every variable: docs/configuration.md. ---
+# Production names its insurer; the demo and development show a clearly fictional one (Musterkasse, numbers from
+# the ranges the Bundesnetzagentur keeps for fiction, a postcode that does not exist).
+_DEMO_INSURER = {
+    "INSURER_NAME": "Musterkasse (Demo)",
+    "INSURER_SHORT_NAME": "Musterkasse",
+    "INSURER_HOTLINE_PHONE": "030 23125 000",
+    "INSURER_HOTLINE_HOURS": "Demo, keine echte Hotline",
+    "INSURER_HOTLINE_HOURS_EN": "demo, not a real hotline",
+    "INSURER_POSTAL_ADDRESS": "Musterweg 1,00000 Musterstadt",
+    "INSURER_WEBSITE": "https://musterkasse.example",
+    "INSURER_IMPRINT_URL": "https://musterkasse.example/impressum",
+    "INSURER_PRIVACY_CONTACT": "Datenschutzbeauftragte der Musterkasse,datenschutz@musterkasse.example",
+    "INSURER_LOGO": str(BASE_DIR / "portal" / "branding" / "musterkasse.svg"),
+}
+# Printed on every page, letter and receipt: a production without them would send members to nobody.
+INSURER_REQUIRED_IN_PRODUCTION = (
+    "INSURER_NAME",
+    "INSURER_HOTLINE_PHONE",
+    "INSURER_HOTLINE_HOURS",
+    "INSURER_POSTAL_ADDRESS",
+    "INSURER_IMPRINT_URL",
+    "INSURER_PRIVACY_CONTACT",
+)
+
+
+def _insurer_value(variable: str) -> str:
+    return env.str(variable, default="" if PRODUCTION else _DEMO_INSURER.get(variable, ""))
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.split(",") if line.strip()]
+
+
+_refusals = [
+    f"{variable} is not set (the insurer's {what})"
+    for variable, what in zip(
+        INSURER_REQUIRED_IN_PRODUCTION,
+        ("name", "hotline number", "hotline hours", "postal address", "imprint address", "data-protection contact"),
+        strict=True,
+    )
+    if PRODUCTION and not _insurer_value(variable).strip()
+]
+INSURER = None
+if not _refusals:
+    try:
+        INSURER = Insurer.build(
+            name=_insurer_value("INSURER_NAME"),
+            short_name=_insurer_value("INSURER_SHORT_NAME"),
+            hotline_phone=_insurer_value("INSURER_HOTLINE_PHONE"),
+            hotline_hours_de=_insurer_value("INSURER_HOTLINE_HOURS"),
+            hotline_hours_en=_insurer_value("INSURER_HOTLINE_HOURS_EN"),
+            postal_address=_lines(_insurer_value("INSURER_POSTAL_ADDRESS")),
+            sender_line=_insurer_value("INSURER_SENDER_LINE"),
+            website=_insurer_value("INSURER_WEBSITE"),
+            imprint_url=_insurer_value("INSURER_IMPRINT_URL"),
+            privacy_contact=_lines(_insurer_value("INSURER_PRIVACY_CONTACT")),
+            brand_colour=env.str("INSURER_BRAND_COLOR", default="#0b4f8a"),
+            logo_path=_insurer_value("INSURER_LOGO"),
+        )
+    except BrandingError as error:
+        raise ImproperlyConfigured(str(error)) from None
+
+# Production runs on real services. An installation that knowingly runs on one host with the embedded ones (SQLite,
+# the in-process cache, tasks run inside the web request) says so with PORTAL_ALLOW_EMBEDDED_SERVICES=1.
+ALLOW_EMBEDDED_SERVICES = env.bool("PORTAL_ALLOW_EMBEDDED_SERVICES", default=False)
+if PRODUCTION and not ALLOW_EMBEDDED_SERVICES:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        _refusals.append("DATABASE_URL is not set (SQLite): set DATABASE_URL=postgres://user:password@host:5432/name")
+    if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        _refusals.append(
+            "CACHE_URL is not set (in-process cache: each worker would count login attempts on its own): "
+            "set CACHE_URL=redis://host:6379/1"
+        )
+    if CELERY_TASK_ALWAYS_EAGER:
+        _refusals.append(
+            "CELERY_BROKER_URL is not set (tasks would run inside web requests and nothing would retry them): "
+            "set CELERY_BROKER_URL=redis://host:6379/0 and run a worker and beat"
+        )
+if PRODUCTION and STORAGE_BACKEND == "local" and WEB_NODES > 1 and not STORAGE_LOCAL_SHARED:
+    _refusals.append(
+        f"WEB_NODES={WEB_NODES} with local file storage: each node would keep its own files. Set STORAGE_BACKEND=s3 "
+        "(with S3_BUCKET), or mount one shared volume at PRIVATE_MEDIA_ROOT and STAGING_ROOT on every node and set "
+        "STORAGE_LOCAL_SHARED=true"
+    )
+if _refusals:
+    _hint = (
+        "\nTo run on one host with SQLite, the in-process cache and tasks in the web process anyway, set "
+        "PORTAL_ALLOW_EMBEDDED_SERVICES=1."
+        if any(refusal.startswith(("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL")) for refusal in _refusals)
+        else ""
+    )
+    raise ImproperlyConfigured(
+        "Production (PORTAL_PRODUCTION=1) refuses to start:\n- " + "\n- ".join(_refusals) + _hint
+    )
+
+# The brand colour's stylesheet and the logo are answered before the session is read (web/brand.py).
+MIDDLEWARE = [MIDDLEWARE[0], "web.brand.BrandAssetsMiddleware", *MIDDLEWARE[1:]]

@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+from core.branding import LOGO_DATA_PREFIXES, data_uri
 
 from .models import Draft, Submission, SubmissionDocument
 
@@ -39,7 +41,17 @@ def receipt_pdf(*, submission: Submission) -> bytes:
     the checksums on an annex, each on one line."""
     # WeasyPrint is heavy to import; only this rare page needs it.
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
 
+    class InlineLogoOnly(URLFetcher):
+        """The receipt fetches nothing but the insurer's logo, inlined as a data: address."""
+
+        def fetch(self, url, headers=None):
+            if not url.startswith(LOGO_DATA_PREFIXES):
+                raise ValueError("the receipt fetches nothing")
+            return super().fetch(url, headers)
+
+    insurer = settings.INSURER
     documents = list(submission.documents.all())
     html = render_to_string(
         "uploads/receipt_pdf.html",
@@ -53,9 +65,10 @@ def receipt_pdf(*, submission: Submission) -> bytes:
             ],
             "hashes_explained": str(HASHES_EXPLAINED),
             "transmitted_at": timezone.localtime(submission.transmitted_at),
-            "INSURER_NAME": settings.INSURER_NAME,
-            "INSURER_POSTAL_ADDRESS": settings.INSURER_POSTAL_ADDRESS,
-            "HOTLINE_PHONE": settings.HOTLINE_PHONE,
+            "insurer": insurer,
+            "hotline_hours": insurer.hotline_hours(translation.get_language() or settings.LANGUAGE_CODE),
+            # The logo inlined as a data: address: the receipt fetches nothing.
+            "logo_uri": data_uri(insurer.logo, insurer.logo_type),
         },
     )
-    return HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT)
+    return HTML(string=html, url_fetcher=InlineLogoOnly(allowed_protocols={"data"})).write_pdf(pdf_variant=PDF_VARIANT)

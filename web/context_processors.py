@@ -1,12 +1,20 @@
-"""Template context shared by every page: the hotline and the insurer's name."""
+"""Template context shared by every page: the insurer (name, hotline, addresses, logo, colour) from settings.INSURER."""
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import translation
+
+from .brand import css_url, logo_url
 
 
-def portal(request: HttpRequest) -> dict[str, str]:
+def portal(request: HttpRequest) -> dict:
+    insurer = settings.INSURER
     return {
-        "HOTLINE_PHONE": settings.HOTLINE_PHONE,
-        "HOTLINE_TEL": "tel:+49" + settings.HOTLINE_PHONE.replace(" ", "")[1:],
-        "INSURER_NAME": settings.INSURER_NAME,
+        "INSURER": insurer,
+        "INSURER_NAME": insurer.name,
+        "HOTLINE_PHONE": insurer.hotline_phone,
+        "HOTLINE_TEL": insurer.hotline_tel,
+        "HOTLINE_HOURS": insurer.hotline_hours(translation.get_language() or settings.LANGUAGE_CODE),
+        "BRAND_CSS_URL": css_url(),
+        "LOGO_URL": logo_url(),
     }

@@ -17,6 +17,7 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -112,7 +113,7 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
             )
         except Exception:  # the page must never fail in turn: then a plain one with the hotline
             logger.exception("the 503 page could not be rendered")
-            response = HttpResponse(_FALLBACK_503.format(phone=settings.HOTLINE_PHONE), status=503)
+            response = HttpResponse(_FALLBACK_503.format(phone=escape(settings.INSURER.hotline_phone)), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     add_never_cache_headers(response)
     return response

@@ -1,9 +1,6 @@
 """Tests for letters' enqueue step: broker errors are waited out by the beat, a task's own error is never hidden."""
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from letters.constants import LetterStatus
 from letters.models import LetterRequest
 from letters.services import letter_request_create
 from tests.helpers import broker_unreachable
+from tests.production import production_env, start_settings
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,24 +58,11 @@ def test_letters_services_does_not_import_its_tasks_module():
         assert not imported & {".tasks", "..tasks", "letters.tasks"}, module.name
 
 
-def test_production_refuses_to_start_without_the_public_url():
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"PORTAL_PUBLIC_URL", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        PORTAL_PRODUCTION="1",
-        DEBUG="0",
-        SECRET_KEY="s" * 60,
-        ALLOWED_HOSTS="portal.example",
-        FILE_ENCRYPTION_KEYS="k1:" + "A" * 43 + "=",
-        DJANGO_SETTINGS_MODULE="portal.settings",
-    )
-    code = "import django; django.setup()"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+def test_production_refuses_to_start_without_the_public_url(tmp_path):
+    env = production_env(tmp_path, PORTAL_PUBLIC_URL=None)
+    result = start_settings(env)
     assert result.returncode != 0
     assert "PORTAL_PUBLIC_URL" in result.stderr
     env["PORTAL_PUBLIC_URL"] = "https://portal.example"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = start_settings(env)
     assert "PORTAL_PUBLIC_URL" not in result.stderr

@@ -68,8 +68,8 @@ def test_address_font_is_regular_not_bold(pdf, content):
     assert not any("Bold" in name for name in fonts_used)
 
 
-def test_return_line_lies_in_the_notes_zone(pdf):
-    run = next(run for run in text_runs(pdf) if run.text.startswith("Ihre Krankenkasse ·"))
+def test_return_line_lies_in_the_notes_zone(pdf, settings):
+    run = next(run for run in text_runs(pdf) if run.text.startswith(settings.INSURER.short_name + " ·"))
     assert WINDOW["left"] <= run.x
     assert WINDOW["top"] < run.baseline <= NOTES_ZONE_BOTTOM
 
@@ -94,7 +94,7 @@ def test_letter_names_validity_portal_hotline_and_checklist(pdf, settings):
     flat = " ".join(text.split())
     assert "28. Januar 2027" in flat
     assert settings.PORTAL_PUBLIC_URL in flat
-    assert "0800 265 5032" in flat
+    assert settings.INSURER.hotline_phone in flat
     assert "Ist die Feststelltaste der Tastatur aktiviert?" in flat
     assert "Wurde die PIN fünfmal falsch eingegeben?" in flat
     assert "Nur Sie sollten diese PIN kennen" in flat

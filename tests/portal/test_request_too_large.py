@@ -16,7 +16,7 @@ def test_a_10_mb_form_post_gets_the_413_page_not_a_technical_one(client, setting
     page = response.content.decode()
     assert "Die Anfrage ist zu groß" in page
     assert "RequestDataTooBig" not in page and "Traceback" not in page
-    assert settings.HOTLINE_PHONE in page
+    assert settings.INSURER.hotline_phone in page
 
 
 def test_the_413_page_in_english(client, settings):

@@ -52,8 +52,8 @@ def test_receipt_says_who_what_when_and_what_happens_next(submission, member):
         assert expected in text
     assert "Bescheinigung_des_Arbeitgebers" in text
     assert "Wie es weitergeht" in text
-    assert settings.HOTLINE_PHONE in text
-    assert settings.INSURER_POSTAL_ADDRESS[0] in text
+    assert settings.INSURER.hotline_phone in text
+    assert settings.INSURER.postal_address[0] in text
 
 
 def test_each_checksum_sits_whole_on_one_line(submission):

@@ -2,6 +2,7 @@
 and the 503 "try again" page (or JSON for the page scripts) whenever the database is away."""
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.http import Http404
 from django.test import Client, RequestFactory
@@ -56,7 +57,7 @@ def test_unknown_address_gets_a_404_page_with_the_hotline(client, settings):
     html = response.content.decode()
     assert response.status_code == 404
     assert "Diese Seite gibt es nicht" in html
-    assert settings.HOTLINE_PHONE in html
+    assert settings.INSURER.hotline_phone in html
 
 
 def test_404_page_is_english_for_an_english_browser(client):
@@ -72,7 +73,7 @@ def test_error_pages_render_without_database_or_session(handler, status, django_
     with django_assert_num_queries(0):
         response = handler(bare_request(), Http404())
     assert response.status_code == status
-    assert "0800 265 5032" in response.content.decode()
+    assert settings.INSURER.hotline_phone in response.content.decode()
 
 
 def test_500_page_renders_without_database_or_session(django_assert_num_queries):
@@ -111,7 +112,7 @@ def test_database_down_in_a_view_gets_the_try_again_page(member_client, member, 
     html = response.content.decode()
     assert response.status_code == 503
     assert 'id="try-again"' in html
-    assert settings.HOTLINE_PHONE in html
+    assert settings.INSURER.hotline_phone in html
     assert "Traceback" not in html and "OperationalError" not in html
     assert response["Retry-After"] == str(errors.RETRY_AFTER_SECONDS)
     assert "no-store" in response["Cache-Control"]

@@ -1,14 +1,13 @@
 """The production settings (PORTAL_PRODUCTION=1), checked in a subprocess: deploy checks, cookies, HSTS."""
 
-import base64
 import json
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.production import production_env as production_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,23 +33,8 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def production_env(tmp_path_factory) -> dict[str, str]:
-    # The browser fixture sets DJANGO_ALLOW_ASYNC_UNSAFE for the test process; a deployment never has it.
-    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env = {key: value for key, value in os.environ.items() if key not in dropped}
-    env.update(
-        {
-            "PORTAL_PRODUCTION": "1",
-            "SECRET_KEY": "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789!@#%^&*") for _ in range(60)),
-            "ALLOWED_HOSTS": "portal.example",
-            "PORTAL_PUBLIC_URL": "https://portal.example",
-            "FILE_ENCRYPTION_KEYS": "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-            "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("production-var")),
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            # A deployment names its virus scanner; without one, check --deploy warns (scanning.W001).
-            "CLAMD_TCP": "clamav:3310",
-        }
-    )
-    return env
+    # A deployment names its virus scanner; without one, check --deploy warns (scanning.W001).
+    return production_environment(tmp_path_factory.mktemp("production-var"), CLAMD_TCP="clamav:3310")
 
 
 @pytest.fixture(scope="module")

@@ -444,7 +444,7 @@ def test_language_switch_ignores_an_unknown_language(client, db):
 def test_public_page_has_the_hotline_as_tel_link_and_the_legal_links(client, db, name):
     text = client.get(reverse(name)).content.decode()
 
-    assert 'href="tel:+498002655032"' in text
+    assert 'href="tel:+493023125000"' in text  # the demo insurer's number (settings.INSURER)
     assert f'href="{reverse("web:privacy")}"' in text
     assert f'href="{reverse("web:imprint")}"' in text
     assert f'action="{reverse("web:language")}"' in text

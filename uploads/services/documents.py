@@ -33,9 +33,9 @@ def _open_stored(*, name: str, aad: bytes, what: str, segments: list[dict] | Non
     raise FileUnavailable(
         _(
             "Die Datei kann gerade nicht geöffnet werden. Bitte versuchen Sie es später noch einmal. Wenn es dabei "
-            "bleibt, rufen Sie bitte unsere kostenlose Hotline %(phone)s an."
+            "bleibt, rufen Sie bitte unsere Hotline %(phone)s an."
         )
-        % {"phone": settings.HOTLINE_PHONE}
+        % {"phone": settings.INSURER.hotline_phone}
     )
 
 
