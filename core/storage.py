@@ -133,13 +133,13 @@ def delete(storage: Storage, name: str) -> None:
         storage.delete(name)
 
 
-def delete_quietly(names: Iterable[str], *, what: str, storage: Storage | None = None) -> bool:
-    """Delete stored files (of the private storage unless another is given); a missing one is no error.
+def delete_quietly(names: Iterable[str], *, what: str) -> bool:
+    """Delete files of the private storage; a missing one is no error.
 
     On a read-only disk, or with S3 away, deleting fails too: that is logged with the errno's name (never a
     file's name or content) and the rest is left to a purge; returns False then.
     """
-    storage = storage or private_storage()
+    storage = private_storage()
     try:
         for name in names:
             delete(storage, name)
