@@ -18,7 +18,6 @@ class AuditAction(models.TextChoices):
     PIN_LOCKED = "pin.locked", _("PIN gesperrt")
     PIN_EXPIRED = "pin.expired", _("PIN abgelaufen")
     PIN_INVALIDATED = "pin.invalidated", _("PIN ungültig gemacht")
-    PIN_PURGED = "pin.purged", _("Alte PINs gelöscht")
     MEMBER_IMPORTED = "member.imported", _("Mitglied importiert")
     MEMBER_UPDATED = "member.updated", _("Stammdaten geändert")
     MEMBER_LANGUAGE_CHANGED = "member.language_changed", _("Sprache geändert")

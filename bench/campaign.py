@@ -106,7 +106,6 @@ def run(name: str, members_count: int, timeout: int, fault=None, env: dict | Non
     try:
         print(f"stack: {stack.tmp} (logs in {stack.logs})", flush=True)
         stack.private.mkdir(parents=True, exist_ok=True)
-        stack.staging.mkdir(parents=True, exist_ok=True)
         stack.env["LOG_LEVEL"] = "WARNING"
         stack.env.update(env or {})
         stack.pg_init()

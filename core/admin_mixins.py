@@ -23,7 +23,6 @@ SECRET_FIELD_NAMES = frozenset(
         "session_data",
         "pdf_name",
         "storage_name",
-        "staging_name",
         "fingerprint",
         "public_id",
         "draft_public_id",

@@ -1,4 +1,4 @@
-"""System checks of core (with --deploy): the file storages work, and local storage is shared by all web nodes."""
+"""System checks of core (with --deploy): the file storage works, and local storage is shared by all web nodes."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
@@ -6,29 +6,26 @@ from django.core.checks import Error, Tags, register
 
 @register(Tags.files, deploy=True)
 def storage_access(app_configs, **kwargs):
-    from django.core.files.storage import storages
-
     from core import storage as stored_files
 
     problems = []
-    for alias in ("default", "staging"):
-        try:
-            stored_files.verify_access(storages[alias])
-        except OSError as error:
-            problems.append(
-                Error(
-                    f"Storage {alias!r} cannot be written, read and deleted: {error}",
-                    hint="Run `manage.py storage_setup` (creates the bucket) and check S3_* settings and credentials.",
-                    id="core.E001",
-                )
+    try:
+        stored_files.verify_access(stored_files.private_storage())
+    except OSError as error:
+        problems.append(
+            Error(
+                f"Storage 'default' cannot be written, read and deleted: {error}",
+                hint="Run `manage.py storage_setup` (creates the bucket) and check S3_* settings and credentials.",
+                id="core.E001",
             )
+        )
     if settings.STORAGE_BACKEND == "local" and settings.WEB_NODES > 1 and not settings.STORAGE_LOCAL_SHARED:
         problems.append(
             Error(
                 "Local file storage on several web nodes: each node would keep its own files, and an upload whose "
                 "requests reach different nodes fails (422).",
-                hint="Use STORAGE_BACKEND=s3, or mount one shared volume at PRIVATE_MEDIA_ROOT and STAGING_ROOT on "
-                "every node and set STORAGE_LOCAL_SHARED=true.",
+                hint="Use STORAGE_BACKEND=s3, or mount one shared volume at PRIVATE_MEDIA_ROOT on every node and "
+                "set STORAGE_LOCAL_SHARED=true.",
                 id="core.E002",
             )
         )

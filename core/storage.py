@@ -12,13 +12,14 @@ import contextlib
 import datetime
 import errno
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 from django.core.files.base import File
-from django.core.files.storage import FileSystemStorage, Storage
+from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from .s3 import S3_PART_SIZE, S3Reader, StorageUnavailable, is_s3, s3_delete, s3_errors, s3_list, s3_write
 
@@ -29,10 +30,13 @@ __all__ = [
     "ChunkReader",
     "StorageUnavailable",
     "delete",
+    "delete_quietly",
+    "errno_name",
     "exists",
     "is_s3",
     "list_files",
     "open_read",
+    "private_storage",
     "s3_errors",
     "verify_access",
     "write_stream",
@@ -41,6 +45,14 @@ __all__ = [
 # Stored files are encrypted (core.crypto); their type says so instead of application/octet-stream.
 ENCRYPTED_CONTENT_TYPE = "application/vnd.einmal-pin.encrypted"
 READ_BUFFER = 256 * 1024
+
+logger = logging.getLogger(__name__)
+
+
+def private_storage() -> Storage:
+    """The storage of the portal's private files: members' documents and letter PDFs, all encrypted (a folder or
+    S3, settings.STORAGES["default"]); nothing in it is ever served from a URL."""
+    return storages["default"]
 
 
 def write_stream(
@@ -119,6 +131,27 @@ def delete(storage: Storage, name: str) -> None:
         return
     with s3_errors(), contextlib.suppress(FileNotFoundError):
         storage.delete(name)
+
+
+def delete_quietly(names: Iterable[str], *, what: str) -> bool:
+    """Delete files of the private storage; a missing one is no error.
+
+    On a read-only disk, or with S3 away, deleting fails too: that is logged with the errno's name (never a
+    file's name or content) and the rest is left to a purge; returns False then.
+    """
+    storage = private_storage()
+    try:
+        for name in names:
+            delete(storage, name)
+    except OSError as error:
+        logger.warning("%s: removing a stored file failed with %s", what, errno_name(error))
+        return False
+    return True
+
+
+def errno_name(error: OSError) -> str:
+    """The errno's symbolic name for a log line (never a path or a file's content)."""
+    return errno.errorcode.get(error.errno or 0, "unknown")
 
 
 def exists(storage: Storage, name: str) -> bool:

@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import EncryptedFile
+
 from .constants import BatchChannel, LetterStatus
 
 
@@ -50,12 +52,17 @@ class PrintBatch(models.Model):
         return f"D-{self.pk:06d}"
 
 
-class LetterRequest(models.Model):
+class LetterRequest(EncryptedFile):
     """A PIN letter for a member: requested, rendered by the worker, collected by the print shop.
 
-    The PIN is created by the worker together with the PDF; its plaintext is only ever inside the encrypted PDF.
-    The row and its history stay when the PDF is deleted after collection.
+    The PIN is created by the worker together with the PDF; its plaintext is only ever inside the encrypted PDF
+    (one encrypted file, storage_name; `pdf_name` is set while it exists). The row and its history stay when the
+    PDF is deleted after collection.
     """
+
+    # Binds the encrypted PDF to this row: a file moved to another letter does not decrypt.
+    AAD_PREFIX = "letter"
+    AAD_FIELD = "pk"
 
     member = models.ForeignKey(
         "members.Member", verbose_name=_("Mitglied"), on_delete=models.PROTECT, related_name="letter_requests"
@@ -121,11 +128,6 @@ class LetterRequest(models.Model):
     def reference(self) -> str:
         """The letter's reference, printed in the letter and in the print manifest."""
         return f"B-{self.pk:08d}"
-
-    @property
-    def aad(self) -> bytes:
-        """Binds the encrypted PDF to this row: a file moved to another letter does not decrypt."""
-        return f"letter:{self.pk}".encode()
 
     @property
     def storage_name(self) -> str:

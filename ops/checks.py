@@ -14,8 +14,9 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 from django.db import connections
+
+from core.storage import private_storage
 
 # Each check gives up after this many seconds; a probe must answer before the load balancer's own timeout.
 TIMEOUT_SECONDS = 2.0
@@ -59,18 +60,15 @@ def check_broker() -> str:
 
 
 def check_storage() -> str:
-    """Write, read back and delete a tiny object in each private storage (members' files and staging)."""
-    for alias in ("default", "staging"):
-        if alias not in settings.STORAGES:
-            continue
-        storage = storages[alias]
-        name = storage.save(f"readyz/{uuid.uuid4().hex}", ContentFile(b"readyz"))
-        try:
-            with storage.open(name, "rb") as handle:
-                if handle.read() != b"readyz":
-                    raise RuntimeError("storage did not return what was written")
-        finally:
-            storage.delete(name)
+    """Write, read back and delete a tiny object in the private storage (members' files and letter PDFs)."""
+    storage = private_storage()
+    name = storage.save(f"readyz/{uuid.uuid4().hex}", ContentFile(b"readyz"))
+    try:
+        with storage.open(name, "rb") as handle:
+            if handle.read() != b"readyz":
+                raise RuntimeError("storage did not return what was written")
+    finally:
+        storage.delete(name)
     return "ok"
 
 

@@ -159,7 +159,7 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Files go through Django's storage API only. Nothing private is ever served from a URL: "default" holds
-# members' documents and letter PDFs (encrypted before they are written), "staging" holds partial uploads.
+# members' documents (also while they arrive) and letter PDFs, encrypted before they are written.
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
 if STORAGE_BACKEND == "s3":
     from botocore.config import Config as _BotoConfig
@@ -190,10 +190,6 @@ if STORAGE_BACKEND == "s3":
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {**_s3_options, "location": "files"},
         },
-        "staging": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {**_s3_options, "location": "staging"},
-        },
     }
 else:
     STORAGES = {
@@ -204,16 +200,9 @@ else:
                 "base_url": None,
             },
         },
-        "staging": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {
-                "location": env.str("STAGING_ROOT", default=str(VAR_DIR / "staging")),
-                "base_url": None,
-            },
-        },
     }
-# Local storage on several web nodes (WEB_NODES > 1) needs one volume they all mount at PRIVATE_MEDIA_ROOT and
-# STAGING_ROOT: say so with STORAGE_LOCAL_SHARED=true, or `check --deploy` fails (use S3 otherwise).
+# Local storage on several web nodes (WEB_NODES > 1) needs one volume they all mount at PRIVATE_MEDIA_ROOT: say
+# so with STORAGE_LOCAL_SHARED=true, or `check --deploy` fails (use S3 otherwise).
 WEB_NODES = env.int("WEB_NODES", default=1)
 STORAGE_LOCAL_SHARED = env.bool("STORAGE_LOCAL_SHARED", default=False)
 STORAGES["staticfiles"] = {
@@ -269,7 +258,7 @@ UPLOAD_MAX_DRAFT_SIZE = env.int("UPLOAD_MAX_DRAFT_SIZE", default=100 * 1024 * 10
 UPLOAD_MAX_DRAFT_FILES = env.int("UPLOAD_MAX_DRAFT_FILES", default=20)
 # The browser sends files in chunks of this size (each one PATCH request of the resumable upload protocol).
 UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=2 * 1024 * 1024)
-# A partial upload not completed within this time is purged from staging.
+# A partial upload not completed within this time is deleted with the segments it stored.
 UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
 # Stored segments no row lists are deleted by beat once this old (a request may still be writing one).
 UPLOAD_ORPHAN_GRACE_MINUTES = env.int("UPLOAD_ORPHAN_GRACE_MINUTES", default=60)

@@ -21,7 +21,6 @@ from django.utils.text import get_valid_filename
 
 from core.streams import SPOOL_BYTES
 from uploads.constants import SCAN_REFUSED
-from uploads.exceptions import document_ensure_deliverable
 from uploads.models import Submission, SubmissionDocument
 from uploads.selectors import submission_documents
 from uploads.services import document_open
@@ -38,20 +37,14 @@ class ExportResult:
 
 
 class SubmissionExporter(ABC):
-    """Sends one transmitted submission somewhere. It reads the submission and never changes it."""
+    """Sends one transmitted submission somewhere. It reads the submission and never changes it.
+
+    staff.services.submission_export calls it only once every document is scanned and disarmed
+    (uploads.services.submission_ensure_deliverable); refused and quarantined documents are never exported.
+    """
 
     @abstractmethod
     def export(self, *, submission: Submission) -> ExportResult: ...
-
-
-def documents_ensure_deliverable(*, submission: Submission) -> None:
-    """Every exporter calls this first: no export while a document is still being checked or held.
-
-    Quarantined and refused documents are left out of the files (their description says why).
-    """
-    for document in submission_documents(submission=submission):
-        if document.scan_status not in SCAN_REFUSED:
-            document_ensure_deliverable(document)
 
 
 def _document_filename(index: int, document: SubmissionDocument) -> str:
@@ -114,10 +107,6 @@ class ZipExporter(SubmissionExporter):
     """A ZIP of the decrypted documents and submission.json, built while it is sent: no plaintext on disk."""
 
     def zip_stream(self, *, submission: Submission) -> Iterator[bytes]:
-        documents_ensure_deliverable(submission=submission)
-        return self._zip_stream(submission=submission)
-
-    def _zip_stream(self, *, submission: Submission) -> Iterator[bytes]:
         sink = _Sink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             description = submission_description(submission=submission)
@@ -125,7 +114,6 @@ class ZipExporter(SubmissionExporter):
             for index, document in enumerate(documents, start=1):
                 if document.scan_status in SCAN_REFUSED:
                     continue  # quarantined or refused: listed in submission.json, never exported
-                document_ensure_deliverable(document)
                 with archive.open(_document_filename(index, document), "w", force_zip64=True) as entry:
                     for chunk in document_open(document=document):
                         entry.write(chunk)

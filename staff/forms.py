@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core.net import client_ip
 from members.models import Member
 from uploads.constants import SubmissionStatus
-from uploads.selectors import reasons_all
+from uploads.selectors import reason_list
 from web.attack import attack_check, attack_level
 
 from .constants import ReissuePurpose
@@ -104,7 +104,9 @@ class AddressForm(forms.ModelForm):
 
 class SubmissionFilterForm(forms.Form):
     q = forms.CharField(label=_("Vorgangsnummer oder KVNR"), required=False, max_length=40)
-    reason = forms.ModelChoiceField(label=_("Anlass"), queryset=reasons_all(), required=False, to_field_name="code")
+    reason = forms.ModelChoiceField(
+        label=_("Anlass"), queryset=reason_list(with_inactive=True), required=False, to_field_name="code"
+    )
     status = forms.ChoiceField(
         label=_("Bearbeitungsstand"), choices=BLANK_CHOICE_DASH + SubmissionStatus.choices, required=False
     )

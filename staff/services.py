@@ -20,12 +20,11 @@ from letters.models import LetterRequest
 from letters.services import letter_request_create
 from members.models import Member
 from members.services import member_lock
-from uploads.exceptions import document_ensure_deliverable
 from uploads.models import Submission, SubmissionDocument
-from uploads.services import document_open
+from uploads.services import document_ensure_deliverable, document_open, submission_ensure_deliverable
 
 from .constants import Role
-from .exporters import ExportResult, SubmissionExporter, documents_ensure_deliverable
+from .exporters import ExportResult, SubmissionExporter
 from .selectors import reissues_today
 
 DEMO_PASSWORD = "Einmal-PIN-Demo-2026"  # noqa: S105 (a demo password by design, refused outside DEBUG)
@@ -151,10 +150,10 @@ def submission_document_download(
 ) -> Iterator[bytes]:
     """The document's content for a case worker; the download is audited (who, when, which file) first.
 
-    Raises uploads' FileUnavailable when the file cannot be read, DocumentNotReady (a FileUnavailable) while it
-    is not scanned and disarmed; then nothing is audited.
+    Raises uploads' DocumentNotReady while it is not scanned and disarmed, FileUnavailable when the file cannot be
+    read; then nothing is audited.
     """
-    document_ensure_deliverable(document)
+    document_ensure_deliverable(document=document)
     chunks = document_open(document=document)
     submission = document.submission
     audit_record(
@@ -180,7 +179,7 @@ def submission_export(*, submission: Submission, actor: Actor, ip: str | None = 
 
     Raises DocumentNotReady while a document is not yet scanned and disarmed: no exporter ever sees one.
     """
-    documents_ensure_deliverable(submission=submission)
+    submission_ensure_deliverable(submission=submission)
     result = submission_exporter().export(submission=submission)
     audit_record(
         action=AuditAction.SUBMISSION_EXPORTED,

@@ -13,7 +13,7 @@ from audit.services import Actor
 from core.http import attachment_response, staff_view
 from core.net import client_ip
 from core.search_token import SEARCH_PARAM, search_token_read, search_token_store
-from uploads.exceptions import FileUnavailable
+from uploads.exceptions import DocumentNotReady, FileUnavailable
 from uploads.models import Draft, Submission
 from uploads.selectors import submission_document_get, submission_documents, submission_get, submission_list
 from uploads.services import submission_set_status
@@ -121,7 +121,7 @@ def document_download(request: HttpRequest, reference: str, document_id) -> Http
         raise Http404
     try:
         chunks = submission_document_download(document=document, actor=Actor.staff(request.user), ip=client_ip(request))
-    except FileUnavailable as error:
+    except (DocumentNotReady, FileUnavailable) as error:
         messages.error(request, error.message)
         return redirect(reverse("staff:submission", args=[submission.reference]))
     return attachment_response(chunks, name=document.name, mime_type=document.mime_type, size=document.size)
@@ -133,7 +133,7 @@ def submission_export_view(request: HttpRequest, reference: str) -> HttpResponse
     submission = _submission(reference)
     try:
         result = submission_export(submission=submission, actor=Actor.staff(request.user), ip=client_ip(request))
-    except FileUnavailable as error:  # an export to storage reads every document before this answers
+    except (DocumentNotReady, FileUnavailable) as error:  # an export to storage reads every document first
         messages.error(request, error.message)
         return redirect(reverse("staff:submission", args=[submission.reference]))
     if result.stream is not None:

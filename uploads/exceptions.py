@@ -1,21 +1,28 @@
-"""Errors of the uploads services; each carries the HTTP status and a message for the member."""
+"""Errors of the uploads services; each carries a message to show as it is and the HTTP status to answer.
 
+RefusalError                 message and status (400 unless a subclass names its own)
+├── UploadError              the member's request about their files: sending one, reading it back
+│   ├── UploadTooLarge 413 (FileTooLarge), UnsupportedType 415, OffsetMismatch 409, UploadBusy 423,
+│   │   UploadExpired 410, UploadNotFound 404, InvalidFile 422, StorageFailed 507/503
+│   └── FileUnavailable 503  a stored file cannot be read right now (members' files, staff's documents)
+├── DocumentNotReady 409     staff: the document is not scanned and disarmed (yet)
+└── TransmitError 400        the draft cannot go as it is
+DraftConflict                another tab saved the draft in between (answered with its version)
+"""
+
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
-class MemberError(Exception):
-    """A request the member can put right; `message` (German source, translated) is shown to them as it is."""
+class RefusalError(Exception):
+    """A request refused with a reason: `message` (German source, translated) is shown as it is; `status` is the
+    HTTP answer, 400 unless a subclass names its own, as in `class UploadBusy(UploadError, status=423)`."""
+
+    status = 400
 
     def __init__(self, message):
         super().__init__(str(message))
         self.message = message
-
-
-class UploadError(MemberError):
-    """An upload request that cannot be served; `status` is the HTTP answer: 400 unless a subclass names its own,
-    as in `class UploadBusy(UploadError, status=423)`."""
-
-    status = 400
 
     def __init_subclass__(cls, *, status: int | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -23,8 +30,22 @@ class UploadError(MemberError):
             cls.status = status
 
 
+class UploadError(RefusalError):
+    """A member's request about their files (sending one, reading it back) that cannot be served."""
+
+
 class UploadTooLarge(UploadError, status=413):
     """The file, the draft's files together, or the bytes sent exceed what is allowed or was announced."""
+
+
+class FileTooLarge(UploadTooLarge):
+    """A file over UPLOAD_MAX_FILE_SIZE; the message says the limit in MB."""
+
+    def __init__(self):
+        super().__init__(
+            _("Die Datei ist zu groß. Erlaubt sind höchstens %(max)s MB je Datei.")
+            % {"max": settings.UPLOAD_MAX_FILE_SIZE // 2**20}
+        )
 
 
 class UnsupportedType(UploadError, status=415):
@@ -40,7 +61,7 @@ class UploadBusy(UploadError, status=423):
 
 
 class UploadExpired(UploadError, status=410):
-    """The unfinished upload expired (or was begun before segments) and was deleted; start it again."""
+    """The unfinished upload expired and was deleted; start it again."""
 
 
 class UploadNotFound(UploadError, status=404):
@@ -66,8 +87,8 @@ class FileUnavailable(UploadError, status=503):
     """A stored file cannot be read right now (disk away or unreadable, or it fails to decrypt)."""
 
 
-class DocumentNotReady(FileUnavailable, status=409):
-    """The file has not been scanned and disarmed yet (or was quarantined): nobody on staff may open it."""
+class DocumentNotReady(RefusalError, status=409):
+    """The document has not been scanned and disarmed (yet), or was refused: nobody on staff may open it."""
 
     def __init__(self, message=None):
         super().__init__(
@@ -77,12 +98,6 @@ class DocumentNotReady(FileUnavailable, status=409):
                 "es kann erst danach geöffnet werden."
             )
         )
-
-
-def document_ensure_deliverable(document) -> None:
-    """Raise DocumentNotReady unless the document was scanned and disarmed (every staff path calls this)."""
-    if not document.is_deliverable:
-        raise DocumentNotReady()
 
 
 class DraftConflict(Exception):
@@ -97,5 +112,5 @@ class DraftConflict(Exception):
         )
 
 
-class TransmitError(MemberError):
+class TransmitError(RefusalError):
     """The draft cannot be transmitted as it is; `message` says what to do."""

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from scanning.disarm import DisarmFailed, ImageTooLarge, image_check
 
 from .constants import ALLOWED_TYPES, KNOWN_EXTENSIONS
-from .exceptions import InvalidFile, UnsupportedType, UploadTooLarge
+from .exceptions import InvalidFile, UnsupportedType
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +29,6 @@ WRONG_CONTENT_MESSAGE = _(
     "die richtige Datei aus: Speichern Sie das Dokument als PDF (zum Beispiel über „Drucken“ und „Als PDF "
     "speichern“) oder fotografieren Sie das Papier mit dem Handy und laden Sie das Foto hoch."
 )
-
-
-def file_too_large() -> UploadTooLarge:
-    """The refusal (413) of a file over UPLOAD_MAX_FILE_SIZE, saying the limit in MB."""
-    return UploadTooLarge(
-        _("Die Datei ist zu groß. Erlaubt sind höchstens %(max)s MB je Datei.")
-        % {"max": settings.UPLOAD_MAX_FILE_SIZE // 2**20}
-    )
 
 
 def name_sanitize(name: str) -> str:

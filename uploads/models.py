@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.models import EncryptedFile
+
 from .constants import SCAN_REFUSED, SCAN_WAITING, ScanStatus, SubmissionStatus, UploadStatus
 
 
@@ -40,6 +42,35 @@ class ScanState(models.Model):
         if self.scan_status == ScanStatus.CLEAN:
             return True
         return self.scan_status == ScanStatus.UNSCANNED and not settings.CLAMD_REQUIRED
+
+
+class MemberFile(EncryptedFile):
+    """A file a member sent, kept encrypted: the upload, the document it becomes at transmission (same uuid, same
+    stored file), or the copy quarantined when clamd found malware in it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("Dateiname"), max_length=255)
+    # Empty (and size null) until the upload is complete.
+    mime_type = models.CharField(_("Dateityp"), max_length=100, blank=True)
+    size = models.BigIntegerField(_("Größe"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    # "documents/<uuid>/": the file is its ordered encrypted segments listed in `segments` ([{"key", "size"}],
+    # each stored as storage_name + key). A disarmed copy is one encrypted file, storage_name, with no segments.
+    # Empty once the file is gone (refused, or moved to the quarantine).
+    storage_name = models.CharField(max_length=255, blank=True)
+    segments = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    def shared_with(self, model: type["MemberFile"]) -> dict:
+        """The values of the fields this file has in common with `model` through their abstract bases (the stored
+        file's, and the scan's where both have one): what a document takes over from its upload."""
+        bases = [base for base in (MemberFile, ScanState) if isinstance(self, base) and issubclass(model, base)]
+        return {field.name: getattr(self, field.name) for base in bases for field in base._meta.local_fields}
 
 
 class SubmissionReason(models.Model):
@@ -101,28 +132,17 @@ class Draft(models.Model):
         return {field: getattr(self, field) for field in fields if getattr(self, field)}
 
 
-class Upload(ScanState):
+class Upload(MemberFile, ScanState):
     """A file of a draft: its encrypted segments, one per request, stored as they arrive; complete when all are in."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="uploads")
-    name = models.CharField(_("Dateiname"), max_length=255)
     # The client's fingerprint of the local file (name, size, date), so a reload can find the upload again.
     fingerprint = models.CharField(max_length=200, blank=True)
     length = models.BigIntegerField(_("angekündigte Größe"))
     offset = models.BigIntegerField(default=0)
-    mime_type = models.CharField(_("Dateityp"), max_length=100, blank=True)
     status = models.CharField(
         _("Status"), max_length=16, choices=UploadStatus.choices, default=UploadStatus.IN_PROGRESS
     )
-    # Only uploads begun before segments existed: their plain parts in storages["staging"].
-    staging_name = models.CharField(max_length=255, blank=True)
-    # "documents/<uuid>/": the document is its ordered encrypted segments listed in `segments`
-    # ([{"key", "size"}], each stored as storage_name + key). Older documents: one file, no segments.
-    storage_name = models.CharField(max_length=255, blank=True)
-    segments = models.JSONField(default=list, blank=True)
-    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
-    size = models.BigIntegerField(_("Größe"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField(_("verfällt"))
@@ -133,17 +153,9 @@ class Upload(ScanState):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "expires_at"], name="uploads_status_expires")]
 
-    def __str__(self) -> str:
-        return self.name
-
     @property
     def is_complete(self) -> bool:
         return self.status == UploadStatus.COMPLETE
-
-    @property
-    def aad(self) -> bytes:
-        """Binds the encrypted file to this upload and, after transmission, to its document (same uuid)."""
-        return f"document:{self.public_id}".encode()
 
 
 class SubmissionQuerySet(models.QuerySet):
@@ -189,17 +201,10 @@ class Submission(models.Model):
         super().save(*args, **kwargs)
 
 
-class SubmissionDocument(ScanState):
-    """A transmitted file: metadata and the name of its encrypted content in the default storage."""
+class SubmissionDocument(MemberFile, ScanState):
+    """A transmitted file: metadata and the name of its encrypted content in the private storage."""
 
-    public_id = models.UUIDField(unique=True, editable=False)
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="documents")
-    name = models.CharField(_("Dateiname"), max_length=255)
-    mime_type = models.CharField(_("Dateityp"), max_length=100)
-    size = models.BigIntegerField(_("Größe"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    storage_name = models.CharField(max_length=255)
-    segments = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("Dokument")
@@ -207,27 +212,12 @@ class SubmissionDocument(ScanState):
         ordering = ["submission", "id"]
         permissions = [("download_submissiondocument", _("darf Dokumente von Mitgliedern herunterladen"))]
 
-    def __str__(self) -> str:
-        return self.name
 
-    @property
-    def aad(self) -> bytes:
-        return f"document:{self.public_id}".encode()
-
-
-class QuarantinedFile(models.Model):
+class QuarantinedFile(MemberFile):
     """A file in which clamd found malware: kept encrypted for QUARANTINE_RETENTION_DAYS, for administrators only."""
 
-    public_id = models.UUIDField(unique=True, editable=False)
     member = models.ForeignKey("members.Member", on_delete=models.SET_NULL, null=True, related_name="+")
-    name = models.CharField(_("Dateiname"), max_length=255)
-    mime_type = models.CharField(_("Dateityp"), max_length=100)
-    size = models.BigIntegerField(_("Größe"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
     signature = models.CharField(_("Befund"), max_length=200)
-    storage_name = models.CharField(max_length=255)
-    # As on the upload it came from: the encrypted segments under storage_name, or one file when empty.
-    segments = models.JSONField(default=list, blank=True)
     found_at = models.DateTimeField(_("gefunden am"), auto_now_add=True)
     delete_after = models.DateTimeField(_("löschen nach"))
 
@@ -235,10 +225,3 @@ class QuarantinedFile(models.Model):
         verbose_name = _("Datei in Quarantäne")
         verbose_name_plural = _("Dateien in Quarantäne")
         ordering = ["-found_at"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def aad(self) -> bytes:
-        return f"document:{self.public_id}".encode()

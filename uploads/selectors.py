@@ -8,7 +8,6 @@ from core.queries import count_by
 from members.kvnr import kvnr_normalize
 from members.models import Member
 
-from .constants import UploadStatus
 from .models import Draft, Submission, SubmissionDocument, SubmissionReason, Upload
 
 
@@ -38,13 +37,11 @@ def upload_for_member(*, member: Member, public_id) -> Upload | None:
     return Upload.objects.select_related("draft").filter(public_id=public_id, draft__member=member).first()
 
 
-def uploads_resumable(*, draft: Draft) -> list[Upload]:
-    return list(draft.uploads.filter(status=UploadStatus.IN_PROGRESS))
-
-
-def reason_list() -> QuerySet[SubmissionReason]:
-    """The reasons a member may choose now."""
-    return SubmissionReason.objects.filter(active=True)
+def reason_list(*, with_inactive: bool = False) -> QuerySet[SubmissionReason]:
+    """The reasons a member may choose now; `with_inactive` adds those they no longer can (submissions keep
+    theirs, so case workers filter by every reason)."""
+    reasons = SubmissionReason.objects.all()
+    return reasons if with_inactive else reasons.filter(active=True)
 
 
 def submission_list(
@@ -105,11 +102,6 @@ def submission_documents(*, submission: Submission) -> list[SubmissionDocument]:
 def submission_document_get(*, submission: Submission, public_id) -> SubmissionDocument | None:
     """One document of the submission by its public id, or None."""
     return submission.documents.filter(public_id=public_id).first()
-
-
-def reasons_all() -> QuerySet[SubmissionReason]:
-    """Every reason, also those members can no longer choose (submissions keep theirs)."""
-    return SubmissionReason.objects.all()
 
 
 def upload_counts_by(*, field: str) -> dict[str, int]:

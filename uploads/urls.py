@@ -8,7 +8,7 @@ app_name = "uploads"
 
 urlpatterns = [
     path("", draft.draft_edit, name="draft"),
-    path("speichern/", draft.draft_autosave, name="autosave"),
+    path("speichern/", draft.draft_autosave_view, name="autosave"),
     path("dateien/", files.file_list, name="file_list"),
     path("dateien/status/", files.file_states, name="file_states"),
     path("dateien/hochladen/", files.file_upload, name="file_upload"),

@@ -15,25 +15,21 @@ UPLOAD_KINDS = {"tus create", "tus patch", "tus delete"}
 
 
 def mount(stack: Stack) -> None:
-    """The run's own private and staging folders become tmpfs mounts (needs root with CAP_SYS_ADMIN)."""
-    for folder in (stack.private, stack.staging):
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m,mode=0700", "tmpfs", str(folder)], check=True)
+    """The run's own private folder becomes a tmpfs mount (needs root with CAP_SYS_ADMIN)."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m,mode=0700", "tmpfs", str(stack.private)], check=True)
 
 
 def remount(stack: Stack, mode: str) -> None:
-    for folder in (stack.private, stack.staging):
-        subprocess.run(["mount", "-o", f"remount,{mode}", str(folder)], check=True)
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(stack.private)], check=True)
 
 
 def fill(stack: Stack) -> None:
-    for folder in (stack.private, stack.staging):
-        free = shutil.disk_usage(folder).free
-        subprocess.run(["fallocate", "-l", str(free), str(folder / "filler")], check=True)
+    free = shutil.disk_usage(stack.private).free
+    subprocess.run(["fallocate", "-l", str(free), str(stack.private / "filler")], check=True)
 
 
 def unfill(stack: Stack) -> None:
-    for folder in (stack.private, stack.staging):
-        (folder / "filler").unlink()
+    (stack.private / "filler").unlink()
 
 
 def main() -> None:

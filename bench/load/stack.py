@@ -44,7 +44,6 @@ class Stack:
         self.pg_port, self.redis_port, self.web_port = free_port(), free_port(), free_port()
         self.pgdata = self.tmp / "pgdata"
         self.private = self.tmp / "var" / "private"
-        self.staging = self.tmp / "var" / "staging"
         self.processes: dict[str, subprocess.Popen] = {}
         key = base64.urlsafe_b64encode(os.urandom(32)).decode()
         self.env = {
@@ -55,7 +54,6 @@ class Stack:
             "CACHE_URL": f"redis://127.0.0.1:{self.redis_port}/1",
             "PORTAL_VAR_DIR": str(self.tmp / "var"),
             "PRIVATE_MEDIA_ROOT": str(self.private),
-            "STAGING_ROOT": str(self.staging),
             "DEBUG": "0",
             # Production's values (PORTAL_PRODUCTION=1 is left off only because loopback has no TLS for its
             # Secure __Host- cookies).
@@ -164,7 +162,6 @@ class Stack:
                 "GUNICORN_BIND": f"127.0.0.1:{port}",
                 "PORTAL_VAR_DIR": str(var),
                 "PRIVATE_MEDIA_ROOT": str(var / "private"),
-                "STAGING_ROOT": str(var / "staging"),
             }
             command = [str(VENV_BIN / "gunicorn"), "portal.wsgi:application", "-c", "deploy/gunicorn.conf.py"]
             self._spawn(f"gunicorn-{index}", [*command, "--no-control-socket"], env=env)
@@ -224,8 +221,7 @@ class Stack:
 
     def start(self) -> None:
         print(f"stack: {self.tmp} (logs in {self.logs})", flush=True)
-        for folder in (self.private, self.staging):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.private.mkdir(parents=True, exist_ok=True)
         self.pg_init()
         self.redis_start()
         if self.s3:
@@ -252,6 +248,5 @@ class Stack:
             self.stop(name)
         with contextlib.suppress(subprocess.CalledProcessError):
             self.pg_stop()
-        for folder in (self.private, self.staging):
-            subprocess.run(["umount", "-q", str(folder)], stderr=subprocess.DEVNULL)
+        subprocess.run(["umount", "-q", str(self.private)], stderr=subprocess.DEVNULL)
         shutil.rmtree(self.tmp, ignore_errors=True)

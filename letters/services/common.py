@@ -1,20 +1,13 @@
-"""What the letters services share: the store of encrypted PDFs, the status history, the row lock, deleting a PDF."""
+"""What the letters services share: the status history, the row lock, deleting a PDF."""
 
-import errno
 import logging
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.storage import Storage, storages
 from django.db import transaction
 
 from ..models import LetterRequest, LetterStatusChange
 
 logger = logging.getLogger(__name__)
-
-
-def letter_storage() -> Storage:
-    """Where the encrypted letter PDFs live (the default storage: a folder, or S3)."""
-    return storages["default"]
 
 
 def letter_history_add(
@@ -31,19 +24,12 @@ def letter_locked(*, letter: LetterRequest, related: tuple[str, ...] = ()) -> Le
 
 def letter_pdf_delete_on_commit(*, letter: LetterRequest) -> None:
     """Remove the letter's file once the transaction commits (a rollback must not lose a PDF still needed)."""
-    storage, name, letter_id = letter_storage(), letter.storage_name, letter.pk
 
     def delete() -> None:
-        try:
-            if storage.exists(name):
-                storage.delete(name)
-        except OSError as error:
+        if not letter.discard():
             # The change is committed; the encrypted file stays behind (a read-only disk, say) and needs a hand.
             logger.error(
-                "letter %s: its PDF %s could not be deleted (%s); delete it by hand",
-                letter_id,
-                name,
-                errno.errorcode.get(error.errno or 0, "?"),
+                "letter %s: its PDF %s could not be deleted; delete it by hand", letter.pk, letter.storage_name
             )
 
     transaction.on_commit(delete)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record, audit_record_many
-from core.crypto import SEGMENT_SIZE, DecryptionError, read_decrypted
+from core.crypto import SEGMENT_SIZE, DecryptionError
 from core.streams import SPOOL_BYTES
 from pins.constants import PinStatus
 from pins.services import pin_is_usable
@@ -27,7 +27,7 @@ from ..exceptions import LetterStateError
 from ..models import LetterRequest, LetterStatusChange, PrintBatch
 from ..pdfmerge import PdfConcatenator
 from ..selectors import print_queue
-from .common import letter_history_add, letter_locked, letter_storage
+from .common import letter_history_add, letter_locked
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ MANIFEST_HEADER = ["position", "letter_id", "reference", "first_page", "pages", 
 
 def letter_pdf(*, letter: LetterRequest) -> bytes:
     """The letter's plaintext PDF; a wrong key, a moved file or a changed file fails loudly."""
-    pdf = read_decrypted(storage=letter_storage(), name=letter.pdf_name, aad=letter.aad)
+    pdf = b"".join(letter.open())
     if hashlib.sha256(pdf).hexdigest() != letter.pdf_sha256:
         raise DecryptionError(f"letter {letter.pk}: PDF does not match its recorded SHA-256")
     return pdf

@@ -14,6 +14,7 @@ from django.utils import timezone
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record, audit_record_many
 from core.crypto import save_encrypted
+from core.storage import private_storage
 from members.models import Member
 from pins.services import pin_issue
 
@@ -21,7 +22,7 @@ from ..constants import LetterStatus
 from ..layered import render_campaign_letters
 from ..models import LetterRequest, LetterStatusChange
 from ..rendering import LetterContent, RenderedLetter, render_letter
-from .common import letter_history_add, letter_storage
+from .common import letter_history_add
 
 
 def _content(*, letter: LetterRequest, pin_display: str, valid_until: datetime.datetime) -> LetterContent:
@@ -42,7 +43,7 @@ def _content(*, letter: LetterRequest, pin_display: str, valid_until: datetime.d
 
 def _store(*, letter: LetterRequest, rendered: RenderedLetter) -> None:
     """Write the letter's PDF encrypted under its fixed name and mark it rendered (the caller saves the row)."""
-    stored = save_encrypted(storage=letter_storage(), name=letter.storage_name, chunks=[rendered.pdf], aad=letter.aad)
+    stored = save_encrypted(storage=private_storage(), name=letter.storage_name, chunks=[rendered.pdf], aad=letter.aad)
     letter.status = LetterStatus.RENDERED
     letter.pdf_name = stored.name
     letter.pdf_sha256 = stored.sha256

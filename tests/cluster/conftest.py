@@ -51,7 +51,6 @@ class Cluster:
                 **self.env,
                 "PORTAL_VAR_DIR": str(var),
                 "PRIVATE_MEDIA_ROOT": str(var / "private"),
-                "STAGING_ROOT": str(var / "staging"),
             }
             command = [
                 str(Path(sys.executable).with_name("gunicorn")),

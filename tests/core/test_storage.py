@@ -57,3 +57,24 @@ def test_decrypting_reader_refuses_another_files_binding():
         pytest.raises(crypto.DecryptionError),
     ):
         raw.read()
+
+
+def test_delete_quietly_logs_the_errno_and_says_the_files_stayed(monkeypatch, caplog):
+    storage = stored_files.private_storage()
+    stored_files.write_stream(storage, "documents/x/000000000000", [b"sealed"])
+
+    def read_only(name):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(storage, "delete", read_only)
+    assert stored_files.delete_quietly(["documents/x/000000000000"], what="upload x") is False
+    assert "upload x: removing a stored file failed with EROFS" in caplog.text
+    assert "documents/x" not in caplog.text
+    assert stored_files.exists(storage, "documents/x/000000000000")
+
+
+def test_delete_quietly_removes_the_files_and_takes_a_missing_one_in_its_stride():
+    storage = stored_files.private_storage()
+    stored_files.write_stream(storage, "letters/1.pdf.enc", [b"sealed"])
+    assert stored_files.delete_quietly(["letters/1.pdf.enc", "letters/2.pdf.enc"], what="letter 1") is True
+    assert not stored_files.exists(storage, "letters/1.pdf.enc")

@@ -85,7 +85,6 @@ def s3_storages(*, endpoint: str, bucket: str) -> dict:
     }
     return {
         "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**options, "location": "files"}},
-        "staging": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**options, "location": "staging"}},
     }
 
 

@@ -13,6 +13,7 @@ from audit.services import Actor
 from staff.exporters import ExportResult, SubmissionExporter, ZipExporter, submission_description
 from staff.services import submission_export, submission_exporter
 from tests.uploads.factories import pdf_bytes
+from uploads.models import SubmissionDocument
 
 from .factories import transmitted_submission
 
@@ -71,3 +72,17 @@ def test_a_setting_that_names_no_exporter_is_refused(settings):
     settings.SUBMISSION_EXPORTER = "staff.exporters.ExportResult"
     with pytest.raises(ImproperlyConfigured):
         submission_exporter()
+
+
+def test_an_export_checks_each_document_once(settings, submission, monkeypatch):
+    settings.SUBMISSION_EXPORT_STORAGE = "default"
+    checked = []
+    deliverable = SubmissionDocument.is_deliverable
+
+    def counted(document) -> bool:
+        checked.append(document.pk)
+        return deliverable.fget(document)
+
+    monkeypatch.setattr(SubmissionDocument, "is_deliverable", property(counted))
+    submission_export(submission=submission, actor=Actor.system())
+    assert sorted(checked) == sorted(submission.documents.values_list("pk", flat=True))

@@ -9,9 +9,11 @@ from django.urls import reverse
 
 from audit.constants import AuditAction
 from audit.models import AuditEvent
+from audit.services import Actor
 from scanning.disarm import pdf_active_content
 from staff.constants import Role
 from staff.exporters import ZipExporter
+from staff.services import submission_export
 from tests.scanning.pdfs import pdf_bytes as hostile_pdf
 from uploads import tasks
 from uploads.constants import ScanStatus
@@ -48,9 +50,14 @@ def test_held_document_blocks_the_export(held_submission, staff_client):
     assert not AuditEvent.objects.filter(action=AuditAction.SUBMISSION_EXPORTED).exists()
 
 
-def test_exporter_refuses_a_held_document(held_submission):
+def test_export_refuses_a_held_document_before_any_exporter_runs(held_submission, monkeypatch):
+    def exporter_reached(self, *, submission):
+        raise AssertionError("the exporter got a submission with a held document")
+
+    monkeypatch.setattr(ZipExporter, "export", exporter_reached)
     with pytest.raises(DocumentNotReady):
-        ZipExporter().zip_stream(submission=held_submission)
+        submission_export(submission=held_submission, actor=Actor.system())
+    assert not AuditEvent.objects.filter(action=AuditAction.SUBMISSION_EXPORTED).exists()
 
 
 def test_held_document_is_released_by_the_beat_and_then_downloadable_disarmed(

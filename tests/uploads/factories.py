@@ -39,7 +39,6 @@ class UploadFactory(factory.django.DjangoModelFactory):
     name = "Bescheinigung.pdf"
     length = 1000
     status = UploadStatus.IN_PROGRESS
-    staging_name = factory.LazyAttribute(lambda o: f"uploads/{uuid.uuid4()}/")
     expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(hours=48))
 
 

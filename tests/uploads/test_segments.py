@@ -15,7 +15,7 @@ from core import storage as stored_files
 from core.crypto import save_encrypted
 from uploads import services
 from uploads.constants import ScanStatus, UploadStatus
-from uploads.exceptions import FileUnavailable, UploadExpired
+from uploads.exceptions import FileUnavailable
 from uploads.models import SubmissionReason, Upload
 from uploads.services import _segments
 
@@ -39,11 +39,10 @@ def append_in_chunks(draft, actor, data: bytes, chunk: int, *, stop: int | None 
 
 def every_stored_file() -> dict[str, bytes]:
     found = {}
-    for alias in ("default", "staging"):
-        root = Path(storages[alias].location)
-        for path in root.rglob("*") if root.exists() else []:
-            if path.is_file():
-                found[str(path)] = path.read_bytes()
+    root = Path(storages["default"].location)
+    for path in root.rglob("*") if root.exists() else []:
+        if path.is_file():
+            found[str(path)] = path.read_bytes()
     return found
 
 
@@ -88,7 +87,7 @@ def test_segments_swapped_in_storage_are_refused(draft, actor, screens):
         b"".join(services.upload_open(upload=upload))
 
 
-def test_a_document_stored_before_segments_is_still_read_and_transmitted(draft, actor):
+def test_a_document_stored_as_one_file_is_read_and_transmitted(draft, actor):
     data = pdf_bytes()
     upload = Upload.objects.create(
         draft=draft,
@@ -97,7 +96,7 @@ def test_a_document_stored_before_segments_is_still_read_and_transmitted(draft, 
         offset=len(data),
         mime_type="application/pdf",
         status=UploadStatus.COMPLETE,
-        scan_status=ScanStatus.CLEAN,  # checked by the worker before segments existed
+        scan_status=ScanStatus.CLEAN,  # as the worker leaves it: its disarmed copy is one encrypted file
         expires_at=timezone.now() + datetime.timedelta(hours=1),
     )
     stored = save_encrypted(
@@ -112,33 +111,14 @@ def test_a_document_stored_before_segments_is_still_read_and_transmitted(draft, 
     assert b"".join(services.document_open(document=submission.documents.get())) == data
 
 
-def test_an_upload_begun_with_plain_staging_is_deleted_and_the_member_restarts(draft, actor):
-    upload = Upload.objects.create(
-        draft=draft,
-        name="alt.pdf",
-        length=1000,
-        offset=500,
-        staging_name="uploads/old/",
-        expires_at=timezone.now() + datetime.timedelta(hours=1),
-    )
-    stored_files.write_stream(storages["staging"], "uploads/old/000000000000", [b"%PDF-1.4 plain"])
-    with pytest.raises(UploadExpired):
-        services.upload_append(
-            upload=upload, offset=500, stream=io.BytesIO(b"x" * 500), content_length=500, actor=actor
-        )
-    assert not Upload.objects.exists()
-    assert every_stored_file() == {}
-
-
 def test_orphans_are_purged_after_the_grace_time_and_listed_segments_stay(draft, actor, screens):
     screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     data = pdf_bytes(padding=100_000)
     upload = append_in_chunks(draft, actor, data, chunk=60_000)
     stored_files.write_stream(storages["default"], f"{upload.storage_name}000009999999", [b"died midway"])
-    stored_files.write_stream(storages["staging"], "uploads/gone/000000000000", [b"%PDF plain leftover"])
     assert services.uploads_purge_orphans() == 0  # too young: a request may still be writing it
     later = timezone.now() + datetime.timedelta(minutes=django_settings.UPLOAD_ORPHAN_GRACE_MINUTES + 1)
-    assert services.uploads_purge_orphans(now=later) == 2
+    assert services.uploads_purge_orphans(now=later) == 1
     assert sorted(every_stored_file()) == sorted(
         storages["default"].path(f"{upload.storage_name}{segment['key']}") for segment in upload.segments
     )

@@ -61,3 +61,9 @@ def test_submission_get_by_reference_or_none():
     wanted = SubmissionFactory(reference="EP-AAAA-BBBB")
     assert selectors.submission_get(reference="ep-aaaa-bbbb") == wanted
     assert selectors.submission_get(reference="EP-ZZZZ-ZZZZ") is None
+
+
+def test_reason_list_offers_active_reasons_and_with_inactive_every_reason():
+    retired = SubmissionReason.objects.create(code="retired", label_de="Alt", label_en="Old", active=False)
+    assert retired not in selectors.reason_list()
+    assert set(selectors.reason_list(with_inactive=True)) == set(SubmissionReason.objects.all())

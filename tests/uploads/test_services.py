@@ -144,7 +144,7 @@ def test_unsupported_type_is_refused_and_deleted_once_first_bytes_are_in(draft, 
             upload=upload, offset=0, stream=io.BytesIO(data[:5000]), content_length=5000, actor=actor
         )
     assert not Upload.objects.filter(pk=upload.pk).exists()
-    assert not storages["staging"].exists(upload.staging_name + "000000000000")
+    assert not list(stored_files.list_files(storages["default"], upload.storage_name))
 
 
 def test_encrypted_pdf_is_refused(draft, actor):

@@ -437,13 +437,11 @@ def test_receipt_is_gone_once_its_time_is_over(member_client, member):
     assert member_client.get(reverse("uploads:receipt")).status_code == 404
 
 
-def test_staged_parts_are_removed_once_complete(member_client, screens):
+def test_only_the_listed_segments_remain_once_complete(member_client, screens):
     screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     tus_upload(member_client, pdf_bytes(padding=100_000))
     upload = Upload.objects.get()
     assert upload.status == UploadStatus.COMPLETE
-    assert upload.staging_name == ""
-    assert staged_files() == []
     assert stored_names() == [f"{upload.storage_name}{segment['key']}" for segment in upload.segments]
 
 
@@ -478,16 +476,11 @@ def failing_write(code: int):
     return write
 
 
-def staged_files() -> list[str]:
-    """Plain parts of the old staging: none are written any more."""
-    return [name for name, _modified in core_storage.list_files(storages["staging"], "")]
-
-
 def stored_names() -> list[str]:
     return sorted(name for name, _modified in core_storage.list_files(storages["default"], "documents"))
 
 
-def test_disk_full_while_staging_a_chunk_answers_507_and_keeps_the_offset(member_client, monkeypatch, caplog):
+def test_disk_full_while_storing_a_chunk_answers_507_and_keeps_the_offset(member_client, monkeypatch, caplog):
     data = pdf_bytes(padding=100_000)
     url = tus_create(member_client, len(data))["Location"]
     monkeypatch.setattr(core_storage, "_local_write", failing_write(errno.ENOSPC))
@@ -531,12 +524,12 @@ def test_read_only_disk_while_storing_the_encrypted_file_answers_503_and_the_upl
     assert Upload.objects.get().sent_sha256 == hashlib.sha256(data).hexdigest()
 
 
-def test_a_failed_chunk_leaves_no_partial_part_in_staging(member_client, monkeypatch):
+def test_a_failed_chunk_leaves_no_partial_segment(member_client, monkeypatch):
     data = pdf_bytes(padding=100_000)
     url = tus_create(member_client, len(data))["Location"]
     monkeypatch.setattr(core_storage, "_local_write", failing_write(errno.ENOSPC))
     tus_patch(member_client, url, 0, data[:65536])
-    assert staged_files() == [] and stored_names() == []
+    assert stored_names() == []
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])

@@ -1,22 +1,24 @@
 """Writes of the uploads app, one module per subject; the public functions are importable from here.
 
-drafts (autosave, versions), receiving (tus and form uploads), documents (opening stored files),
+drafts (autosave, versions), receiving (tus and form uploads), documents (opening stored files, what staff may get),
 transmission (final, ends all PINs, receipt; case status), housekeeping (purges run by beat).
 """
 
-from .documents import document_open, upload_open
+from .documents import document_ensure_deliverable, document_open, submission_ensure_deliverable, upload_open
 from .drafts import draft_autosave, draft_get_or_create
 from .housekeeping import drafts_purge_expired, uploads_purge_expired, uploads_purge_orphans
 from .receiving import upload_append, upload_create, upload_delete, upload_ensure_live, upload_store
 from .transmission import draft_transmit, reference_generate, submission_set_status
 
 __all__ = [
+    "document_ensure_deliverable",
     "document_open",
     "draft_autosave",
     "draft_get_or_create",
     "draft_transmit",
     "drafts_purge_expired",
     "reference_generate",
+    "submission_ensure_deliverable",
     "submission_set_status",
     "upload_append",
     "upload_create",

@@ -1,8 +1,9 @@
-"""An upload's encrypted segments: writing one per request, reading them back in order, the running SHA-256.
+"""An upload's encrypted segments: writing one per request, the bytes received so far, the running SHA-256.
 
 Each PATCH (and the plain form's one request) is encrypted as it arrives and stored as the document's own
 segment, documents/<uuid>/<offset:012d>; the row lists the segments in order with their sizes, and a
-segment's key is bound into its authentication data, so segments cannot be swapped, reordered or dropped.
+segment's key is bound into its authentication data, so segments cannot be swapped, reordered or dropped
+(core.segments reads them back).
 """
 
 import collections
@@ -15,69 +16,23 @@ from typing import IO, Any
 from django.utils.translation import gettext_lazy as _
 
 from core import storage as stored_files
-from core.crypto import DecryptionError, encrypt_chunks, iter_file, open_decrypted, open_decrypting_reader
+from core.crypto import encrypt_chunks, iter_file
+from core.segments import segment_aad
 
 from ..exceptions import InvalidFile
 from ..models import Upload
-from ..staging import StagedFile
-from ._storage import delete_quietly, private_storage, storage_failed
+from ._storage import storage_failed
 
 # Request bodies are read and written in pieces of this size: memory stays bounded, and a piece matches
 # gunicorn's largest socket read, so its read-ahead buffer never has to be copied around.
 READ_CHUNK = 1024 * 1024
 
 
-def _segment_aad(aad: bytes, key: str) -> bytes:
-    return aad + b"|segment:" + key.encode()
-
-
-def _open_segment(*, storage_name: str, key: str, aad: bytes) -> Iterator[bytes]:
-    return open_decrypted(storage=private_storage(), name=f"{storage_name}{key}", aad=_segment_aad(aad, key))
-
-
-def segments_reader(*, storage_name: str, segments: list[dict], aad: bytes) -> io.BufferedReader:
-    """The plaintext of the segments back to back as one seekable file, decrypted segment by segment."""
-    sizes = {segment["key"]: segment["size"] for segment in segments}
-    parts, position = [], 0
-    for segment in segments:
-        parts.append((position, position + segment["size"], segment["key"]))
-        position += segment["size"]
-
-    def open_part(key: str) -> IO[bytes]:
-        return open_decrypting_reader(
-            storage=private_storage(), name=f"{storage_name}{key}", size=sizes[key], aad=_segment_aad(aad, key)
-        )
-
-    return io.BufferedReader(StagedFile(open_part, parts), buffer_size=READ_CHUNK)
-
-
-def upload_staged(*, upload: Upload) -> io.BufferedReader:
+def upload_received(*, upload: Upload) -> io.BufferedReader:
     """The bytes received so far, [0, offset), as one seekable file."""
     if sum(segment["size"] for segment in upload.segments) != upload.offset:
         raise InvalidFile(_("Die Datei ist unvollständig angekommen. Bitte laden Sie sie erneut hoch."))
-    return segments_reader(storage_name=upload.storage_name, segments=upload.segments, aad=upload.aad)
-
-
-def segments_open(*, storage_name: str, segments: list[dict], aad: bytes) -> Iterator[bytes]:
-    """The segments' plaintext in order, streamed; the first is opened and checked before this returns."""
-    first, *rest = segments
-    opened = _open_segment(storage_name=storage_name, key=first["key"], aad=aad)
-    return _segments_then(opened, first, rest, storage_name=storage_name, aad=aad)
-
-
-def _segments_then(opened: Iterator[bytes], first: dict, rest: list[dict], *, storage_name: str, aad: bytes):
-    segment = first
-    while True:
-        size = 0
-        for chunk in opened:
-            size += len(chunk)
-            yield chunk
-        if size != segment["size"]:
-            raise DecryptionError("a segment has another size than recorded")
-        if not rest:
-            return
-        segment, *rest = rest
-        opened = _open_segment(storage_name=storage_name, key=segment["key"], aad=aad)
+    return upload.reader()
 
 
 class _BoundedReader:
@@ -113,7 +68,7 @@ def segment_write(*, upload: Upload, offset: int, stream: IO[bytes], running=Non
     """
     key = f"{offset:012d}"
     name = f"{upload.storage_name}{key}"
-    storage = private_storage()
+    storage = stored_files.private_storage()
     reader = _BoundedReader(stream, upload.length - offset)
 
     def chunks() -> Iterator[bytes]:
@@ -123,12 +78,12 @@ def segment_write(*, upload: Upload, offset: int, stream: IO[bytes], running=Non
             yield chunk
 
     try:
-        stored_files.write_stream(storage, name, encrypt_chunks(chunks(), aad=_segment_aad(upload.aad, key)))
+        stored_files.write_stream(storage, name, encrypt_chunks(chunks(), aad=segment_aad(upload.aad, key)))
         if reader.count == 0:
             stored_files.delete(storage, name)
             return None
     except OSError as error:
-        delete_quietly(storage, name, upload=upload)
+        stored_files.delete_quietly([name], what=f"upload {upload.public_id}")
         raise storage_failed(error, upload=upload, step="storing a part") from error
     return {"key": key, "size": reader.count}
 

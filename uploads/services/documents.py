@@ -1,4 +1,5 @@
-"""Opening stored files: a member's complete upload, and a transmitted document for views that checked permission."""
+"""Opening stored files (a member's complete upload; a transmitted document for views that checked permission),
+and the rule that staff get a document only once it is scanned and disarmed."""
 
 import logging
 from collections.abc import Iterator
@@ -6,25 +7,20 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from core.crypto import DecryptionError, open_decrypted
+from core.crypto import DecryptionError
+from core.storage import errno_name
 
-from ..exceptions import FileUnavailable
-from ..models import SubmissionDocument, Upload
-from ._segments import segments_open
-from ._storage import errno_name, private_storage
+from ..constants import SCAN_REFUSED
+from ..exceptions import DocumentNotReady, FileUnavailable
+from ..models import MemberFile, Submission, SubmissionDocument, Upload
 
 logger = logging.getLogger(__name__)
 
 
-def _open_stored(*, name: str, aad: bytes, what: str, segments: list[dict] | None = None) -> Iterator[bytes]:
-    """open_decrypted, with a message instead of an error when the file cannot be read or decrypted.
-
-    A document is its ordered encrypted segments; one stored before segments existed is a single file.
-    """
+def _file_open(file: MemberFile, *, what: str) -> Iterator[bytes]:
+    """The file's content (MemberFile.open), with a message instead of an error when it cannot be read."""
     try:
-        if segments:
-            return segments_open(storage_name=name, segments=segments, aad=aad)
-        return open_decrypted(storage=private_storage(), name=name, aad=aad)
+        return file.open()
     except OSError as error:
         logger.warning("%s: reading the stored file failed with %s", what, errno_name(error))
     except DecryptionError:
@@ -41,9 +37,7 @@ def _open_stored(*, name: str, aad: bytes, what: str, segments: list[dict] | Non
 
 def upload_open(*, upload: Upload) -> Iterator[bytes]:
     """The decrypted content of a complete upload, streamed; FileUnavailable (503) when it cannot be read."""
-    return _open_stored(
-        name=upload.storage_name, aad=upload.aad, what=f"upload {upload.public_id}", segments=upload.segments
-    )
+    return _file_open(upload, what=f"upload {upload.public_id}")
 
 
 def document_open(*, document: SubmissionDocument) -> Iterator[bytes]:
@@ -51,9 +45,22 @@ def document_open(*, document: SubmissionDocument) -> Iterator[bytes]:
 
     Raises FileUnavailable (503) when it cannot be read.
     """
-    return _open_stored(
-        name=document.storage_name,
-        aad=document.aad,
-        what=f"document {document.public_id}",
-        segments=document.segments,
-    )
+    return _file_open(document, what=f"document {document.public_id}")
+
+
+def document_ensure_deliverable(*, document: SubmissionDocument) -> None:
+    """Staff get a document only once it is scanned and disarmed (ScanState.is_deliverable): raises
+    DocumentNotReady (409) for one being checked, held, refused or quarantined."""
+    if not document.is_deliverable:
+        raise DocumentNotReady()
+
+
+def submission_ensure_deliverable(*, submission: Submission) -> None:
+    """An export waits for every document: raises DocumentNotReady (409) while one is being checked or held.
+
+    Refused and quarantined documents do not hold it up: no export hands them out (its description lists them
+    with their status).
+    """
+    for document in submission.documents.all():
+        if document.scan_status not in SCAN_REFUSED:
+            document_ensure_deliverable(document=document)

@@ -23,6 +23,7 @@ from core.queue import task_enqueue
 from .. import files
 from ..constants import ALLOWED_TYPES, SCREEN_TASK, ScanStatus, UploadStatus
 from ..exceptions import (
+    FileTooLarge,
     InvalidFile,
     OffsetMismatch,
     StorageFailed,
@@ -33,8 +34,8 @@ from ..exceptions import (
     UploadTooLarge,
 )
 from ..models import Draft, Upload
-from ._segments import running_hash_keep, running_hash_take, segment_write, sha256_of, upload_staged
-from ._storage import storage_failed, upload_discard_unfinished, upload_files_discard, upload_parts_delete
+from ._segments import running_hash_keep, running_hash_take, segment_write, sha256_of, upload_received
+from ._storage import storage_failed, upload_discard_unfinished
 
 # PostgreSQL's SQLSTATE for a NOWAIT row lock held by another transaction (lock_not_available).
 LOCK_NOT_AVAILABLE = "55P03"
@@ -53,7 +54,7 @@ def upload_create(*, draft: Draft, name: str, length: int, fingerprint: str = ""
     if length == 0:
         raise InvalidFile(_("Die Datei ist leer. Bitte wählen Sie eine andere Datei."))
     if length > settings.UPLOAD_MAX_FILE_SIZE:
-        raise files.file_too_large()
+        raise FileTooLarge()
     with transaction.atomic():
         # The draft's row lock serialises concurrent announcements so the per-draft limits hold.
         if Draft.objects.select_for_update().filter(pk=draft.pk).first() is None:
@@ -103,13 +104,6 @@ def upload_ensure_live(*, upload: Upload, now: datetime.datetime | None = None) 
         raise UploadExpired(_EXPIRED)
 
 
-def _refuse_legacy_staging(upload: Upload) -> None:
-    """An upload begun before segments (plain parts in staging) cannot go on: it is deleted, the member restarts."""
-    if upload.staging_name and not upload.is_complete:
-        upload_discard_unfinished(upload=upload)
-        raise UploadExpired(_EXPIRED)
-
-
 def upload_append(
     *, upload: Upload, offset: int, stream: IO[bytes], content_length: int | None, actor: Actor
 ) -> Upload:
@@ -122,7 +116,6 @@ def upload_append(
     sends the same bytes again later.
     """
     upload_ensure_live(upload=upload)
-    _refuse_legacy_staging(upload)
     refusal: UploadError | None = None
     with transaction.atomic():
         locked = _lock(upload)
@@ -142,8 +135,8 @@ def upload_append(
             locked.offset += segment["size"]
         try:
             if not locked.mime_type and locked.offset >= min(files.SNIFF_BYTES, locked.length):
-                with upload_staged(upload=locked) as staged:
-                    head = staged.read(files.SNIFF_BYTES)
+                with upload_received(upload=locked) as received:
+                    head = received.read(files.SNIFF_BYTES)
                 locked.mime_type = files.type_detect(head=head, name=locked.name)
             if locked.offset == locked.length:
                 _complete(locked, actor=actor, running=running)
@@ -156,14 +149,13 @@ def upload_append(
         except UploadError as error:
             refusal = error
     if refusal is not None:
-        upload_files_discard(upload=locked)
+        locked.discard()
         Upload.objects.filter(pk=locked.pk).delete()
         raise refusal
     running_hash_keep(upload=locked, running=running)
     if locked.is_complete:
         # Leftovers of failed tries (a segment written whose request then failed) are not the document.
-        kept = frozenset(f"{locked.storage_name}{segment['key']}" for segment in locked.segments)
-        upload_parts_delete(upload=locked, keep=kept)
+        locked.discard(keep=frozenset(locked.stored_names))
     return locked
 
 
@@ -173,11 +165,11 @@ def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
     Nothing is copied: the received segments are the document as the member sent it. The worker scans and
     disarms it once this transaction commits (uploads.screening), so no web worker waits for clamd.
     """
-    with upload_staged(upload=upload) as staged:
+    with upload_received(upload=upload) as received:
         try:
-            checked, mime = files.file_clean(staged, mime=upload.mime_type)
+            checked, mime = files.file_clean(received, mime=upload.mime_type)
         except InvalidFile as error:
-            fault = staged.raw.fault
+            fault = received.raw.fault
             if isinstance(fault, OSError):
                 raise fault from error  # the storage was away, the file may be fine: 503, try again
             if isinstance(fault, DecryptionError):
@@ -229,7 +221,7 @@ def upload_delete(*, upload: Upload, actor: Actor) -> None:
             member=locked.draft.member,
             data={"upload": str(locked.public_id)},
         )
-    upload_files_discard(upload=locked)
+    locked.discard()
 
 
 def upload_store(*, draft: Draft, name: str, fileobj: IO[bytes], size: int, actor: Actor) -> Upload:

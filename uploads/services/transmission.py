@@ -19,11 +19,6 @@ from ..models import Draft, Submission, SubmissionDocument, Upload
 
 # A reference has 40 random bits: a clash is rare, several in a row mean something else is wrong.
 REFERENCE_ATTEMPTS = 5
-# What a transmitted document takes over from its upload, besides the uuid (same uuid, same encrypted file).
-DOCUMENT_FIELDS = (
-    "name", "mime_type", "size", "sha256", "storage_name", "segments", "sent_sha256", "scan_status", "scan_note",
-    "scanned_at",
-)  # fmt: skip
 
 
 def reference_generate() -> str:
@@ -108,13 +103,9 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
             transmitted_at=now,
             receipt_available_until=now + datetime.timedelta(minutes=settings.RECEIPT_AVAILABLE_MINUTES),
         )
+        # Same uuid, same encrypted file, same scan state.
         SubmissionDocument.objects.bulk_create(
-            SubmissionDocument(
-                public_id=upload.public_id,
-                submission=submission,
-                **{field: getattr(upload, field) for field in DOCUMENT_FIELDS},
-            )
-            for upload in uploads
+            SubmissionDocument(submission=submission, **upload.shared_with(SubmissionDocument)) for upload in uploads
         )
         pin_invalidate_all(member=locked.member, reason=EndReason.TRANSMITTED, actor=actor)
         _submission_audit(submission, action=AuditAction.SUBMISSION_TRANSMITTED, actor=actor, documents=len(uploads))

@@ -3,7 +3,7 @@
 uploads.urls routes to the modules; the names are importable from here too.
 """
 
-from .draft import draft_autosave, draft_edit
+from .draft import draft_autosave_view, draft_edit
 from .files import file_delete, file_download, file_list, file_states, file_upload
 from .transmission import RECEIPT_COOKIE, done, receipt, review, transmit
 from .tus import tus_collection, tus_upload
@@ -11,7 +11,7 @@ from .tus import tus_collection, tus_upload
 __all__ = [
     "RECEIPT_COOKIE",
     "done",
-    "draft_autosave",
+    "draft_autosave_view",
     "draft_edit",
     "file_delete",
     "file_download",

@@ -99,7 +99,7 @@ def draft_edit(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @member_api
-def draft_autosave(request: HttpRequest) -> HttpResponse:
+def draft_autosave_view(request: HttpRequest) -> HttpResponse:
     """Autosave from the page script: JSON with the new version, 409 when another tab saved in between."""
     draft = selectors.draft_for_member(member=request.member)
     if draft is None:

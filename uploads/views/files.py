@@ -15,8 +15,8 @@ from pins.session import member_required
 
 from .. import selectors, services
 from ..constants import SCAN_REFUSED
-from ..exceptions import UploadError
-from ..files import file_too_large, name_sanitize
+from ..exceptions import FileTooLarge, UploadError
+from ..files import name_sanitize
 from ._common import member_actor, member_api, member_draft, to_draft
 
 # The multipart envelope adds a little to the file; a body announced beyond the limit plus this cannot fit.
@@ -62,7 +62,7 @@ def file_upload(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def _file_upload_too_large(request: HttpRequest) -> HttpResponse:
-    return to_draft(request, error=file_too_large().message, status=303)
+    return to_draft(request, error=FileTooLarge().message, status=303)
 
 
 @csrf_protect

@@ -3,7 +3,6 @@
 import math
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
 from core import storage as stored_files
@@ -21,17 +20,17 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="only verify access, change nothing")
 
     def handle(self, *args, check: bool = False, **options):
-        default, staging = storages["default"], storages["staging"]
+        default = stored_files.private_storage()
         if not check and is_s3(default):
             staging_days = max(1, math.ceil(settings.UPLOAD_EXPIRY_HOURS / 24) + 1)
-            staging_prefix = staging.location.strip("/") + "/" if is_s3(staging) else "staging/"
+            staging_prefix = "staging/"
             try:
                 steps = s3_prepare_bucket(default, staging_prefix=staging_prefix, staging_days=staging_days)
             except OSError as error:
                 raise CommandError(f"preparing the bucket failed: {error}") from error
             for step in steps:
                 self.stdout.write(step)
-        for alias, storage in (("default", default), ("staging", staging)):
+        for alias, storage in (("default", default),):
             try:
                 stored_files.verify_access(storage)
             except OSError as error:
