@@ -1,0 +1,154 @@
+"""The disarm in a child process under operating-system limits, so a hostile file kills the child, never the worker.
+
+The parent (`disarm_isolated`) starts `python -m scanning.sandbox` with the files as inherited descriptors; the
+child sets RLIMIT_AS (its address space after the imports plus the memory budget) and RLIMIT_CPU, disarms, and
+prints one JSON line. A child that hits a limit dies (MemoryError, SIGXCPU, SIGKILL) or is killed at the wall-clock
+deadline: the file is refused as too complex. The parent reads the child's peak RSS from wait4.
+"""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO
+
+from .disarm import ActiveContentLeft, DecodeBudget, DisarmFailed, ImageTooLarge, TooComplex, image_disarm, pdf_disarm
+
+ROOT = Path(__file__).resolve().parent.parent
+MiB = 2**20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one disarm may take: address space above the child's own start (`memory`), CPU seconds, wall seconds,
+    the image decode budget (bytes, from the header) and the PDF stream decode budget."""
+
+    memory: int = 512 * MiB
+    cpu_seconds: int = 60
+    wall_seconds: float = 120
+    image_budget: int = 200 * MiB
+    pdf: dict = field(default_factory=lambda: {"total": 512 * MiB, "ratio": 100, "floor": 32 * MiB})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The child's answer: the MIME type written, or why the file is refused (image_too_large, too_complex,
+    active_content, unreadable); its peak resident memory in bytes; how it ended (for the log)."""
+
+    mime: str = ""
+    refused: str = ""
+    peak_rss: int = 0
+    detail: str = ""
+
+
+def _address_space() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _limit(memory: int, cpu_seconds: int) -> None:
+    ceiling = _address_space() + memory
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 2))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _child(args: dict) -> dict:
+    limits = Limits(**{key: args[key] for key in ("memory", "cpu_seconds", "wall_seconds", "image_budget", "pdf")})
+    _limit(limits.memory, limits.cpu_seconds)
+    src = os.fdopen(args["src"], "rb", closefd=False)
+    out = os.fdopen(args["out"], "r+b", closefd=False)
+    strings = os.fdopen(args["strings"], "wb", closefd=False)
+    try:
+        if args["mime"] == "application/pdf":
+            pdf_disarm(src, out, budget=DecodeBudget(**limits.pdf), strings=strings)
+            mime = "application/pdf"
+        else:
+            mime = image_disarm(src, out, mime=args["mime"], budget=limits.image_budget)
+        out.flush()
+        strings.flush()
+    except ImageTooLarge as error:
+        return {"refused": "image_too_large", "detail": str(error)}
+    except TooComplex as error:
+        return {"refused": "too_complex", "detail": str(error)}
+    except ActiveContentLeft as error:
+        return {"refused": "active_content", "detail": str(error)}
+    except DisarmFailed as error:
+        return {"refused": "unreadable", "detail": str(error)}
+    except MemoryError:
+        return {"refused": "too_complex", "detail": "memory"}
+    return {"mime": mime}
+
+
+def main() -> None:
+    answer = _child(json.loads(sys.argv[1]))
+    sys.stdout.write(json.dumps(answer) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # nothing left to tidy; skip interpreter teardown under the limits
+
+
+def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage, bool]:
+    """Wait for the child (killing it at the deadline); its status, its own resource usage, whether it was killed."""
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return status, usage, False
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            _done, status, usage = os.wait4(pid, 0)
+            return status, usage, True
+        time.sleep(0.02)
+
+
+def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime: str, limits: Limits) -> Outcome:
+    """Disarm `src` (a real file) into `out` in a limited child; `strings` receives the decoded strings of a PDF."""
+    args = {
+        **asdict(limits),
+        "mime": mime,
+        "src": src.fileno(),
+        "out": out.fileno(),
+        "strings": strings.fileno(),
+    }
+    src.seek(0)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    with tempfile.TemporaryFile() as answer, tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "scanning.sandbox", json.dumps(args)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=answer,
+            stderr=errors,
+            pass_fds=(src.fileno(), out.fileno(), strings.fileno()),
+        )
+        status, usage, killed = _wait(child.pid, time.monotonic() + limits.wall_seconds)
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        peak = usage.ru_maxrss * 1024
+        answer.seek(0)
+        line = answer.read(4096).decode("utf-8", "replace").strip()
+        errors.seek(0)
+        tail = errors.read(65536).decode("utf-8", "replace").strip().splitlines()[-1:]
+    if killed:
+        return Outcome(refused="too_complex", peak_rss=peak, detail="wall-clock limit")
+    if child.returncode != 0 or not line:
+        how = f"signal {-child.returncode}" if child.returncode < 0 else f"exit {child.returncode}"
+        return Outcome(refused="too_complex", peak_rss=peak, detail=" ".join([how, *tail]))
+    result = json.loads(line)
+    out.seek(0)
+    strings.seek(0)
+    return Outcome(
+        mime=result.get("mime", ""), refused=result.get("refused", ""), peak_rss=peak, detail=result.get("detail", "")
+    )
+
+
+if __name__ == "__main__":
+    main()
