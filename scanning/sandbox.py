@@ -3,7 +3,9 @@
 The parent (`disarm_isolated`) starts `python -m scanning.sandbox` with the files as inherited descriptors; the
 child sets RLIMIT_AS (its address space after the imports plus the memory budget) and RLIMIT_CPU, disarms, and
 prints one JSON line. A child that hits a limit dies (MemoryError, SIGXCPU, SIGKILL) or is killed at the wall-clock
-deadline: the file is refused as too complex. The parent reads the child's peak RSS from wait4.
+deadline: the file is refused as too complex. The child's peak RSS is its VmHWM (/proc), which starts afresh at
+exec (wait4's ru_maxrss would count the parent's pages the child had for a moment between fork and exec): the
+child reports it when it ends, and the parent samples it while it waits, for a child that is killed.
 """
 
 import json
@@ -47,12 +49,20 @@ class Outcome:
     detail: str = ""
 
 
-def _address_space() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
+def _status(field: str, pid: int | str = "self") -> int:
+    """A /proc/<pid>/status memory field in bytes (0 once the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return 0
+
+
+def _address_space() -> int:
+    return _status("VmSize")
 
 
 def _limit(memory: int, cpu_seconds: int) -> None:
@@ -91,22 +101,25 @@ def _child(args: dict) -> dict:
 
 def main() -> None:
     answer = _child(json.loads(sys.argv[1]))
+    answer["peak_rss"] = _status("VmHWM")
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
     os._exit(0)  # nothing left to tidy; skip interpreter teardown under the limits
 
 
-def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage, bool]:
-    """Wait for the child (killing it at the deadline); its status, its own resource usage, whether it was killed."""
+def _wait(pid: int, deadline: float) -> tuple[int, int, bool]:
+    """Wait for the child (killing it at the deadline); its status, the highest VmHWM seen, whether it was killed."""
+    peak = 0
     while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return status, usage, False
+            return status, peak, False
+        peak = max(peak, _status("VmHWM", pid))
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
-            _done, status, usage = os.wait4(pid, 0)
-            return status, usage, True
-        time.sleep(0.02)
+            _done, status = os.waitpid(pid, 0)
+            return status, peak, True
+        time.sleep(0.01)
 
 
 def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime: str, limits: Limits) -> Outcome:
@@ -121,7 +134,7 @@ def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime:
     src.seek(0)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
     with tempfile.TemporaryFile() as answer, tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen(
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module; arguments are JSON we built
             [sys.executable, "-m", "scanning.sandbox", json.dumps(args)],
             cwd=ROOT,
             env=env,
@@ -130,9 +143,8 @@ def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime:
             stderr=errors,
             pass_fds=(src.fileno(), out.fileno(), strings.fileno()),
         )
-        status, usage, killed = _wait(child.pid, time.monotonic() + limits.wall_seconds)
+        status, peak, killed = _wait(child.pid, time.monotonic() + limits.wall_seconds)
         child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-        peak = usage.ru_maxrss * 1024
         answer.seek(0)
         line = answer.read(4096).decode("utf-8", "replace").strip()
         errors.seek(0)
@@ -146,7 +158,10 @@ def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime:
     out.seek(0)
     strings.seek(0)
     return Outcome(
-        mime=result.get("mime", ""), refused=result.get("refused", ""), peak_rss=peak, detail=result.get("detail", "")
+        mime=result.get("mime", ""),
+        refused=result.get("refused", ""),
+        peak_rss=max(peak, int(result.get("peak_rss", 0))),
+        detail=result.get("detail", ""),
     )
 
 

@@ -15,6 +15,7 @@ import secrets
 import tempfile
 from typing import IO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import storages
@@ -181,7 +182,13 @@ def file_screen(*, row: Upload | SubmissionDocument) -> str:
         logger.error("%s %s refused: its check did not finish %s times", kind, row.public_id, MAX_ATTEMPTS)
         status = _refuse(kind, row, reason="too_complex", data={"attempts": MAX_ATTEMPTS})
     else:
-        status = _screen(kind, row)
+        try:
+            status = _screen(kind, row)
+        except SoftTimeLimitExceeded:
+            raise  # timed out: counts, like a worker process killed with the file
+        except Exception:
+            cache.delete(key)  # an ordinary error (database, storage) is no verdict on the file
+            raise
     cache.delete(key)
     return status
 

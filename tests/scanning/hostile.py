@@ -11,7 +11,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 from PIL import Image
 
-from .pdfs import TEXT, _base
+from .pdfs import _base
 
 # --- encoders for the PDF filters (clamd decodes Flate and the ASCII ones in page streams, not LZW) -------------
 
@@ -153,10 +153,8 @@ def _reencode_objstm(data: bytes, filters: list[str]) -> bytes:
         raw = data[stream_kw + 7 : stream_kw + 7 + length]
         plain = zlib.decompress(raw)
         encoded = encode(plain, filters)
-        fixed = (
-            header.replace(b"/Filter /FlateDecode", b"/Filter " + _filter_bytes(filters)).replace(
-                b"/Length %d" % length, b"/Length %d" % len(encoded)
-            )
+        fixed = header.replace(b"/Filter /FlateDecode", b"/Filter " + _filter_bytes(filters)).replace(
+            b"/Length %d" % length, b"/Length %d" % len(encoded)
         )
         out += data[pos:dict_start] + fixed + b"stream\n" + encoded
         pos = stream_kw + 7 + length
@@ -240,4 +238,3 @@ def png_declaring(width: int, height: int, *, mode: str = "1") -> bytes:
     out = io.BytesIO()
     Image.new(mode, (width, height)).save(out, "PNG")
     return out.getvalue()
-
