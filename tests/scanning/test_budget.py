@@ -168,3 +168,11 @@ def test_our_lzw_decoder_agrees_with_qpdf():
         stream = result.pages[0].Contents
         assert stream.Filter == "/FlateDecode"
         assert stream.read_bytes().endswith(data.replace(b"\n", b" "))
+
+
+def test_the_member_is_told_a_pixel_flood_has_too_many_pixels(settings):
+    from uploads.exceptions import InvalidFile
+    from uploads.files import file_clean
+
+    with pytest.raises(InvalidFile, match=r"zu viele Bildpunkte \(14000 x 14000\)"):
+        file_clean(io.BytesIO(png_declaring(14000, 14000)), mime="image/png")
