@@ -109,3 +109,21 @@ def test_an_ordinary_error_does_not_count_as_a_dead_check(draft, actor, screens,
     monkeypatch.undo()
     assert tasks.screen_file("upload", upload.pk) == ScanStatus.UNSCANNED
     assert Upload.objects.get(pk=upload.pk).is_deliverable
+
+
+def test_no_verdict_on_the_disarmed_copy_holds_the_file(real_clamd, draft, actor, monkeypatch):
+    """Fail closed on the second scan too: clamd gone between the original and the copy holds the file."""
+    from scanning import clamd
+
+    real_scan, calls = clamd.scan_stream, []
+
+    def gone_after_the_first(src, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise clamd.ScannerUnavailable("unreachable")
+        return real_scan(src, **kwargs)
+
+    monkeypatch.setattr(clamd, "scan_stream", gone_after_the_first)
+    upload = upload_whole(draft, actor, harmless_pdf("launch"))
+    assert (upload.scan_status, upload.scan_note) == (ScanStatus.HELD, "unreachable")
+    assert len(calls) == 2 and not upload.is_deliverable
