@@ -363,6 +363,37 @@ def pdf_strings(pdf: pikepdf.Pdf) -> Iterator[bytes]:
                 stack.extend(_children(item))
 
 
+def _content_streams(pdf: pikepdf.Pdf) -> Iterator[tuple[object, bytes]]:
+    """Each page and form XObject with its decoded content (streams are Flate here, already within budget)."""
+    for page in pdf.pages:
+        contents = page.obj.get("/Contents")
+        streams = contents if isinstance(contents, Array) else [contents] if contents is not None else []
+        yield page, b"\n".join(stream.read_bytes() for stream in streams if isinstance(stream, pikepdf.Stream))
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Stream) and str(obj.get("/Subtype", "")) == "/Form":
+            yield obj, obj.read_bytes()
+
+
+def pdf_inline_images(pdf: pikepdf.Pdf, budget: DecodeBudget) -> Iterator[bytes]:
+    """The decoded data of every inline image (BI ... ID ... EI) in the PDF's content: it lives inside a content
+    stream under filters of its own, which a scan of the content stream does not decode."""
+    for holder, content in _content_streams(pdf):
+        if b"BI" not in content or b"ID" not in content:
+            continue  # no inline image: spare the parse
+        for instruction in pikepdf.parse_content_stream(holder):
+            if not isinstance(instruction, pikepdf.ContentStreamInlineImage):
+                continue
+            image = instruction.iimage
+            filters = [str(name) for name in image.filters]
+            generic = [name for name in filters if name in GENERIC_FILTERS]
+            if any(name not in GENERIC_FILTERS and name not in IMAGE_FILTERS for name in filters):
+                raise DisarmFailed("inline image filters")
+            raw = image.read_raw_bytes()
+            yield raw
+            if generic and generic == filters[: len(generic)]:
+                yield b"".join(_decoded(raw, generic, [None] * len(generic), budget))
+
+
 def pdf_verify(src: IO[bytes]) -> None:
     """Open the rewritten copy afresh and refuse it if anything that can act is still in it (fail closed)."""
     try:
@@ -381,7 +412,8 @@ def pdf_disarm(
 
     Every stream is decoded under `budget` and stored as Flate first (before anything else decodes it), so the
     scan of the copy reads every stream and no stream costs more than its share. The copy is then checked again;
-    `strings` receives the decoded value of every string in it, for the scan.
+    `strings` receives, for the scan, the decoded value of every string in it and the decoded data of every
+    inline image (both hidden from a scan of the copy's bytes).
     """
     budget = (budget or DecodeBudget()).start(src.seek(0, 2))
     src.seek(0)
@@ -408,6 +440,8 @@ def pdf_disarm(
             with pikepdf.open(out) as copy:
                 for value in pdf_strings(copy):
                     strings.write(value + b"\n")
+                for data in pdf_inline_images(copy, budget):
+                    strings.write(data + b"\n")
     except DisarmFailed:
         raise
     except MemoryError as error:

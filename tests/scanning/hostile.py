@@ -103,8 +103,8 @@ def _saved(pdf: pikepdf.Pdf, **options) -> bytes:
 def pdf_with_payload(payload: bytes, filters: list[str], *, place: str = "page") -> bytes:
     """A one-page PDF with TEXT whose `place` carries `payload` under `filters`:
 
-    "page": a second page content stream; "xobject": a form XObject drawn with Do; "objstm": a string in an
-    object (the stream's own data then is a form XObject with the payload) kept in a compressed object stream.
+    "page": a second page content stream; "xobject": a form XObject drawn with Do; "inline": the data of an inline
+    image in a page content stream; "objstm": a string in an object kept in a compressed object stream.
     """
     pdf = _base()
     page = pdf.pages[0]
@@ -119,6 +119,16 @@ def pdf_with_payload(payload: bytes, filters: list[str], *, place: str = "page")
         drawing = pdf.make_stream(b"")
         drawing.write(encode(b"q /Fx Do Q\n", filters), filter=_filter(filters))
         page.obj.Contents = Array([page.obj.Contents, drawing])
+    elif place == "inline":
+        # An inline image (BI ... ID ... EI) in the page's content, its data under `filters` (abbreviated names).
+        abbreviations = {"/LZWDecode": "/LZW", "/RunLengthDecode": "/RL", "/ASCII85Decode": "/A85",
+                         "/ASCIIHexDecode": "/AHx", "/FlateDecode": "/Fl"}  # fmt: skip
+        names = " ".join(abbreviations[f] for f in filters)
+        data = encode(payload + bytes(64 * 8 - len(payload)), filters)
+        stream.write(
+            b"q 8 0 0 8 72 600 cm BI /W 64 /H 8 /BPC 8 /CS /G /F [" + names.encode() + b"] ID " + data + b" EI Q\n"
+        )
+        page.obj.Contents = Array([page.obj.Contents, stream])
     elif place == "objstm":
         # The payload as a string in an ordinary object: qpdf packs it into an object stream, compressed.
         page.obj.PieceInfo = pdf.make_indirect(Dictionary(Note=String(payload)))

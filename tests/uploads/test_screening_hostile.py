@@ -32,7 +32,7 @@ FILTERS = [
 ]
 
 
-@pytest.mark.parametrize("place", ["page", "xobject", "objstm"])
+@pytest.mark.parametrize("place", ["page", "xobject", "inline", "objstm"])
 @pytest.mark.parametrize("filters", FILTERS, ids="+".join)
 def test_eicar_under_any_filter_anywhere_is_quarantined(real_clamd, draft, actor, filters, place):
     upload = upload_whole(draft, actor, pdf_with_payload(EICAR, filters, place=place))
