@@ -218,7 +218,7 @@ def _screen(kind: str, row) -> str:
             return _refuse(kind, row, reason=outcome.refused, data={"peak_rss": outcome.peak_rss})
         if scanned:
             # What is delivered is scanned too: the copy (its streams now in filters clamd decodes) and, for a
-            # PDF, the decoded value of every string in it, which a PDF writes escaped or as hex.
+            # PDF, what a byte scan of it cannot see: its strings and inline images, decoded.
             try:
                 for part in (safe, strings):
                     if part.seek(0, 2) == 0:
