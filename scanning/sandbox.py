@@ -145,7 +145,13 @@ def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime:
             stderr=errors,
             pass_fds=(src.fileno(), out.fileno(), strings.fileno()),
         )
-        status, peak, killed = _wait(child.pid, time.monotonic() + limits.wall_seconds)
+        try:
+            status, peak, killed = _wait(child.pid, time.monotonic() + limits.wall_seconds)
+        except BaseException:
+            # Interrupted (Celery's soft time limit, shutdown): the child must not outlive the check.
+            child.kill()
+            child.wait()
+            raise
         child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         answer.seek(0)
         line = answer.read(4096).decode("utf-8", "replace").strip()

@@ -176,3 +176,23 @@ def test_the_member_is_told_a_pixel_flood_has_too_many_pixels(settings):
 
     with pytest.raises(InvalidFile, match=r"zu viele Bildpunkte \(14000 x 14000\)"):
         file_clean(io.BytesIO(png_declaring(14000, 14000)), mime="image/png")
+
+
+def test_an_interrupted_check_leaves_no_child_behind(monkeypatch):
+    """Celery's soft time limit raises in the waiting parent: the child is killed and reaped, not orphaned."""
+    import os
+
+    from scanning import sandbox
+
+    started = []
+
+    def interrupted(pid, deadline):
+        started.append(pid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sandbox, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        isolated(pdf_bytes())
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0], os.WNOHANG)  # already reaped
+    assert not os.path.exists(f"/proc/{started[0]}")
