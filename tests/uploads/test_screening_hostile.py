@@ -127,3 +127,28 @@ def test_no_verdict_on_the_disarmed_copy_holds_the_file(real_clamd, draft, actor
     upload = upload_whole(draft, actor, harmless_pdf("launch"))
     assert (upload.scan_status, upload.scan_note) == (ScanStatus.HELD, "unreachable")
     assert len(calls) == 2 and not upload.is_deliverable
+
+
+def test_eicar_behind_a_png_predictor_is_quarantined(real_clamd, draft, actor):
+    """A predictor puts a filter byte before every row: the payload is split in the Flate data clamd inflates."""
+    import zlib
+
+    from tests.scanning.pdfs import _base
+
+    columns = 16
+    body = b"% " + EICAR + b"\n"
+    body += b" " * (-len(body) % columns)
+    rows = b"".join(b"\x00" + body[i : i + columns] for i in range(0, len(body), columns))
+    pdf = _base()
+    stream = pdf.make_stream(b"")
+    stream.write(
+        zlib.compress(rows),
+        filter=pikepdf.Name.FlateDecode,
+        decode_parms=pikepdf.Dictionary(Predictor=12, Columns=columns),
+    )
+    page = pdf.pages[0].obj
+    page.Contents = pikepdf.Array([page.Contents, stream])
+    out = io.BytesIO()
+    pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    upload = upload_whole(draft, actor, out.getvalue())
+    assert upload.scan_status == ScanStatus.INFECTED
