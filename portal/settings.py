@@ -279,6 +279,15 @@ QUARANTINE_RETENTION_DAYS = env.int("QUARANTINE_RETENTION_DAYS", default=90)
 # 200 MiB takes a 24-megapixel HEIC, what current phones save by default (5712 x 4284 x 4 bytes x 2 = 196 MB);
 # 100 MiB refused those and let through only about 13 megapixels.
 UPLOAD_IMAGE_MEMORY_BUDGET = env.int("UPLOAD_IMAGE_MEMORY_BUDGET", default=200 * 2**20)
+# The disarm runs in a child process: address space above its start (RLIMIT_AS), CPU seconds (RLIMIT_CPU) and a
+# wall-clock deadline; past any of them the file is refused as too complex. PDF streams decode under a budget
+# counted while decoding: at most TOTAL bytes, and at most RATIO times the file's size (but FLOOR is always allowed).
+UPLOAD_DISARM_MEMORY = env.int("UPLOAD_DISARM_MEMORY", default=512 * 2**20)
+UPLOAD_DISARM_CPU_SECONDS = env.int("UPLOAD_DISARM_CPU_SECONDS", default=60)
+UPLOAD_DISARM_WALL_SECONDS = env.float("UPLOAD_DISARM_WALL_SECONDS", default=120)
+UPLOAD_PDF_DECODE_TOTAL = env.int("UPLOAD_PDF_DECODE_TOTAL", default=512 * 2**20)
+UPLOAD_PDF_DECODE_RATIO = env.int("UPLOAD_PDF_DECODE_RATIO", default=100)
+UPLOAD_PDF_DECODE_FLOOR = env.int("UPLOAD_PDF_DECODE_FLOOR", default=32 * 2**20)
 
 # PIN letters (letters app): the fonts embedded in every letter (Debian's fonts-dejavu-core), how long a
 # collected letter's PDF is kept, when a request still waiting for the worker is handed to it again, and how

@@ -186,11 +186,11 @@ class _Screens:
         self.pending: list[tuple[str, int]] = []
 
     def run(self) -> None:
-        from uploads.screening import file_screen
+        from uploads.tasks import screen_file
 
         while self.pending:
             kind, pk = self.pending.pop(0)
-            file_screen(kind=kind, pk=pk)
+            screen_file(kind, pk)
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,11 @@
 
 Kept apart from services/ (which receives and transmits) because it runs only in the Celery worker and its
 beat: a file completes in the web request as "pending"; `file_screen` scans what the member sent with clamd,
-rewrites it (scanning.disarm) and swaps the stored file for the disarmed copy, or holds it when there is no
-verdict, or quarantines it when clamd finds malware. Nothing reaches staff before that (ScanState.is_deliverable).
+rewrites it (scanning.disarm, in a child process under memory and CPU limits: scanning.sandbox), scans the
+rewritten copy (what staff and exporters receive) and the decoded strings of a PDF, and swaps the stored file for
+the copy; or holds it when there is no verdict, quarantines it when clamd finds malware in what was sent or in the
+copy, or refuses it (unreadable, too many pixels, too complex, active content left). Nothing reaches staff before
+that (ScanState.is_deliverable). A check whose process died twice is refused, never redelivered for ever.
 """
 
 import datetime
@@ -12,7 +15,9 @@ import secrets
 import tempfile
 from typing import IO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
@@ -22,9 +27,8 @@ from audit.services import Actor, audit_record
 from core import storage as stored_files
 from core.crypto import iter_file, save_encrypted
 from core.queue import task_enqueue
-from core.streams import SPOOL_BYTES
 from scanning import clamd
-from scanning.disarm import DisarmFailed, ImageTooLarge, image_disarm, pdf_disarm
+from scanning.sandbox import Limits, Outcome, disarm_isolated
 
 from .constants import SCAN_WAITING, SCREEN_TASK, ScanStatus, UploadStatus
 from .exceptions import UploadError
@@ -33,10 +37,18 @@ from .services import document_open, upload_open
 
 logger = logging.getLogger(__name__)
 MODELS = {"upload": Upload, "document": SubmissionDocument}
+# A check that started this often without finishing (its worker process was killed or timed out each time) is
+# not run again: the file is refused as too complex.
+MAX_ATTEMPTS = 2
+ATTEMPT_SECONDS = 24 * 3600
 
 
 def _member(row):
     return row.draft.member if isinstance(row, Upload) else row.submission.member
+
+
+def _kind(row) -> str:
+    return "upload" if isinstance(row, Upload) else "document"
 
 
 def _waiting(kind: str):
@@ -46,7 +58,8 @@ def _waiting(kind: str):
     return rows.filter(status=UploadStatus.COMPLETE) if kind == "upload" else rows
 
 
-def _load(kind: str, pk: int):
+def file_waiting(*, kind: str, pk: int) -> Upload | SubmissionDocument | None:
+    """The upload ("upload") or transmitted document ("document") with this id if its file waits for the check."""
     related = "draft__member" if kind == "upload" else "submission__member"
     return _waiting(kind).select_related(related).filter(pk=pk).first()
 
@@ -55,14 +68,23 @@ def _spool(row, out: IO[bytes]) -> None:
     chunks = upload_open(upload=row) if isinstance(row, Upload) else document_open(document=row)
     for chunk in chunks:
         out.write(chunk)
+    out.flush()
     out.seek(0)
 
 
-def _disarm(src: IO[bytes], out: IO[bytes], *, mime: str) -> str:
-    if mime == "application/pdf":
-        pdf_disarm(src, out)
-        return mime
-    return image_disarm(src, out, mime=mime, budget=settings.UPLOAD_IMAGE_MEMORY_BUDGET)
+def disarm_limits() -> Limits:
+    """The limits of one disarm, from settings (docs/scanning.md states them)."""
+    return Limits(
+        memory=settings.UPLOAD_DISARM_MEMORY,
+        cpu_seconds=settings.UPLOAD_DISARM_CPU_SECONDS,
+        wall_seconds=settings.UPLOAD_DISARM_WALL_SECONDS,
+        image_budget=settings.UPLOAD_IMAGE_MEMORY_BUDGET,
+        pdf={
+            "total": settings.UPLOAD_PDF_DECODE_TOTAL,
+            "ratio": settings.UPLOAD_PDF_DECODE_RATIO,
+            "floor": settings.UPLOAD_PDF_DECODE_FLOOR,
+        },
+    )
 
 
 def _finish(kind: str, row, *, status: str, note: str = "", action: str, data: dict | None = None, **fields) -> bool:
@@ -124,23 +146,55 @@ def _delete(name: str, segments: list[dict] | None = None) -> None:
         logger.warning("removing a replaced stored file failed; the orphan purge removes it later")
 
 
-def _refuse(kind: str, row, *, reason: str) -> str:
+def _refuse(kind: str, row, *, reason: str, data: dict | None = None) -> str:
     refused = _finish(
         kind, row, status=ScanStatus.REFUSED, note=reason, action=AuditAction.DOCUMENT_REFUSED,
-        storage_name="", segments=[],
+        data={"why": reason, **(data or {})}, storage_name="", segments=[],
     )  # fmt: skip
     if refused:
         transaction.on_commit(lambda: _delete(row.storage_name, row.segments))
     return ScanStatus.REFUSED
 
 
-def file_screen(*, kind: str, pk: int) -> str:
-    """Scan and disarm one stored upload or document; returns its new scan status. Safe to run twice."""
-    row = _load(kind, pk)
-    if row is None:  # removed, already checked, or (an upload) not complete yet: nothing to do
-        status = MODELS[kind].objects.filter(pk=pk).values_list("scan_status", flat=True).first()
+def _attempt_key(row) -> str:
+    return f"uploads:screen:{_kind(row)}:{row.pk}:{row.storage_name}"
+
+
+def _scan(src: IO[bytes]) -> clamd.Verdict:
+    src.seek(0)
+    return clamd.scan_stream(src)
+
+
+def file_screen(*, row: Upload | SubmissionDocument) -> str:
+    """Scan and disarm the stored file of one upload or document; returns its new scan status. Safe to run twice:
+    a row no longer waiting (checked, removed, or an upload not complete yet) is left as it is."""
+    kind = _kind(row)
+    fresh = file_waiting(kind=kind, pk=row.pk)
+    if fresh is None:
+        status = MODELS[kind].objects.filter(pk=row.pk).values_list("scan_status", flat=True).first()
         return status or "gone"
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as plain, tempfile.TemporaryFile() as safe:
+    row = fresh
+    key = _attempt_key(row)
+    cache.add(key, 0, ATTEMPT_SECONDS)
+    attempts = cache.incr(key)
+    if attempts > MAX_ATTEMPTS:
+        # The two runs before never came back: their worker process was killed (memory, time limit) with this file.
+        logger.error("%s %s refused: its check did not finish %s times", kind, row.public_id, MAX_ATTEMPTS)
+        status = _refuse(kind, row, reason="too_complex", data={"attempts": MAX_ATTEMPTS})
+    else:
+        try:
+            status = _screen(kind, row)
+        except SoftTimeLimitExceeded:
+            raise  # timed out: counts, like a worker process killed with the file
+        except Exception:
+            cache.delete(key)  # an ordinary error (database, storage) is no verdict on the file
+            raise
+    cache.delete(key)
+    return status
+
+
+def _screen(kind: str, row) -> str:
+    with tempfile.TemporaryFile() as plain, tempfile.TemporaryFile() as safe, tempfile.TemporaryFile() as strings:
         try:
             _spool(row, plain)
         except UploadError:
@@ -148,20 +202,32 @@ def file_screen(*, kind: str, pk: int) -> str:
         scanned = clamd.scanner_configured()
         if scanned:
             try:
-                verdict = clamd.scan_stream(plain)
+                verdict = _scan(plain)
             except clamd.ScannerUnavailable as error:
                 return _hold(kind, row, reason=error.reason)
             if verdict.infected:
                 return _quarantine(kind, row, signature=verdict.signature)
         elif settings.CLAMD_REQUIRED:
             return _hold(kind, row, reason="not_configured")
-        plain.seek(0)
-        try:
-            mime = _disarm(plain, safe, mime=row.mime_type)
-        except ImageTooLarge:
-            return _refuse(kind, row, reason="image_too_large")
-        except DisarmFailed:
-            return _refuse(kind, row, reason="unreadable")
+        outcome: Outcome = disarm_isolated(
+            src=plain, out=safe, strings=strings, mime=row.mime_type, limits=disarm_limits()
+        )
+        logger.info("%s %s disarmed: peak RSS %d MiB", kind, row.public_id, outcome.peak_rss // 2**20)
+        if outcome.refused:
+            logger.warning("%s %s refused (%s): %s", kind, row.public_id, outcome.refused, outcome.detail)
+            return _refuse(kind, row, reason=outcome.refused, data={"peak_rss": outcome.peak_rss})
+        if scanned:
+            # What is delivered is scanned too: the copy (its streams now in filters clamd decodes) and, for a
+            # PDF, what a byte scan of it cannot see: its strings and inline images, decoded.
+            try:
+                for part in (safe, strings):
+                    if part.seek(0, 2) == 0:
+                        continue  # an image has no strings
+                    verdict = _scan(part)
+                    if verdict.infected:
+                        return _quarantine(kind, row, signature=verdict.signature)
+            except clamd.ScannerUnavailable as error:
+                return _hold(kind, row, reason=error.reason)
         safe.seek(0)
         stored = save_encrypted(
             storage=storages["default"],
@@ -170,6 +236,7 @@ def file_screen(*, kind: str, pk: int) -> str:
             chunks=iter_file(safe),
             aad=row.aad,
         )
+    mime = outcome.mime
     status = ScanStatus.CLEAN if scanned else ScanStatus.UNSCANNED
     old, old_segments = row.storage_name, row.segments
     done = _finish(

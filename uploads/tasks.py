@@ -24,8 +24,14 @@ def purge_quarantine(self) -> int:
 
 @shared_task(bind=True, acks_late=True)
 def screen_file(self, kind: str, pk: int) -> str:
-    """Scan and disarm one stored upload ("upload") or transmitted document ("document"); a second run is a no-op."""
-    return screening.file_screen(kind=kind, pk=pk)
+    """Scan and disarm one stored upload ("upload") or transmitted document ("document"); a second run is a no-op.
+
+    With acks_late a worker killed mid-check gets the message again; file_screen refuses the file after two runs
+    that never finished, so no file is redelivered for ever."""
+    row = screening.file_waiting(kind=kind, pk=pk)
+    if row is None:  # removed, already checked, or (an upload) not complete yet
+        return "skipped"
+    return screening.file_screen(row=row)
 
 
 @shared_task(bind=True, acks_late=True)

@@ -154,3 +154,30 @@ def test_the_default_budget_takes_a_24_megapixel_phone_photo_and_refuses_49_mega
     Image.new("1", (7000, 7000)).convert("RGB").save(flood, "PNG")
     with pytest.raises(ImageTooLarge):
         image_check(io.BytesIO(flood.getvalue()), budget=budget)
+
+
+def test_anything_left_after_the_rewrite_refuses_the_file(monkeypatch):
+    """Fail closed: should the strip pass miss something, the check of the rewritten copy refuses it."""
+    from scanning import disarm
+
+    monkeypatch.setattr(disarm, "_strip", lambda pdf: None)
+    monkeypatch.setattr(disarm, "Sanitizer", _NoSanitizer)
+    with pytest.raises(disarm.ActiveContentLeft, match="/OpenAction"):
+        disarmed(pdf_bytes("open_action_javascript"))
+
+
+def test_an_embedded_file_under_any_key_is_found_by_the_check_and_removed_by_the_disarm():
+    from tests.scanning.hostile import embedded_under_custom_key
+
+    hostile = embedded_under_custom_key(b"MZ payload")
+    with pikepdf.open(io.BytesIO(hostile)) as pdf:
+        assert {"/EF", "/EmbeddedFile"} <= set(pdf_active_content(pdf))
+    safe = disarmed(hostile)
+    assert b"MZ payload" not in safe
+    with pikepdf.open(io.BytesIO(safe)) as pdf:
+        assert pdf_active_content(pdf) == []
+
+
+class _NoSanitizer:
+    def __getattr__(self, name):
+        return lambda *args: self

@@ -65,7 +65,7 @@ def test_an_upload_still_arriving_is_left_alone_by_the_check_and_the_rescan(draf
         upload=upload, offset=0, stream=io.BytesIO(data[:1000]), content_length=1000, actor=actor
     )
     Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
-    file_screen(kind="upload", pk=upload.pk)
+    file_screen(row=upload)
     assert screening_rescan_count() == 0
     upload.refresh_from_db()
     assert len(upload.segments) == 1 and upload.offset == 1000 and upload.storage_name
@@ -197,7 +197,7 @@ def test_screening_twice_does_nothing_the_second_time(draft, actor, screens):
     upload = upload_whole(draft, actor, hostile_pdf())
     screens.run()
     upload.refresh_from_db()
-    assert file_screen(kind="upload", pk=upload.pk) == ScanStatus.UNSCANNED
+    assert file_screen(row=upload) == ScanStatus.UNSCANNED
     assert AuditEvent.objects.filter(action=AuditAction.DOCUMENT_CLEARED).count() == 1
 
 
