@@ -7,8 +7,8 @@ JavaScript the member gets a wait ticket instead: after a short server-given wai
 The cost rises with the guess rate. A challenge and a ticket are good for one attempt (cache.add, atomic on
 Redis) and only until their expiry.
 
-Log events (for log-based metrics): `login.attack_mode.started` and `login.attack_mode.ended`, each with the
-level; `login.attack_mode.level` when the level rises.
+Log events (for log-based metrics): `login.attack_mode.started` (with `attack_level`) and
+`login.attack_mode.ended`; `login.attack_mode.level` (with `attack_level`) when the level rises.
 """
 
 import base64
@@ -86,12 +86,12 @@ def attack_note_global_count(*, count: int) -> None:
     if cache.add(_SEEN_KEY, 1, timeout=None):
         logger.warning(
             "login.attack_mode.started: %d guesses in the window (budget %d), level %d",
-            count, limit, level, extra={"event": "login.attack_mode.started", "level": level},
+            count, limit, level, extra={"event": "login.attack_mode.started", "attack_level": level},
         )  # fmt: skip
     elif level > previous_level:
         logger.warning(
             "login.attack_mode.level: %d guesses in the window, level %d", count, level,
-            extra={"event": "login.attack_mode.level", "level": level},
+            extra={"event": "login.attack_mode.level", "attack_level": level},
         )  # fmt: skip
 
 

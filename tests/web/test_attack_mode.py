@@ -156,3 +156,14 @@ def test_staff_login_pays_the_same_proof_of_work_under_attack(client):
     response = client.post(reverse("admin:login"), {**data, "altcha": _solved(client)})
     assert response.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_start_line_keeps_its_severity_and_states_the_level_apart(caplog):
+    # Before: the event's "level" extra replaced the line's severity ("level": 1 instead of "WARNING").
+    from core.logs import JsonFormatter
+
+    with caplog.at_level(logging.WARNING, logger="web.attack"):
+        attack_note_global_count(count=10)
+    (record,) = [record for record in caplog.records if getattr(record, "event", "") == "login.attack_mode.started"]
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["level"], line["attack_level"], line["event"]) == ("WARNING", 1, "login.attack_mode.started")
