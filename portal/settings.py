@@ -448,6 +448,12 @@ LOGIN_ATTACK_CHALLENGE_COST = env.int("LOGIN_ATTACK_CHALLENGE_COST", default=500
 LOGIN_ATTACK_CHALLENGE_SECONDS = env.int("LOGIN_ATTACK_CHALLENGE_SECONDS", default=300)
 LOGIN_ATTACK_NOJS_WAIT_SECONDS = env.int("LOGIN_ATTACK_NOJS_WAIT_SECONDS", default=5)
 LOGIN_ATTACK_TICKETS_PER_SECOND = env.float("LOGIN_ATTACK_TICKETS_PER_SECOND", default=0.5)
+# The ticket lane's bounds: no ticket with a longer wait is handed out (the page says the lane is full instead);
+# each address gets this many tickets per window; a ticket is good this long after its wait, from its address.
+LOGIN_ATTACK_TICKET_MAX_WAIT_SECONDS = env.int("LOGIN_ATTACK_TICKET_MAX_WAIT_SECONDS", default=60)
+LOGIN_ATTACK_TICKETS_PER_ADDRESS = env.int("LOGIN_ATTACK_TICKETS_PER_ADDRESS", default=3)
+LOGIN_ATTACK_TICKET_ADDRESS_WINDOW_SECONDS = env.int("LOGIN_ATTACK_TICKET_ADDRESS_WINDOW_SECONDS", default=60)
+LOGIN_ATTACK_TICKET_VALID_SECONDS = env.int("LOGIN_ATTACK_TICKET_VALID_SECONDS", default=120)
 # Browser features no page of the portal uses.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()"
 MIDDLEWARE += [

@@ -62,7 +62,10 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
         # Attack mode (web/attack.py): under attack a staff login pays the same proof of work as a member's,
         # before its password is checked.
         check = attack_check(
-            level=attack_level(), payload=self.data.get("altcha", ""), ticket=self.data.get("wartemarke", "")
+            level=attack_level(),
+            payload=self.data.get("altcha", ""),
+            ticket=self.data.get("wartemarke", ""),
+            ip=client_ip(self.request) or "",
         )
         self.security_check = check
         if not check.passed:
