@@ -256,6 +256,16 @@ OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
 # code once); this also turns django-otp's config and QR views into a plain 403.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 STAFF_REISSUE_LIMIT_PER_DAY = env.int("STAFF_REISSUE_LIMIT_PER_DAY", default=3)
+# Staff login under attack (staff.services.staff_login_failed): failed logins count per user name and per address
+# (IPv6: /64); at the limit that name or address is locked for STAFF_LOGIN_LOCK_SECONDS, doubling with each further
+# failure up to STAFF_LOGIN_LOCK_MAX_SECONDS. Counts start again after STAFF_LOGIN_WINDOW_SECONDS without a failure.
+# Administrators see and lift the locks in admin. A staff session ends after STAFF_IDLE_TIMEOUT_MINUTES idle.
+STAFF_LOGIN_USERNAME_LIMIT = env.int("STAFF_LOGIN_USERNAME_LIMIT", default=5)
+STAFF_LOGIN_ADDRESS_LIMIT = env.int("STAFF_LOGIN_ADDRESS_LIMIT", default=20)
+STAFF_LOGIN_WINDOW_SECONDS = env.int("STAFF_LOGIN_WINDOW_SECONDS", default=15 * 60)
+STAFF_LOGIN_LOCK_SECONDS = env.int("STAFF_LOGIN_LOCK_SECONDS", default=60)
+STAFF_LOGIN_LOCK_MAX_SECONDS = env.int("STAFF_LOGIN_LOCK_MAX_SECONDS", default=3600)
+STAFF_IDLE_TIMEOUT_MINUTES = env.int("STAFF_IDLE_TIMEOUT_MINUTES", default=30)
 # Where "Export" sends a submission: a dotted path to a staff.exporters.SubmissionExporter subclass.
 SUBMISSION_EXPORTER = env.str("SUBMISSION_EXPORTER", default="staff.exporters.ZipExporter")
 # Empty: the ZIP is handed to the case worker as a download; a storage alias: it is written there instead.
@@ -459,4 +469,5 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 MIDDLEWARE += [
     "core.middleware.SecurityHeadersMiddleware",
     "web.middleware.MemberSessionMiddleware",
+    "staff.middleware.StaffIdleTimeoutMiddleware",
 ]
