@@ -77,8 +77,10 @@ def staff_login_failed(*, user: AbstractBaseUser | None, username: str, reason: 
         )
         for scope, key in login_lock_keys(username=username, ip=ip):
             _login_failure_count(scope=scope, key=key, ip=ip, now=now)
-    # The guess counts toward the global budget like a member's (attack mode) and against its address there.
-    login_throttle_record_guess(ip=ip or "", on_global=lambda count: attack_note_global_count(count=count))
+    # The guess counts toward the global budget like a member's (attack mode) and against its address there;
+    # a failure without a request (authenticate() called outside a login page) has no address to count against.
+    if ip:
+        login_throttle_record_guess(ip=ip, on_global=lambda count: attack_note_global_count(count=count))
 
 
 def _login_failure_count(*, scope: str, key: str, ip: str | None, now: datetime.datetime) -> None:
