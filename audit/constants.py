@@ -43,4 +43,6 @@ class AuditAction(models.TextChoices):
     SUBMISSION_EXPORTED = "submission.exported", _("Vorgang exportiert")
     STAFF_LOGIN = "staff.login", _("Mitarbeiter-Anmeldung")
     STAFF_LOGIN_FAILED = "staff.login_failed", _("Mitarbeiter-Anmeldung fehlgeschlagen")
+    STAFF_LOGIN_LOCKED = "staff.login_locked", _("Mitarbeiter-Anmeldung gesperrt")
+    STAFF_LOGIN_UNLOCKED = "staff.login_unlocked", _("Mitarbeiter-Anmeldesperre aufgehoben")
     STAFF_CREATED = "staff.created", _("Mitarbeiter angelegt")

@@ -14,6 +14,9 @@ task_var: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar("task
 # What a client may send as X-Request-ID: a short token of safe characters (a UUID, a load balancer's id).
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
+# The line's own fields: an extra of the same name never replaces them (it is written as "extra_<name>").
+_LINE_FIELDS = frozenset({"time", "level", "logger", "message", "exception"})
+
 # Attributes every LogRecord has; anything else was passed with extra={...} and is written as a field.
 # django.request's "request" extra is left out: its text holds the full path with the query string.
 _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request"}
@@ -42,6 +45,8 @@ class ContextFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, request id, task, extra fields.
 
+    `level` is always the severity: an extra that shares a name with one of the line's own fields is renamed.
+
     Only what the code logs goes out: no request bodies, headers or query strings are added here.
     """
 
@@ -54,7 +59,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _RECORD_ATTRIBUTES and not key.startswith("_") and value not in ("", None):
-                line[key] = value if isinstance(value, str | int | float | bool) else str(value)
+                name = f"extra_{key}" if key in _LINE_FIELDS else key
+                line[name] = value if isinstance(value, str | int | float | bool) else str(value)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

@@ -1,6 +1,9 @@
 """PIN statuses, reasons for ending a PIN, the outcomes of a login attempt, and the PIN alphabet."""
 
+from django.conf import settings
 from django.db import models
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # Upper-case letters and digits without look-alikes (no 0/O, no 1/I/l): 32 symbols, 5 bits each.
@@ -13,11 +16,21 @@ PIN_GROUP = 4  # shown as XXXX-XXXX-XXXX
 SELECTOR_TRIES = 5  # picks of a free selector before issuing gives up (two issues racing for one selector)
 
 
+def _locked_label() -> str:
+    # Read when shown, so that the label always names the limit in force (PIN_MAX_FAILED_ATTEMPTS).
+    return gettext("gesperrt nach %(count)s Fehleingaben") % {"count": settings.PIN_MAX_FAILED_ATTEMPTS}
+
+
 class PinStatus(models.TextChoices):
     ACTIVE = "active", _("aktiv")
-    LOCKED = "locked", _("gesperrt nach fünf Fehleingaben")
+    LOCKED = "locked", lazy(_locked_label, str)()
     EXPIRED = "expired", _("abgelaufen")
     INVALIDATED = "invalidated", _("ungültig gemacht")
+
+
+def pin_status_choices() -> list[tuple[str, str]]:
+    """The status choices for LetterPin.status: a callable, so that migrations never record the limit's label."""
+    return PinStatus.choices
 
 
 class EndReason(models.TextChoices):

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
-from .constants import EndReason, PinStatus
+from .constants import EndReason, PinStatus, pin_status_choices
 
 
 class LetterPin(Device):
@@ -18,7 +18,7 @@ class LetterPin(Device):
     selector = models.CharField(max_length=4)
     pin_hash = models.CharField(max_length=200)
     purpose = models.CharField(_("Anlass"), max_length=200)
-    status = models.CharField(_("Status"), max_length=16, choices=PinStatus.choices, default=PinStatus.ACTIVE)
+    status = models.CharField(_("Status"), max_length=16, choices=pin_status_choices, default=PinStatus.ACTIVE)
     end_reason = models.CharField(_("Grund"), max_length=16, choices=EndReason.choices, blank=True)
     issued_at = models.DateTimeField(_("erstellt"))
     expires_at = models.DateTimeField(_("gültig bis"))

@@ -247,6 +247,16 @@ OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
 # code once); this also turns django-otp's config and QR views into a plain 403.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 STAFF_REISSUE_LIMIT_PER_DAY = env.int("STAFF_REISSUE_LIMIT_PER_DAY", default=3)
+# Staff login under attack (staff.services.staff_login_failed): failed logins count per user name and per address
+# (IPv6: /64); at the limit that name or address is locked for STAFF_LOGIN_LOCK_SECONDS, doubling with each further
+# failure up to STAFF_LOGIN_LOCK_MAX_SECONDS. Counts start again after STAFF_LOGIN_WINDOW_SECONDS without a failure.
+# Administrators see and lift the locks in admin. A staff session ends after STAFF_IDLE_TIMEOUT_MINUTES idle.
+STAFF_LOGIN_USERNAME_LIMIT = env.int("STAFF_LOGIN_USERNAME_LIMIT", default=5)
+STAFF_LOGIN_ADDRESS_LIMIT = env.int("STAFF_LOGIN_ADDRESS_LIMIT", default=20)
+STAFF_LOGIN_WINDOW_SECONDS = env.int("STAFF_LOGIN_WINDOW_SECONDS", default=15 * 60)
+STAFF_LOGIN_LOCK_SECONDS = env.int("STAFF_LOGIN_LOCK_SECONDS", default=60)
+STAFF_LOGIN_LOCK_MAX_SECONDS = env.int("STAFF_LOGIN_LOCK_MAX_SECONDS", default=3600)
+STAFF_IDLE_TIMEOUT_MINUTES = env.int("STAFF_IDLE_TIMEOUT_MINUTES", default=30)
 # Where "Export" sends a submission: a dotted path to a staff.exporters.SubmissionExporter subclass.
 SUBMISSION_EXPORTER = env.str("SUBMISSION_EXPORTER", default="staff.exporters.ZipExporter")
 # Empty: the ZIP is handed to the case worker as a download; a storage alias: it is written there instead.
@@ -353,6 +363,7 @@ if PRODUCTION:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = 365 * 24 * 3600
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -442,11 +453,18 @@ LOGIN_ATTACK_CHALLENGE_COST = env.int("LOGIN_ATTACK_CHALLENGE_COST", default=500
 LOGIN_ATTACK_CHALLENGE_SECONDS = env.int("LOGIN_ATTACK_CHALLENGE_SECONDS", default=300)
 LOGIN_ATTACK_NOJS_WAIT_SECONDS = env.int("LOGIN_ATTACK_NOJS_WAIT_SECONDS", default=5)
 LOGIN_ATTACK_TICKETS_PER_SECOND = env.float("LOGIN_ATTACK_TICKETS_PER_SECOND", default=0.5)
+# The ticket lane's bounds: no ticket with a longer wait is handed out (the page says the lane is full instead);
+# each address gets this many tickets per window; a ticket is good this long after its wait, from its address.
+LOGIN_ATTACK_TICKET_MAX_WAIT_SECONDS = env.int("LOGIN_ATTACK_TICKET_MAX_WAIT_SECONDS", default=60)
+LOGIN_ATTACK_TICKETS_PER_ADDRESS = env.int("LOGIN_ATTACK_TICKETS_PER_ADDRESS", default=3)
+LOGIN_ATTACK_TICKET_ADDRESS_WINDOW_SECONDS = env.int("LOGIN_ATTACK_TICKET_ADDRESS_WINDOW_SECONDS", default=60)
+LOGIN_ATTACK_TICKET_VALID_SECONDS = env.int("LOGIN_ATTACK_TICKET_VALID_SECONDS", default=120)
 # Browser features no page of the portal uses.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()"
 MIDDLEWARE += [
     "core.middleware.SecurityHeadersMiddleware",
     "web.middleware.MemberSessionMiddleware",
+    "staff.middleware.StaffIdleTimeoutMiddleware",
 ]
 
 # --- The insurer (core/branding.py) and what production refuses. Every variable: docs/configuration.md. ---

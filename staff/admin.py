@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -28,8 +29,9 @@ from members.services import member_change_address
 
 from .constants import ReissuePurpose
 from .forms import AddressForm, ReissueForm
+from .models import StaffLoginLock
 from .selectors import member_overview, member_pins, member_story, reissues_today
-from .services import ReissueLimitReached, staff_pin_reissue
+from .services import ReissueLimitReached, staff_login_lock_lift, staff_pin_reissue
 
 STORY_PAGE_SIZE = 50
 
@@ -186,3 +188,25 @@ class CallCentreMemberAdmin(MemberAdmin):
                 )
             return self._back(member)
         return self._render(request, "staff/member/letter_cancel.html", member, _("Brief stornieren"), letter=letter)
+
+
+@admin.register(StaffLoginLock)
+class StaffLoginLockAdmin(admin.ModelAdmin):
+    """Failed staff logins per user name and address: who is locked until when; an administrator lifts a lock."""
+
+    list_display = ["scope", "key", "failures", "last_failure_at", "locked_until"]
+    list_filter = ["scope"]
+    readonly_fields = list_display
+    actions = ["lift"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_lazy("Sperre aufheben"), permissions=["change"])
+    def lift(self, request: HttpRequest, queryset) -> None:
+        for lock in queryset:
+            staff_login_lock_lift(lock_id=lock.pk, actor=Actor.staff(request.user))
+        self.message_user(request, _("Sperren aufgehoben: %(count)s") % {"count": len(queryset)}, messages.SUCCESS)

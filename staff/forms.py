@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models.fields import BLANK_CHOICE_DASH
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -14,6 +15,7 @@ from uploads.selectors import reason_list
 from web.attack import attack_check, attack_level
 
 from .constants import ReissuePurpose
+from .selectors import staff_login_locked_until
 from .services import staff_login_failed
 
 
@@ -41,28 +43,42 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
     otp_device = None
     otp_challenge = None
 
-    # django-otp's messages, in the formal German of the rest of the staff pages.
+    # One answer for every failed factor: a wrong password and a right password with a wrong code must read
+    # alike, or the form tells a guesser when the password was right.
+    failed_message = _(
+        "Benutzername, Passwort oder Code stimmen nicht, oder die Prüfung ist nach Fehlversuchen vorübergehend "
+        "gesperrt. Bitte prüfen Sie Ihre Eingaben und versuchen Sie es mit dem aktuellen Code aus Ihrer "
+        "Authenticator-App erneut."
+    )
+    _FAILED_CODES = frozenset(
+        {
+            "invalid_login",
+            "inactive",
+            "invalid_token",
+            "n_failed_attempts",
+            "verification_not_allowed",
+            "device_required",
+        }
+    )
+    error_messages = {**OTPAdminAuthenticationForm.error_messages, "invalid_login": failed_message}
     otp_error_messages = {
         **OTPAdminAuthenticationForm.otp_error_messages,
         "token_required": _("Bitte geben Sie den Code aus Ihrer Authenticator-App ein."),
-        "invalid_token": _(
-            "Der Code stimmt nicht. Bitte prüfen Sie Benutzername, Passwort und den aktuellen Code aus Ihrer "
-            "Authenticator-App."
-        ),
-        "n_failed_attempts": _(
-            "Nach falschen Codes ist die Prüfung vorübergehend gesperrt. Bitte versuchen Sie es in einer Minute erneut."
-        ),
-        "verification_not_allowed": _("Die Prüfung des Codes ist gerade gesperrt. Bitte versuchen Sie es später."),
-        "device_required": _(
-            "Für dieses Konto ist keine Authenticator-App eingerichtet. Bitte wenden Sie sich an die Administration."
-        ),
+        "invalid_token": failed_message,
+        "n_failed_attempts": failed_message,
+        "verification_not_allowed": failed_message,
+        "device_required": failed_message,
     }
 
     def clean(self):
         # Attack mode (web/attack.py): under attack a staff login pays the same proof of work as a member's,
         # before its password is checked.
+        ip = client_ip(self.request) or ""
         check = attack_check(
-            level=attack_level(), payload=self.data.get("altcha", ""), ticket=self.data.get("wartemarke", "")
+            level=attack_level(),
+            payload=self.data.get("altcha", ""),
+            ticket=self.data.get("wartemarke", ""),
+            ip=ip,
         )
         self.security_check = check
         if not check.passed:
@@ -74,7 +90,27 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
                 code="security_check",
                 params={"seconds": check.wait_seconds},
             )
-        return super().clean()
+        # A locked user name or address: refused before any password is checked (staff.services.staff_login_failed).
+        locked_until = staff_login_locked_until(username=str(self.data.get("username", "")), ip=ip)
+        if locked_until is not None:
+            raise ValidationError(
+                _(
+                    "Nach mehreren fehlgeschlagenen Anmeldungen ist die Anmeldung vorübergehend gesperrt, bis "
+                    "%(time)s Uhr. Die Administration kann die Sperre vorher aufheben."
+                ),
+                code="locked",
+                params={"time": formats.time_format(timezone.localtime(locked_until), "H:i")},
+            )
+        # Without a code the password is not checked at all: "enter the code" must not mean "password right".
+        if not self.cleaned_data.get("otp_token"):
+            raise ValidationError(self.otp_error_messages["token_required"], code="token_required")
+        try:
+            return super().clean()
+        except ValidationError as error:
+            codes = {getattr(item, "code", None) for item in error.error_list}
+            if codes & self._FAILED_CODES:
+                raise ValidationError(self.failed_message, code="invalid_login") from None
+            raise
 
     def _chosen_device(self, user):
         devices = _totp_devices(user, for_verify=True)

@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,9 @@ from pins.selectors import pins_for_member
 from pins.services import pin_is_usable
 from uploads.models import Submission
 from uploads.selectors import draft_for_member, submissions_for_member
+from web.throttle import address_key
+
+from .models import LockScope, StaffLoginLock
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,30 @@ def reissues_today(*, member: Member, now: datetime.datetime | None = None) -> i
     now = now or timezone.now()
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return audit_count_since(member=member, action=AuditAction.PIN_REISSUED, since=midnight)
+
+
+def login_lock_username(username: str) -> str:
+    """The user name as the login locks count it: stripped and case-folded, as typed (it need not exist)."""
+    return username.strip().casefold()[:150]
+
+
+def login_lock_keys(*, username: str, ip: str | None) -> list[tuple[str, str]]:
+    """The locks a staff login counts against: its user name (when one was typed) and its address (IPv6: /64)."""
+    keys = []
+    if login_lock_username(username):
+        keys.append((LockScope.USERNAME, login_lock_username(username)))
+    if ip:
+        keys.append((LockScope.ADDRESS, address_key(ip)))
+    return keys
+
+
+def staff_login_locked_until(*, username: str, ip: str | None) -> datetime.datetime | None:
+    """Until when a staff login with this user name from this address is refused, or None when it may be tried."""
+    keys = login_lock_keys(username=username, ip=ip)
+    if not keys:
+        return None
+    matches = Q()
+    for scope, key in keys:
+        matches |= Q(scope=scope, key=key)
+    found = StaffLoginLock.objects.filter(matches, locked_until__gt=timezone.now()).aggregate(until=Max("locked_until"))
+    return found["until"]

@@ -1,5 +1,6 @@
 """Staff writes: login audit, creating staff users, reissuing PINs, downloads and exports."""
 
+import datetime
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -22,10 +24,13 @@ from members.models import Member
 from members.services import member_lock
 from uploads.models import Submission, SubmissionDocument
 from uploads.services import document_ensure_deliverable, document_open, submission_ensure_deliverable
+from web.attack import attack_note_global_count
+from web.throttle import login_throttle_record_guess
 
 from .constants import Role
 from .exporters import ExportResult, SubmissionExporter
-from .selectors import reissues_today
+from .models import LockScope, StaffLoginLock
+from .selectors import login_lock_keys, login_lock_username, reissues_today
 
 DEMO_PASSWORD = "Einmal-PIN-Demo-2026"  # noqa: S105 (a demo password by design, refused outside DEBUG)
 
@@ -47,15 +52,70 @@ class StaffEnrolment:
 
 
 def staff_login_succeeded(*, user: AbstractBaseUser, ip: str | None) -> None:
-    audit_record(action=AuditAction.STAFF_LOGIN, actor=Actor.staff(user), ip=ip)
+    """A staff login: audited, and the user name's count of failures starts again (the address's does not)."""
+    with transaction.atomic():
+        StaffLoginLock.objects.filter(scope=LockScope.USERNAME, key=login_lock_username(user.get_username())).update(
+            failures=0, locked_until=None
+        )
+        audit_record(action=AuditAction.STAFF_LOGIN, actor=Actor.staff(user), ip=ip)
 
 
 def staff_login_failed(*, user: AbstractBaseUser | None, username: str, reason: str, ip: str | None) -> None:
-    """A refused admin login: `reason` says which factor failed; the password or code is never recorded."""
+    """A refused admin login: audited, counted against the user name and the address, and toward attack mode.
+
+    `reason` says which factor failed; the password or code is never recorded. A user name reaching
+    STAFF_LOGIN_USERNAME_LIMIT failures, or an address reaching STAFF_LOGIN_ADDRESS_LIMIT, is locked for
+    STAFF_LOGIN_LOCK_SECONDS, doubling with each further failure after a lock (at most STAFF_LOGIN_LOCK_MAX_SECONDS);
+    while locked, its logins are refused before any password is checked (staff.selectors.staff_login_locked_until).
+    """
     actor = Actor.staff(user) if user is not None else Actor.system()
-    audit_record(
-        action=AuditAction.STAFF_LOGIN_FAILED, actor=actor, ip=ip, reason=reason, data={"username": username[:150]}
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.STAFF_LOGIN_FAILED, actor=actor, ip=ip, reason=reason, data={"username": username[:150]}
+        )
+        for scope, key in login_lock_keys(username=username, ip=ip):
+            _login_failure_count(scope=scope, key=key, ip=ip, now=now)
+    # The guess counts toward the global budget like a member's (attack mode) and against its address there;
+    # a failure without a request (authenticate() called outside a login page) has no address to count against.
+    if ip:
+        login_throttle_record_guess(ip=ip, on_global=lambda count: attack_note_global_count(count=count))
+
+
+def _login_failure_count(*, scope: str, key: str, ip: str | None, now: datetime.datetime) -> None:
+    lock, _created = StaffLoginLock.objects.select_for_update().get_or_create(scope=scope, key=key)
+    window = datetime.timedelta(seconds=settings.STAFF_LOGIN_WINDOW_SECONDS)
+    if lock.last_failure_at and now - lock.last_failure_at > window and not _is_locked(lock, now=now):
+        lock.failures = 0
+    lock.failures += 1
+    lock.last_failure_at = now
+    limit = settings.STAFF_LOGIN_USERNAME_LIMIT if scope == LockScope.USERNAME else settings.STAFF_LOGIN_ADDRESS_LIMIT
+    if lock.failures >= limit:
+        seconds = min(
+            settings.STAFF_LOGIN_LOCK_MAX_SECONDS, settings.STAFF_LOGIN_LOCK_SECONDS * 2 ** (lock.failures - limit)
+        )
+        lock.locked_until = now + datetime.timedelta(seconds=seconds)
+        audit_record(
+            action=AuditAction.STAFF_LOGIN_LOCKED,
+            actor=Actor.system(),
+            ip=ip,
+            reason=f"{lock.failures} failed logins",
+            data={"scope": scope, "key": key, "locked_until": lock.locked_until.isoformat()},
+        )
+    lock.save(update_fields=["failures", "last_failure_at", "locked_until"])
+
+
+def _is_locked(lock: StaffLoginLock, *, now: datetime.datetime) -> bool:
+    return lock.locked_until is not None and lock.locked_until > now
+
+
+def staff_login_lock_lift(*, lock_id: int, actor: Actor) -> None:
+    """An administrator lifts a login lock: its count starts again, the lift is audited."""
+    with transaction.atomic():
+        lock = StaffLoginLock.objects.select_for_update().get(pk=lock_id)
+        lock.failures, lock.locked_until = 0, None
+        lock.save(update_fields=["failures", "locked_until"])
+        audit_record(action=AuditAction.STAFF_LOGIN_UNLOCKED, actor=actor, data={"scope": lock.scope, "key": lock.key})
 
 
 def _role_group(role: str) -> Group:

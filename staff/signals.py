@@ -8,6 +8,7 @@ from django.dispatch import receiver
 
 from core.net import client_ip
 
+from .middleware import staff_session_seen
 from .roles import roles_sync
 from .services import staff_login_failed, staff_login_succeeded
 
@@ -17,6 +18,8 @@ def _audit_staff_login(sender, request, user, **kwargs) -> None:
     # Members are logged in by pins.session with their PIN device and are audited there.
     if user.is_staff:
         staff_login_succeeded(user=user, ip=client_ip(request))
+        if request is not None and hasattr(request, "session"):
+            staff_session_seen(request)
 
 
 @receiver(user_login_failed, dispatch_uid="staff_login_failed_audit")

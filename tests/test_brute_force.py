@@ -72,3 +72,20 @@ def test_behind_a_trusted_proxy_forwarded_for_names_the_client(settings, member)
     ]
     assert statuses[5] == 429
     assert guess(client, member.kvnr, random_pin(), HTTP_X_FORWARDED_FOR="198.51.100.21", **proxy) == 200
+
+
+@pytest.mark.django_db
+def test_guesses_naming_none_of_a_members_pins_never_lock_them(settings, issue_pin):
+    # Whoever knows a KVNR guesses from 40 addresses with selectors the member has no PIN for: nothing locks.
+    settings.LOGIN_THROTTLE_GLOBAL_LIMIT = 10_000
+    member = MemberFactory()
+    pins = [issue_pin(member) for _ in range(3)]
+    used = {issued.pin.selector for issued in pins}
+    foreign = [a + b for a in PIN_ALPHABET for b in PIN_ALPHABET if a + b not in used]
+    client = Client()
+    for address, selector in zip(itertools.cycle(ADDRESSES), foreign[:60], strict=False):
+        guess(client, member.kvnr, selector + random_pin()[2:], REMOTE_ADDR=address)
+    for issued in pins:
+        issued.pin.refresh_from_db()
+        assert (issued.pin.status, issued.pin.failed_attempts) == (PinStatus.ACTIVE, 0)
+    assert guess(client, member.kvnr, pins[0].plaintext, REMOTE_ADDR="192.0.2.99") == 302

@@ -40,7 +40,7 @@ def _rules(*, ip: str) -> list[tuple[_Rule, str]]:
     return [
         (
             _Rule("ip", settings.LOGIN_THROTTLE_IP_LIMIT, settings.LOGIN_THROTTLE_IP_WINDOW_SECONDS),
-            _address_key(ip),
+            address_key(ip),
         ),
     ]
 
@@ -49,7 +49,7 @@ def _global_rule() -> _Rule:
     return _Rule("global", settings.LOGIN_THROTTLE_GLOBAL_LIMIT, settings.LOGIN_THROTTLE_GLOBAL_WINDOW_SECONDS)
 
 
-def _address_key(ip: str) -> str:
+def address_key(ip: str) -> str:
     """IPv4 addresses count one by one; an IPv6 host usually owns a whole /64, so that is one address here."""
     try:
         address = ipaddress.ip_address(ip)

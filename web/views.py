@@ -141,6 +141,7 @@ def login(request: HttpRequest) -> HttpResponse:
             level=level,
             payload=request.POST.get("altcha", ""),
             ticket=request.POST.get("wartemarke", ""),
+            ip=ip,
         )
         if not check.passed:
             context["security_check"] = check

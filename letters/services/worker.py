@@ -1,6 +1,6 @@
 """The worker's render step: lock the request, issue its PIN through pins, render the letter, store it encrypted.
 
-Also a campaign's letters, rendered together: created, PINs issued (shortened to the campaign's validity),
+Also a campaign's letters, rendered together: created, PINs issued (with the campaign's validity, by pins),
 rendered and stored in one transaction.
 """
 
@@ -82,21 +82,6 @@ def letter_render(*, request_id: int) -> None:
         )
 
 
-def _shortened(*, pin, validity_days: int) -> datetime.datetime:
-    """The PIN's end moved earlier by whole local days when a campaign gives less than PIN_VALIDITY_DAYS.
-
-    pins decides what the end of a PIN's last day is; this keeps that rule and only moves the day (wall-clock
-    arithmetic in the local zone, so a daylight-saving change in between does not move the time of day).
-    """
-    days = settings.PIN_VALIDITY_DAYS - validity_days
-    if days <= 0:
-        return pin.expires_at
-    expires_at = timezone.localtime(pin.expires_at) - datetime.timedelta(days=days)
-    type(pin).objects.filter(pk=pin.pk).update(expires_at=expires_at)
-    pin.expires_at = expires_at
-    return expires_at
-
-
 def letters_create_rendered(
     *, members: list[Member], purpose: str, case_title: str, template: str, validity_days: int, actor: Actor
 ) -> list[LetterRequest]:
@@ -121,10 +106,9 @@ def letters_create_rendered(
         contents = []
         for letter, member in zip(letters, members, strict=True):
             letter.member = member
-            issued = pin_issue(member=member, purpose=purpose, actor=actor)
+            issued = pin_issue(member=member, purpose=purpose, actor=actor, validity_days=validity_days)
             letter.pin = issued.pin
-            expires_at = _shortened(pin=issued.pin, validity_days=validity_days)
-            contents.append(_content(letter=letter, pin_display=issued.display, valid_until=expires_at))
+            contents.append(_content(letter=letter, pin_display=issued.display, valid_until=issued.pin.expires_at))
         rendered = render_campaign_letters(contents=contents, template=template)
         del contents  # the PINs' plaintext: not kept longer than the rendering needs it
         history = []

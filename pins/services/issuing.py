@@ -1,4 +1,4 @@
-"""Issuing PINs: a new PIN for a member's case, valid through the PIN_VALIDITY_DAYS-th day, beside their others."""
+"""Issuing PINs: a new PIN for a member's case, valid through its last day (pins.services.validity), beside their others."""
 
 import datetime
 import secrets
@@ -30,9 +30,21 @@ class IssuedPin:
         return pin_display(self.plaintext)
 
 
-def pin_issue(*, member: Member, purpose: str, actor: Actor, now: datetime.datetime | None = None) -> IssuedPin:
-    """Create a PIN for the member, valid through the PIN_VALIDITY_DAYS-th day; the member's other PINs stay valid."""
+def pin_issue(
+    *,
+    member: Member,
+    purpose: str,
+    actor: Actor,
+    now: datetime.datetime | None = None,
+    validity_days: int | None = None,
+) -> IssuedPin:
+    """Create a PIN for the member; the member's other PINs stay valid.
+
+    It works through the PIN_VALIDITY_DAYS-th day, or through the `validity_days`-th when the caller gives a
+    shorter validity (a campaign's); never longer. The audit row states the date the PIN is written with.
+    """
     now = now or timezone.now()
+    expires_at = pin_valid_until(issued_at=now, days=validity_days)
     used = set(LetterPin.objects.filter(member=member).values_list("selector", flat=True))
     for _try in range(SELECTOR_TRIES):
         free = [a + b for a in PIN_ALPHABET for b in PIN_ALPHABET if a + b not in used]
@@ -48,7 +60,7 @@ def pin_issue(*, member: Member, purpose: str, actor: Actor, now: datetime.datet
             pin_hash=hashing.hash_pin(plaintext),
             purpose=purpose[:200],
             issued_at=now,
-            expires_at=pin_valid_until(issued_at=now),
+            expires_at=expires_at,
         )
         try:
             with transaction.atomic():

@@ -69,12 +69,17 @@ class _Attempt:
     member: Member | None = None
     pin: LetterPin | None = None
     matched: bool = False
-    counted: list[LetterPin] = field(default_factory=list)  # PINs this wrong entry counts against
+    counted: list[LetterPin] = field(default_factory=list)  # the PIN this wrong entry counts against (or none)
     reason: str = ""
 
 
 def _max_attempts() -> int:
     return settings.PIN_MAX_FAILED_ATTEMPTS
+
+
+def _limit_reached(failed_attempts: int) -> bool:
+    """The insurer's rule, in one place: a PIN with PIN_MAX_FAILED_ATTEMPTS wrong entries is locked."""
+    return failed_attempts >= _max_attempts()
 
 
 def _attempt_rows(*, kvnr: str, selector: str) -> list[LetterPin]:
@@ -100,10 +105,10 @@ def _attempt_decide(*, rows: list[LetterPin], selector: str, normalized: str, no
         hashing.verify_dummy(normalized)
         if member is None:
             return _Attempt(result=VerifyResult.UNKNOWN, reason="unknown KVNR")
-        # A wrong entry whose selector names none of the member's PINs counts against every active one.
-        active = [row for row in rows if row.status == PinStatus.ACTIVE and row.failed_attempts < _max_attempts()]
-        return _Attempt(result=VerifyResult.WRONG, member=member, counted=active, reason=_NO_SELECTOR)
-    if target.status == PinStatus.LOCKED or target.failed_attempts >= _max_attempts():
+        # A selector naming none of the member's PINs counts against no PIN: whoever knows a KVNR must not be
+        # able to lock that member out. The guess still counts against its address and the global budget (web).
+        return _Attempt(result=VerifyResult.WRONG, member=member, reason=_NO_SELECTOR)
+    if target.status == PinStatus.LOCKED or _limit_reached(target.failed_attempts):
         # A locked PIN is never evaluated again: the portal can never say "locked" after a match.
         hashing.verify_dummy(normalized)
         return _Attempt(result=VerifyResult.LOCKED, member=member, pin=target, reason="PIN locked")
@@ -127,12 +132,17 @@ def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetim
 def _attempt_write(*, attempt: _Attempt, normalized: str, ip: str | None, now: datetime.datetime) -> None:
     """Two statements for every attempt, whatever it decided: one UPDATE of PINs and one INSERT of audit rows.
 
-    A wrong entry adds one to each counted PIN and locks those that reach the limit; an attempt that counts
-    against nothing (unknown KVNR, locked PIN, a match) still runs its UPDATE, on an id no row has, so the
-    database does the same kind of work whether or not the KVNR exists.
+    A wrong entry adds one to the PIN it names and locks it when it reaches the limit; an attempt that counts
+    against nothing (unknown KVNR, a selector naming no PIN, a locked PIN, a match) still runs its UPDATE, on an
+    id no row has, so the database does the same kind of work whether or not the KVNR exists. The counted rows
+    are row-locked since the lookup, so their counts here are the database's.
     """
-    limit = _max_attempts()
-    pins = LetterPin.objects.filter(pk__in=[row.pk for row in attempt.counted] or [0])
+    locked = []
+    for row in attempt.counted:
+        row.failed_attempts += 1
+        if _limit_reached(row.failed_attempts):
+            row.status, row.ended_at = PinStatus.LOCKED, now
+            locked.append(row)
     if attempt.result == VerifyResult.SUCCESS:
         changes = {"last_login_at": now}
         if hashing.needs_rehash(attempt.pin.pin_hash):
@@ -141,19 +151,13 @@ def _attempt_write(*, attempt: _Attempt, normalized: str, ip: str | None, now: d
         for name, value in changes.items():
             setattr(attempt.pin, name, value)
     else:
-        reaches_limit = Q(failed_attempts__gte=limit - 1)
-        pins.update(
+        locks = Q(pk__in=[row.pk for row in locked] or [0])
+        LetterPin.objects.filter(pk__in=[row.pk for row in attempt.counted] or [0]).update(
             failed_attempts=F("failed_attempts") + 1,
-            status=Case(When(reaches_limit, then=Value(PinStatus.LOCKED)), default=F("status")),
-            ended_at=Case(When(reaches_limit, then=Value(now)), default=F("ended_at")),
+            status=Case(When(locks, then=Value(PinStatus.LOCKED)), default=F("status")),
+            ended_at=Case(When(locks, then=Value(now)), default=F("ended_at")),
         )
-    locked = []
-    for row in attempt.counted:
-        row.failed_attempts += 1
-        if row.failed_attempts >= limit:
-            row.status, row.ended_at = PinStatus.LOCKED, now
-            locked.append(row)
-    audit_insert(events=_attempt_events(attempt=attempt, locked=locked, ip=ip, limit=limit))
+    audit_insert(events=_attempt_events(attempt=attempt, locked=locked, ip=ip, limit=_max_attempts()))
 
 
 def _attempt_events(*, attempt: _Attempt, locked: list[LetterPin], ip: str | None, limit: int) -> list:
@@ -162,8 +166,6 @@ def _attempt_events(*, attempt: _Attempt, locked: list[LetterPin], ip: str | Non
     actor = Actor.member(member.user) if attempt.matched else Actor.system()
     if attempt.result == VerifyResult.SUCCESS:
         action, data = AuditAction.PIN_SUCCESS, {"pin_id": attempt.pin.pk}
-    elif attempt.reason == _NO_SELECTOR:
-        action, data = AuditAction.PIN_FAILURE, {"counted_against": [row.pk for row in attempt.counted]}
     else:
         action, data = AuditAction.PIN_FAILURE, {"pin_id": attempt.pin.pk} if attempt.pin else {}
     events = [audit_event(action=action, actor=actor, member=member, ip=ip, reason=attempt.reason, data=data)]

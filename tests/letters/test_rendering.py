@@ -96,7 +96,7 @@ def test_letter_names_validity_portal_hotline_and_checklist(pdf, settings):
     assert settings.PORTAL_PUBLIC_URL in flat
     assert settings.INSURER.hotline_phone in flat
     assert "Ist die Feststelltaste der Tastatur aktiviert?" in flat
-    assert "Wurde die PIN fünfmal falsch eingegeben?" in flat
+    assert f"Wurde die PIN {settings.PIN_MAX_FAILED_ATTEMPTS}-mal falsch eingegeben?" in flat
     assert "Nur Sie sollten diese PIN kennen" in flat
     assert "B-00000042" in flat
 

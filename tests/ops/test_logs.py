@@ -122,3 +122,12 @@ def test_a_real_worker_logs_the_request_id_of_the_request_that_enqueued(rf, line
     assert task_lines[0]["task_name"] == "tests.ops.log_something"
     assert task_lines[0]["task_id"]
     print(json.dumps(task_lines[0], ensure_ascii=False))
+
+
+def test_an_extra_named_like_a_field_of_the_line_never_replaces_it():
+    record = logging.LogRecord("tests.ops", logging.WARNING, __file__, 1, "attack", None, None)
+    record.level = 3
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "WARNING"
+    assert line["extra_level"] == 3
+    assert line["message"] == "attack"

@@ -1,10 +1,15 @@
 """Tests for pins/services/issuing.py: issuing PINs, and that the PIN rules stay importable from pins.services."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from audit.constants import AuditAction
 from audit.models import AuditEvent
+from audit.services import Actor
 from pins.models import LetterPin
+from pins.services import pin_issue
 
 
 @pytest.mark.django_db
@@ -30,3 +35,37 @@ def test_the_rules_other_apps_use_are_importable_from_pins_services():
 
     for name in ("IssuedPin", "pin_issue", "pin_verify", "pin_is_usable", "pin_invalidate", "pin_invalidate_all"):
         assert hasattr(services, name), name
+
+
+@pytest.mark.django_db
+def test_a_shorter_validity_is_written_once_and_stated_in_the_audit_row(member):
+    issued = pin_issue(member=member, purpose="Kampagne", actor=Actor.system(), validity_days=14)
+    pin = LetterPin.objects.get(pk=issued.pin.pk)
+    assert (timezone.localdate(pin.expires_at) - timezone.localdate(pin.issued_at)).days == 14
+    event = AuditEvent.objects.get(action=AuditAction.PIN_ISSUED)
+    assert datetime.datetime.fromisoformat(event.data["expires_at"]) == pin.expires_at
+
+
+@pytest.mark.django_db
+def test_a_validity_longer_than_the_setting_is_cut_to_the_setting(member, settings):
+    issued = pin_issue(member=member, purpose="Kampagne", actor=Actor.system(), validity_days=999)
+    days = (timezone.localdate(issued.pin.expires_at) - timezone.localdate(issued.pin.issued_at)).days
+    assert days == settings.PIN_VALIDITY_DAYS
+    with pytest.raises(ValueError):
+        pin_issue(member=member, purpose="Kampagne", actor=Actor.system(), validity_days=0)
+
+
+@pytest.mark.django_db
+def test_a_campaign_letters_pin_audit_row_states_the_campaigns_validity(member):
+    # Before: the PIN was issued with PIN_VALIDITY_DAYS, audited so, and shortened by letters afterwards.
+    from letters.services.worker import letters_create_rendered
+
+    staff = Actor.system()
+    (letter,) = letters_create_rendered(
+        members=[member], purpose="Kampagne", case_title="Familienversicherung", template="standard",
+        validity_days=14, actor=staff,
+    )  # fmt: skip
+    pin = LetterPin.objects.get(pk=letter.pin_id)
+    assert (timezone.localdate(pin.expires_at) - timezone.localdate(pin.issued_at)).days == 14
+    event = AuditEvent.objects.get(action=AuditAction.PIN_ISSUED, data__pin_id=pin.pk)
+    assert datetime.datetime.fromisoformat(event.data["expires_at"]) == pin.expires_at

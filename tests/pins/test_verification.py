@@ -62,14 +62,35 @@ def test_wrong_pin_is_counted_against_the_selected_pin_only(member, issue_pin):
     assert (target.pin.failed_attempts, other.pin.failed_attempts) == (1, 0)
 
 
+def _foreign_selector(*issued) -> str:
+    used = {one.pin.selector for one in issued}
+    return next(a + b for a in "ABCDEFGH" for b in "ABCDEFGH" if a + b not in used)
+
+
 @pytest.mark.django_db
-def test_wrong_entry_naming_no_pin_counts_against_every_active_pin(member, issue_pin):
-    first, second = issue_pin(member), issue_pin(member)
-    used = {first.pin.selector, second.pin.selector}
-    selector = next(a + b for a in "ABCDEFGH" for b in "ABCDEFGH" if a + b not in used)
-    outcome = pin_verify(kvnr=member.kvnr, pin=selector + "2345678923", ip=None)
-    assert outcome.result == VerifyResult.WRONG
-    assert list(member.pins.values_list("failed_attempts", flat=True)) == [1, 1]
+def test_entries_naming_none_of_the_members_pins_lock_no_pin(member, issue_pin):
+    # Before: each such entry counted against every active PIN, so five of them locked the member out.
+    first, second, third = issue_pin(member), issue_pin(member), issue_pin(member)
+    selector = _foreign_selector(first, second, third)
+    for _ in range(6):
+        outcome = pin_verify(kvnr=member.kvnr, pin=selector + "2345678923", ip="203.0.113.66")
+        assert outcome.result == VerifyResult.WRONG and not outcome.may_explain
+    assert sorted(member.pins.values_list("failed_attempts", "status")) == [(0, PinStatus.ACTIVE)] * 3
+    assert not AuditEvent.objects.filter(action=AuditAction.PIN_LOCKED).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.PIN_FAILURE, member=member).count() == 6
+    assert all(pin_verify(kvnr=member.kvnr, pin=one.plaintext, ip=None).ok for one in (first, second, third))
+
+
+@pytest.mark.django_db
+def test_the_limit_is_counted_on_the_pin_the_entry_names(member, issue_pin, settings):
+    settings.PIN_MAX_FAILED_ATTEMPTS = 3
+    target, other = issue_pin(member), issue_pin(member)
+    for _ in range(3):
+        pin_verify(kvnr=member.kvnr, pin=wrong_secret(target.plaintext), ip=None)
+    target.pin.refresh_from_db()
+    other.pin.refresh_from_db()
+    assert (target.pin.status, target.pin.failed_attempts) == (PinStatus.LOCKED, 3)
+    assert (other.pin.status, other.pin.failed_attempts) == (PinStatus.ACTIVE, 0)
 
 
 @pytest.mark.django_db

@@ -45,7 +45,7 @@ def test_member_page_shows_each_pin_with_status_and_failed_attempts(agent, membe
     LetterPin.objects.filter(pk=locked.pk).update(status=PinStatus.LOCKED, failed_attempts=5)
     html = agent.get(_page(member)).content.decode()
     assert "aktiv bis" in html
-    assert "gesperrt nach fünf Fehleingaben" in html
+    assert "gesperrt nach 5 Fehleingaben" in html
     assert "<td>5</td>" in html
 
 

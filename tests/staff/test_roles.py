@@ -16,6 +16,7 @@ from audit.models import AuditEvent
 from campaigns.models import Campaign
 from letters.constants import LetterStatus
 from staff.constants import Role
+from staff.models import LockScope, StaffLoginLock
 from tests.letters.factories import LetterRequestFactory
 from tests.uploads.factories import pdf_bytes
 from uploads.models import QuarantinedFile
@@ -60,6 +61,8 @@ EXPECTED: dict[str, set] = {
     **_model_routes("web_accessibilityfeedback", {AD}, set()),
     # Files with malware: administrators read the list; only the purge task deletes them.
     **_model_routes("uploads_quarantinedfile", {AD}, set()),
+    # Staff login locks: administrators see them and lift them (an action); nobody adds or deletes one.
+    **_model_routes("staff_staffloginlock", {AD}, set()),
     "staff:inbox": {CW, AD},
     "staff:submission": {CW, AD},
     "staff:submission_status": {CW, AD},
@@ -118,9 +121,10 @@ def world(member, issue_pin):
         public_id=uuid.uuid4(), member=member, name="x.pdf", mime_type="application/pdf", size=1, sha256="0" * 64,
         signature="Test", storage_name="documents/x", delete_after=timezone.now(),
     )  # fmt: skip
+    lock = StaffLoginLock.objects.create(scope=LockScope.ADDRESS, key="203.0.113.1", failures=3)
     return {
         "member": member, "pin": pin, "letter": letter, "submission": submission, "staff": other_staff,
-        "campaign": campaign, "feedback": feedback, "quarantined": quarantined,
+        "campaign": campaign, "feedback": feedback, "quarantined": quarantined, "lock": lock,
     }  # fmt: skip
 
 
@@ -138,6 +142,7 @@ def _kwargs(name: str, pattern: URLPattern, world) -> dict:
         "uploads.quarantinedfile": world["quarantined"],
         "auth.group": world["staff"].user.groups.get(),
         "campaigns.campaign": world["campaign"],
+        "staff.staffloginlock": world["lock"],
         "web.accessibilityfeedback": world["feedback"],
     }
     obj = instances[model_admin.opts.label_lower] if model_admin else None

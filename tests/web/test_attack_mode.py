@@ -1,6 +1,7 @@
 """Attack mode (web/attack.py, issue 13.1): above the global budget every login pays a proof of work first."""
 
 import base64
+import itertools
 import json
 import logging
 import time
@@ -8,6 +9,7 @@ import time
 import altcha
 import pytest
 import time_machine
+from django.core import signing
 from django.core.cache import cache
 from django.urls import reverse
 
@@ -156,3 +158,117 @@ def test_staff_login_pays_the_same_proof_of_work_under_attack(client):
     response = client.post(reverse("admin:login"), {**data, "altcha": _solved(client)})
     assert response.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_start_line_keeps_its_severity_and_states_the_level_apart(caplog):
+    # Before: the event's "level" extra replaced the line's severity ("level": 1 instead of "WARNING").
+    from core.logs import JsonFormatter
+
+    with caplog.at_level(logging.WARNING, logger="web.attack"):
+        attack_note_global_count(count=10)
+    (record,) = [record for record in caplog.records if getattr(record, "event", "") == "login.attack_mode.started"]
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["level"], line["attack_level"], line["event"]) == ("WARNING", 1, "login.attack_mode.started")
+
+
+# The ticket lane (no JavaScript): limited per address and for everyone, waits bounded, tickets bound to their address
+
+LOGIN = reverse("web:login")
+WRONG = {"pin": "ABCD-EFGH-JKLM"}
+
+
+def _ask(client, n: int, address: str):
+    return client.post(LOGIN, {"kvnr": make_kvnr(95_000_000 + n), **WRONG}, REMOTE_ADDR=address).context[
+        "security_check"
+    ]
+
+
+def test_one_address_asking_sixty_tickets_gets_only_its_share(client, settings):
+    # Before: one address got 60 tickets in 0.6 s and had 60 guesses evaluated in one minute (the lane allows 30).
+    _attack(client)
+    checks = [_ask(client, n, "203.0.113.7") for n in range(60)]
+    tickets = [check.ticket for check in checks if check.ticket]
+    assert len(tickets) == settings.LOGIN_ATTACK_TICKETS_PER_ADDRESS
+    assert {check.reason for check in checks if not check.ticket} == {"full"}
+    before = AuditEvent.objects.filter(action=AuditAction.PIN_FAILURE).count()
+    with time_machine.travel(time.time() + 59, tick=False):
+        for n, ticket in enumerate(tickets):
+            client.post(
+                LOGIN, {"kvnr": make_kvnr(96_000_000 + n), **WRONG, "wartemarke": ticket}, REMOTE_ADDR="203.0.113.7"
+            )
+    evaluated = AuditEvent.objects.filter(action=AuditAction.PIN_FAILURE).count() - before
+    assert evaluated == len(tickets) <= 30
+
+
+def test_the_lane_hands_out_no_more_tickets_than_its_rate_and_never_a_wait_past_the_bound(client, settings):
+    # Before: 4,310 farmed tickets made a member wait 8,607 s, past the ticket's own maximum age.
+    _attack(client)
+    checks = [_ask(client, n, f"198.51.{n // 250}.{n % 250 + 1}") for n in range(80)]
+    waits = sorted(check.wait_seconds for check in checks if check.ticket)
+    bound = settings.LOGIN_ATTACK_TICKET_MAX_WAIT_SECONDS
+    assert len(waits) <= bound * settings.LOGIN_ATTACK_TICKETS_PER_SECOND + 1
+    assert max(waits) <= bound
+    # Each ticket has a slot of its own in the one lane: they become good 1 / rate seconds apart.
+    starts = sorted(signing.loads(check.ticket, salt="web.attack.ticket")["nb"] for check in checks if check.ticket)
+    gap = 1 / settings.LOGIN_ATTACK_TICKETS_PER_SECOND
+    assert all(later - earlier >= gap - 1e-6 for earlier, later in itertools.pairwise(starts))
+    member_check = _ask(client, 999, "192.0.2.55")
+    assert (member_check.reason, member_check.ticket) == ("full", "")
+    assert member_check.wait_seconds <= bound
+    page = client.post(LOGIN, {"kvnr": make_kvnr(97_000_000), **WRONG}, REMOTE_ADDR="192.0.2.56").content.decode()
+    assert "alle Plätze vergeben" in page
+
+
+def test_a_member_without_javascript_gets_a_ticket_within_the_bound_once_the_lane_has_room(
+    client, settings, member, issue_pin
+):
+    _attack(client)
+    for n in range(80):
+        _ask(client, n, f"198.51.{n // 250}.{n % 250 + 1}")
+    issued = issue_pin(member)
+    with time_machine.travel(time.time() + settings.LOGIN_ATTACK_TICKET_MAX_WAIT_SECONDS, tick=False):
+        address = {"REMOTE_ADDR": "192.0.2.80"}
+        check = client.post(LOGIN, {"kvnr": member.kvnr, "pin": issued.plaintext}, **address).context["security_check"]
+        assert check.ticket and check.wait_seconds <= settings.LOGIN_ATTACK_TICKET_MAX_WAIT_SECONDS
+        with time_machine.travel(time.time() + check.wait_seconds, tick=False):
+            response = client.post(
+                LOGIN, {"kvnr": member.kvnr, "pin": issued.plaintext, "wartemarke": check.ticket}, **address
+            )
+    assert response.status_code == 302
+
+
+def test_a_ticket_is_good_only_from_the_address_it_was_handed_to(client):
+    _attack(client)
+    ticket = _ask(client, 1, "203.0.113.8").ticket
+    with time_machine.travel(time.time() + 5, tick=False):
+        check = client.post(
+            LOGIN, {"kvnr": make_kvnr(98_000_000), **WRONG, "wartemarke": ticket}, REMOTE_ADDR="203.0.113.9"
+        ).context["security_check"]
+    assert check.reason == "invalid"
+
+
+def test_a_ticket_left_past_its_validity_is_refused(client, settings):
+    _attack(client)
+    check = _ask(client, 2, "203.0.113.10")
+    late = check.wait_seconds + settings.LOGIN_ATTACK_TICKET_VALID_SECONDS + 2
+    with time_machine.travel(time.time() + late, tick=False):
+        response = client.post(
+            LOGIN, {"kvnr": make_kvnr(98_000_001), **WRONG, "wartemarke": check.ticket}, REMOTE_ADDR="203.0.113.10"
+        )
+    assert response.context["security_check"].reason == "expired"
+
+
+def test_a_solution_of_a_lower_level_is_refused_after_the_level_rose(client, member, issue_pin):
+    # Before: a challenge solved at level 1 stayed good for 300 s after the level had risen.
+    issued = issue_pin(member)
+    _attack(client)
+    assert attack_level() == 1
+    cheap = _solved(client)
+    attack_note_global_count(count=40)
+    assert attack_level() == 3
+    before = AuditEvent.objects.filter(action=AuditAction.PIN_SUCCESS).count()
+    refused = login_post(client, kvnr=member.kvnr, pin=issued.plaintext, altcha=cheap)
+    assert refused.context["security_check"].reason == "level"
+    assert AuditEvent.objects.filter(action=AuditAction.PIN_SUCCESS).count() == before
+    response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext, altcha=_solved(client))
+    assert response.status_code == 302

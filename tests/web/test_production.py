@@ -18,7 +18,13 @@ django.setup()
 from django.conf import settings
 from django.test import Client
 response = Client().get("/abmelden/", secure=True, headers={"host": "portal.example"})
+switched = Client().post(
+    "/sprache/", {"language": "en", "next": "/"}, secure=True, headers={"host": "portal.example"}
+)
+language_cookie = switched.cookies[settings.LANGUAGE_COOKIE_NAME]
 print(json.dumps({
+    "language_cookie_secure": bool(language_cookie["secure"]),
+    "language_cookie_samesite": language_cookie["samesite"],
     "session_cookie_name": settings.SESSION_COOKIE_NAME,
     "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
     "session_cookie_httponly": settings.SESSION_COOKIE_HTTPONLY,
@@ -74,6 +80,12 @@ def test_session_cookie_is_secure_and_http_only(probe):
 def test_csrf_cookie_has_the_host_prefix_and_is_secure(probe):
     assert probe["csrf_cookie_name"].startswith("__Host-")
     assert probe["csrf_cookie_secure"] is True
+
+
+def test_the_language_cookie_is_secure(probe):
+    # Before: the language switch set portal_language without the Secure flag, also in production.
+    assert probe["language_cookie_secure"] is True
+    assert probe["language_cookie_samesite"] == "Lax"
 
 
 def test_hsts_is_one_year_with_subdomains(probe):

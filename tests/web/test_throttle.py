@@ -14,6 +14,7 @@ from web.throttle import login_throttle_blocked_until, login_throttle_record_gue
 from .conftest import login_post
 
 UNKNOWN_KVNR = make_kvnr(88_888_888)
+LOGIN = reverse("web:login")
 
 
 # Limits
@@ -147,6 +148,25 @@ def test_guessing_a_members_kvnr_from_elsewhere_does_not_block_the_member(client
         reverse("web:login"), {"kvnr": member.kvnr, "pin": issued.plaintext}, REMOTE_ADDR="198.51.100.20"
     )
 
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_five_entries_with_a_foreign_selector_lock_none_of_the_members_pins(client, settings, member, issue_pin):
+    # Before: every PIN of the member went to 5/5/5 and the right PINs failed afterwards.
+    settings.LOGIN_THROTTLE_IP_LIMIT = 5
+    pins = [issue_pin(member) for _ in range(3)]
+    used = {issued.pin.selector for issued in pins}
+    foreign = next(a + b for a in "CDEFGH" for b in "JKLMNP" if a + b not in used)
+    attacker = {"REMOTE_ADDR": "203.0.113.66"}
+    for _ in range(5):
+        response = client.post(LOGIN, {"kvnr": member.kvnr, "pin": foreign + "23-4567-8923"}, **attacker)
+        assert response.status_code == 200 and response.context["failed"]
+
+    assert list(LetterPin.objects.filter(member=member).values_list("failed_attempts", flat=True)) == [0, 0, 0]
+    # The guesses counted against the address they came from: it is blocked, the member is not.
+    assert client.post(LOGIN, {"kvnr": member.kvnr, "pin": pins[0].plaintext}, **attacker).status_code == 429
+    response = client.post(LOGIN, {"kvnr": member.kvnr, "pin": pins[0].plaintext}, REMOTE_ADDR="198.51.100.20")
     assert response.status_code == 302
 
 
