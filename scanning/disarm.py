@@ -4,13 +4,13 @@ import warnings
 from collections.abc import Iterator
 from typing import IO
 
+import pi_heif
 import pikepdf
-import pillow_heif
 from pikepdf import Array, Dictionary, ObjectStreamMode
 from pikepdf.sanitize import Sanitizer
 from PIL import Image, ImageOps
 
-pillow_heif.register_heif_opener()
+pi_heif.register_heif_opener()
 
 
 class DisarmFailed(Exception):
