@@ -20,6 +20,9 @@ def fake_package(folder: Path, name: str, version: str, *, headers: str, files: 
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\n{headers}\n")
     (info / "RECORD").write_text("".join(f"{file},,\n" for file in files))
+    for file in files:  # Python 3.12+ lists only the files of RECORD that exist
+        (folder / file).parent.mkdir(parents=True, exist_ok=True)
+        (folder / file).write_bytes(b"")
 
 
 def refused(entries) -> dict[str, str]:
