@@ -13,6 +13,7 @@ from django.test.utils import override_settings
 from ops import checks
 from tests.helpers import database_unreachable
 from tests.loopback import free_port
+from tests.s3.conftest import all_objects, bucket, moto_endpoint, s3_storages  # noqa: F401
 
 REDIS = os.environ.get("CELERY_BROKER_URL", "")
 needs_redis = pytest.mark.skipif(not REDIS.startswith("redis://"), reason="needs Redis: set CELERY_BROKER_URL")
@@ -258,3 +259,18 @@ def test_metrics_show_storage_and_clamd_up_or_down(client, settings, tmp_path):
     body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token-for-the-test").content.decode()
     assert 'portal_dependency_up{dependency="clamd"} 0.0' in body
     assert 'portal_dependency_up{dependency="storage"} 1.0' in body
+
+
+@pytest.mark.django_db
+def test_readyz_on_s3_writes_no_object_and_stays_200_when_the_store_is_away(client, settings, moto_endpoint, bucket):  # noqa: F811
+    for _ in range(3):
+        checks.forget_reported_status()
+        status, report = readyz(client)
+        assert status == 200, report
+        assert report["reported"]["storage"]["status"] == "ok"
+    assert all_objects(moto_endpoint, bucket) == {}
+    settings.STORAGES = {**settings.STORAGES, **s3_storages(endpoint=f"http://127.0.0.1:{free_port()}", bucket=bucket)}
+    status, report = readyz(client)
+    assert status == 200, report
+    assert report["reported"]["storage"]["status"] == "down"
+    assert report["degraded"] == ["storage"]
