@@ -68,7 +68,7 @@ def dot_env(extra: dict[str, str]) -> dict[str, str]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         key, _, value = line.partition("=")
-        value = value.strip() or ENV_VALUES.get(key.strip(), "")
+        value = value.strip() or extra.get(key.strip()) or ENV_VALUES.get(key.strip(), "")
         assert value, f"deploy/env.example: {key} needs a test value in ENV_VALUES"
         values[key.strip()] = value
     return {**values, **extra}
