@@ -14,6 +14,7 @@ from ops import checks
 from tests.helpers import database_unreachable
 from tests.loopback import free_port
 from tests.s3.conftest import all_objects, bucket, moto_endpoint, s3_storages  # noqa: F401
+from tests.staff.conftest import staff_client  # noqa: F401
 
 REDIS = os.environ.get("CELERY_BROKER_URL", "")
 needs_redis = pytest.mark.skipif(not REDIS.startswith("redis://"), reason="needs Redis: set CELERY_BROKER_URL")
@@ -274,3 +275,27 @@ def test_readyz_on_s3_writes_no_object_and_stays_200_when_the_store_is_away(clie
     assert status == 200, report
     assert report["reported"]["storage"]["status"] == "down"
     assert report["degraded"] == ["storage"]
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_banner_while_clamd_or_storage_is_down_and_none_when_they_answer(
+    settings,
+    staff_client,  # noqa: F811
+    tmp_path,
+):
+    from django.urls import reverse
+
+    from staff.constants import Role
+
+    settings.CLAMD_SOCKET = str(tmp_path / "clamd.sock")
+    clamd = FakeClamd(settings.CLAMD_SOCKET)
+    try:
+        page = staff_client(Role.CASE_WORKER).get(reverse("admin:index")).content.decode()
+    finally:
+        clamd.close()
+    assert "Virenscanner antwortet gerade nicht" not in page
+    assert "Dateiablage antwortet gerade nicht" not in page
+    settings.CLAMD_SOCKET = str(tmp_path / "missing.sock")  # a new configuration: checked afresh
+    page = staff_client(Role.CASE_WORKER).get(reverse("admin:index")).content.decode()
+    assert "Der Virenscanner antwortet gerade nicht" in page
+    assert "Dateiablage antwortet gerade nicht" not in page
