@@ -6,11 +6,14 @@ Used through core.storage, which chooses between S3 and local disk; storage_setu
 import contextlib
 import datetime
 import errno
+import logging
 from collections.abc import Iterable, Iterator
 
 from django.core.files.storage import Storage
 
 from .streams import SizedReader
+
+logger = logging.getLogger(__name__)
 
 # Objects up to S3_PART_SIZE + S3_PUT_SLACK go up in one PUT (so an 8 MiB tus PATCH, a little larger once
 # encrypted, is one request); larger ones as a multipart upload in parts of S3_PART_SIZE (S3 wants at least
@@ -155,66 +158,126 @@ def s3_list(storage: Storage, prefix: str) -> Iterator[tuple[str, datetime.datet
                 yield entry["Key"][len(location) :], entry["LastModified"]
 
 
-def s3_prepare_bucket(storage: Storage, *, staging_prefix: str, staging_days: int) -> list[str]:
-    """Create the bucket if missing; block public access; default encryption; lifecycle rules. Returns the steps.
+# Error codes with which S3-compatible stores answer a feature they do not have. MinIO answers PutPublicAccessBlock
+# with NotImplemented (501), and a write or PutBucketEncryption that asks for SSE-S3 without a key-management
+# service likewise; others say NotSupported, XNotImplemented or MethodNotAllowed (405).
+UNSUPPORTED_CODES = frozenset(
+    {"NotImplemented", "XNotImplemented", "NotSupported", "MethodNotAllowed", "KMSNotConfigured"}
+)
+SSE_NAMES = {"AES256": "SSE-S3", "aws:kms": "SSE-KMS"}
+
+
+def unsupported_code(error: Exception) -> str | None:
+    """The S3 error code when `error` says the store lacks the feature asked for, else None."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(error, ClientError):
+        return None
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in UNSUPPORTED_CODES or status in (405, 501):
+        return code or str(status)
+    return None
+
+
+class BucketPreparation:
+    """What storage_setup did to the bucket (steps) and what the store could not do (warnings)."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+        self.warnings: list[str] = []
+
+    def optional(self, step: str, apply, *, instead: str) -> bool:
+        """Apply a hardening step; a store that does not implement it gets a warning (what that means) instead."""
+        from botocore.exceptions import ClientError
+
+        try:
+            apply()
+        except ClientError as error:
+            code = unsupported_code(error)
+            if code is None:
+                raise
+            self.warnings.append(f"{step}: not supported by this S3 service ({code}); {instead}")
+            logger.warning("storage setup: %s is not supported by the S3 service (%s)", step, code)
+            return False
+        self.steps.append(step)
+        return True
+
+
+def s3_prepare_bucket(storage: Storage, *, staging_prefix: str, staging_days: int) -> BucketPreparation:
+    """Create the bucket if missing; block public access; default encryption; lifecycle rules.
 
     Lifecycle: incomplete multipart uploads (a write that died) are aborted after a day; objects under the old
     plain staging prefix expire after `staging_days`. The portal's own segments are purged by beat (it knows
-    which ones a row still lists), not by age.
+    which ones a row still lists), not by age. Public access block, default encryption and lifecycle are
+    hardening that not every S3-compatible store implements: a store that answers "not implemented" gets a
+    warning and the set-up goes on; any other refusal (access denied, a wrong key id) stops it.
     """
     client, bucket = s3_client(storage), storage.bucket_name
     parameters = storage.get_object_parameters("")
-    steps = []
+    done = BucketPreparation()
     with s3_errors():
         try:
             with s3_errors():
                 client.head_bucket(Bucket=bucket)
-            steps.append(f"bucket {bucket} exists")
+            done.steps.append(f"bucket {bucket} exists")
         except FileNotFoundError:
             region = client.meta.region_name
             extra = (
                 {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
             )
             client.create_bucket(Bucket=bucket, **extra)
-            steps.append(f"bucket {bucket} created")
-        client.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
+            done.steps.append(f"bucket {bucket} created")
+        done.optional(
+            "public access blocked",
+            lambda: client.put_public_access_block(
+                Bucket=bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            ),
+            instead="every object is still written private, encrypted by the portal; give the bucket no public policy",
         )
-        steps.append("public access blocked")
-        default = {"SSEAlgorithm": parameters.get("ServerSideEncryption", "AES256")}
-        if parameters.get("SSEKMSKeyId"):
-            default["KMSMasterKeyID"] = parameters["SSEKMSKeyId"]
-        client.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]},
+        algorithm = parameters.get("ServerSideEncryption")
+        if not algorithm:
+            done.steps.append("server-side encryption: none (S3_SSE=none; the portal encrypts every object itself)")
+        else:
+            default = {"SSEAlgorithm": algorithm}
+            if parameters.get("SSEKMSKeyId"):
+                default["KMSMasterKeyID"] = parameters["SSEKMSKeyId"]
+            name = SSE_NAMES.get(algorithm, algorithm)
+            done.optional(
+                f"default encryption {name}",
+                lambda: client.put_bucket_encryption(
+                    Bucket=bucket,
+                    ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]},
+                ),
+                instead=f"objects still ask for {name} when written; if the store refuses that too, set S3_SSE=none",
+            )
+        done.optional(
+            f"lifecycle: multipart uploads aborted after 1 day, {staging_prefix} expires after {staging_days} days",
+            lambda: client.put_bucket_lifecycle_configuration(
+                Bucket=bucket,
+                LifecycleConfiguration={
+                    "Rules": [
+                        {
+                            "ID": "abort-incomplete-multipart-uploads",
+                            "Status": "Enabled",
+                            "Filter": {"Prefix": ""},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                        },
+                        {
+                            "ID": "expire-abandoned-staging",
+                            "Status": "Enabled",
+                            "Filter": {"Prefix": staging_prefix},
+                            "Expiration": {"Days": staging_days},
+                        },
+                    ]
+                },
+            ),
+            instead="parts of interrupted writes stay in the bucket until removed by the store's own means",
         )
-        steps.append(f"default encryption {default['SSEAlgorithm']}")
-        client.put_bucket_lifecycle_configuration(
-            Bucket=bucket,
-            LifecycleConfiguration={
-                "Rules": [
-                    {
-                        "ID": "abort-incomplete-multipart-uploads",
-                        "Status": "Enabled",
-                        "Filter": {"Prefix": ""},
-                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                    },
-                    {
-                        "ID": "expire-abandoned-staging",
-                        "Status": "Enabled",
-                        "Filter": {"Prefix": staging_prefix},
-                        "Expiration": {"Days": staging_days},
-                    },
-                ]
-            },
-        )
-        steps.append(
-            f"lifecycle: multipart uploads aborted after 1 day, {staging_prefix} expires after {staging_days} days"
-        )
-    return steps
+    return done

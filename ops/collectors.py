@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from letters.constants import LetterStatus
 from letters.selectors import letter_counts_by_status, letters_oldest_requested_at
+from ops.checks import reported_status
 from pins.selectors import pin_counts_by_status
 from uploads.selectors import document_counts_by, upload_counts_by
 from web.attack import attack_level
@@ -39,7 +40,13 @@ class PortalCollector(Collector):
         errors = GaugeMetricFamily(
             "portal_scrape_error", "1 when a part of the scrape could not be read.", labels=["part"]
         )
-        for part, produce in (("database", self._database), ("broker", self._queues), ("login", self._login)):
+        parts = (
+            ("database", self._database),
+            ("broker", self._queues),
+            ("login", self._login),
+            ("dependencies", self._dependencies),
+        )
+        for part, produce in parts:
             try:
                 yield from produce()
                 errors.add_metric([part], 0)
@@ -47,6 +54,18 @@ class PortalCollector(Collector):
                 logger.warning("metrics: %s could not be read (%s)", part, type(error).__name__)
                 errors.add_metric([part], 1)
         yield errors
+
+    def _dependencies(self) -> Iterator[GaugeMetricFamily]:
+        """Storage and clamd as /readyz reports them (not required for readiness, so alerts come from here)."""
+        up = GaugeMetricFamily(
+            "portal_dependency_up",
+            "1 when a dependency that does not decide readiness answers (storage, clamd); 0 when it is down.",
+            labels=["dependency"],
+        )
+        for name, entry in reported_status().items():
+            if entry["status"] != "skipped":
+                up.add_metric([name], 0 if entry["status"] == "down" else 1)
+        yield up
 
     def _database(self) -> Iterator[GaugeMetricFamily]:
         pins = GaugeMetricFamily(

@@ -9,21 +9,26 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
-from ops.checks import ready_report
+from ops.checks import degraded, ready_report, reported_status
 from ops.collectors import PortalCollector
 
 
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness: answers as long as the process serves requests; touches no dependency."""
-    response = JsonResponse({"status": "ok"})
+    """Liveness: answers as long as the process serves requests; touches no dependency. "degraded" names what
+    this process last found down among the reported dependencies (storage, clamd), when it found any."""
+    body = {"status": "ok"}
+    if down := degraded(reported_status(refresh=False)):
+        body["degraded"] = down
+    response = JsonResponse(body)
     add_never_cache_headers(response)
     return response
 
 
 @require_GET
 def readyz(request: HttpRequest) -> HttpResponse:
-    """Readiness: 200 when database, cache, broker, storage and clamd (when configured) answer, else 503."""
+    """Readiness: 200 when the database, the cache and the broker answer, else 503. Storage and clamd are in
+    the report (at most REPORTED_TTL_SECONDS old) but never make it 503."""
     ready, report = ready_report()
     response = JsonResponse(report, status=200 if ready else 503)
     add_never_cache_headers(response)

@@ -164,6 +164,18 @@ STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
 if STORAGE_BACKEND == "s3":
     from botocore.config import Config as _BotoConfig
 
+    # Server-side encryption on top of the portal's own AES-GCM: S3_SSE=SSE-S3 (AES256, the default), SSE-KMS
+    # (aws:kms, with S3_SSE_KMS_KEY_ID or the bucket's default key) or none, for a store that has none (MinIO
+    # without a key-management service refuses every write that asks for it).
+    _s3_sse = {"sse-s3": "AES256", "aes256": "AES256", "sse-kms": "aws:kms", "aws:kms": "aws:kms", "none": None}
+    _s3_sse_name = env.str("S3_SSE", default="SSE-S3").strip().lower()
+    if _s3_sse_name not in _s3_sse:
+        raise ImproperlyConfigured(f"S3_SSE={_s3_sse_name!r} is not known: use SSE-S3, SSE-KMS or none.")
+    _s3_sse_parameters = {"ServerSideEncryption": _s3_sse[_s3_sse_name]} if _s3_sse[_s3_sse_name] else {}
+    if env.str("S3_SSE_KMS_KEY_ID", default=""):
+        if _s3_sse[_s3_sse_name] != "aws:kms":
+            raise ImproperlyConfigured("S3_SSE_KMS_KEY_ID is set: it needs S3_SSE=SSE-KMS.")
+        _s3_sse_parameters["SSEKMSKeyId"] = env.str("S3_SSE_KMS_KEY_ID")
     _s3_options = {
         # Short waits and few retries: a member waits for the answer, and the letter worker retries on its own.
         "client_config": _BotoConfig(
@@ -179,11 +191,7 @@ if STORAGE_BACKEND == "s3":
         "default_acl": "private",
         "querystring_auth": True,
         "file_overwrite": True,
-        # Server-side encryption on top of the portal's own AES-GCM: "AES256" (SSE-S3) or "aws:kms".
-        "object_parameters": {
-            "ServerSideEncryption": env.str("S3_SSE", default="AES256"),
-            **({"SSEKMSKeyId": env.str("S3_SSE_KMS_KEY_ID")} if env.str("S3_SSE_KMS_KEY_ID", default="") else {}),
-        },
+        "object_parameters": _s3_sse_parameters,
     }
     STORAGES = {
         "default": {

@@ -8,13 +8,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
+import pi_heif
 import pikepdf
-import pillow_heif
 from pikepdf import Array, Dictionary, Name, ObjectStreamMode, StreamDecodeLevel
 from pikepdf.sanitize import Sanitizer
 from PIL import Image, ImageOps
 
-pillow_heif.register_heif_opener()
+pi_heif.register_heif_opener()
 
 
 class DisarmFailed(Exception):

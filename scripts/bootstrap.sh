@@ -25,22 +25,37 @@ if [ -n "$missing" ]; then
     fi
 fi
 
+# Python 3.11, 3.12 or 3.13 (pyproject's requires-python; the locks resolve for each): $PYTHON, else the first of
+# python3.11 (what the image and CI use), python3.12, python3.13 and python3 that is one of them (Debian 12's
+# python3 is 3.11, Debian 13's is 3.13).
+supported() { "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null; }
 python=${PYTHON:-}
 if [ -z "$python" ]; then
-    python=$(command -v python3.11 || command -v python3)
+    for candidate in python3.11 python3.12 python3.13 python3; do
+        if command -v "$candidate" >/dev/null && supported "$(command -v "$candidate")"; then
+            python=$(command -v "$candidate")
+            break
+        fi
+    done
 fi
-if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-    echo "Python 3.11 is needed; $python is $("$python" --version 2>&1). Set PYTHON=/path/to/python3.11." >&2
+if [ -z "$python" ] || ! supported "$python"; then
+    echo "Python 3.11, 3.12 or 3.13 is needed; found $("${python:-python3}" --version 2>&1 || echo none)." \
+        "Set PYTHON=/path/to/python3.1x." >&2
+    exit 1
+fi
+if [ -x .venv/bin/python ] && ! supported .venv/bin/python; then
+    echo ".venv was made with $(.venv/bin/python --version 2>&1), which is not supported; remove .venv and run again." >&2
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
-    # Debian's own Python needs python3.11-venv for `-m venv` (it brings ensurepip).
+    # Debian's own Python needs python3.1x-venv for `-m venv` (it brings ensurepip).
+    venv_package=$("$python" -c 'import sys; print("python3.%d-venv" % sys.version_info[1])')
     if ! "$python" -c 'import ensurepip' 2>/dev/null; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3.11-venv >/dev/null
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$venv_package" >/dev/null
         else
-            echo "Python's venv module is missing. Install it with: sudo apt-get install python3.11-venv" >&2
+            echo "Python's venv module is missing. Install it with: sudo apt-get install $venv_package" >&2
             exit 1
         fi
     fi

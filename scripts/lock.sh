@@ -29,6 +29,16 @@ trap 'rm -rf "$tmp"' EXIT
 echo "uv==$UV_VERSION" > "$tmp/uv.in"
 "${compile[@]}" "$tmp/uv.in" -o "$tmp/uv.txt"
 
+# Compiled for 3.11, the oldest Python of requires-python; 3.12 and 3.13 must resolve to the same pins from wheels
+# alone (no build from source on install). tests/portal/test_python_versions.py checks this too.
+for version in 3.12 3.13; do
+    if ! "$uv" pip compile --quiet --only-binary :all: --python-version "$version" --python-platform x86_64-unknown-linux-gnu \
+        --constraint requirements.lock pyproject.toml --extra dev -o "$tmp/check-$version.txt"; then
+        echo "The locked versions do not install on Python $version from wheels: choose other versions." >&2
+        exit 1
+    fi
+done
+
 { header "pyproject.toml (dependencies)"; cat "$tmp/prod.txt"; } > requirements/prod.txt
 { header "pyproject.toml (dependencies + dev)"; cat "$tmp/dev.txt"; } > requirements/dev.txt
 { header "pyproject.toml (dependencies + dev) and bench/requirements.txt"; cat "$tmp/bench.txt"; } > requirements/bench.txt

@@ -6,10 +6,23 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
 from core.admin_mixins import PostedSearchMixin, SecretLookupGuardMixin
+from ops.checks import degraded, reported_status
 from scanning.clamd import scanner_configured
 from web.attack import attack_level
 
 from .forms import StaffLoginForm
+
+# What staff should know when a dependency that does not take the portal offline is down (ops/checks.py).
+DEGRADED_MESSAGES = {
+    "storage": _(
+        "Die Dateiablage antwortet gerade nicht: Dateien können nicht hochgeladen oder heruntergeladen werden, "
+        "bis sie wieder erreichbar ist. Anmelden und Eingaben speichern funktioniert weiter."
+    ),
+    "clamd": _(
+        "Der Virenscanner antwortet gerade nicht: Hochgeladene Dateien werden geprüft, sobald er wieder "
+        "erreichbar ist. Anmelden und Eingaben speichern funktioniert weiter."
+    ),
+}
 
 
 class StaffAdminSite(OTPAdminSite):
@@ -54,4 +67,6 @@ class StaffAdminSite(OTPAdminSite):
                     "Schadsoftware geprüft (CLAMD_TCP oder CLAMD_SOCKET setzen)."
                 ),
             )
+        for name in degraded(reported_status()):
+            messages.warning(request, DEGRADED_MESSAGES[name])
         return super().index(request, {"staff_links": links, **(extra_context or {})})

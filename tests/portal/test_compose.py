@@ -24,7 +24,7 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 
 
 def test_production_services_are_all_there():
-    assert {"nginx", *WEB, "worker", "beat", "postgres", "redis", "s3", "storage-setup", "clamav", "migrate"} <= set(
+    assert {"nginx", *WEB, "worker", "beat", "postgres", "valkey", "storage-setup", "clamav", "migrate"} <= set(
         SERVICES
     )
 
@@ -90,7 +90,7 @@ def test_scanning_and_storage_are_wired():
     for name in APP_SERVICES:
         environment = SERVICES[name]["environment"]
         assert environment["STORAGE_BACKEND"] == "s3"
-        assert environment["S3_ENDPOINT_URL"] == "http://s3:9000"
+        assert environment["S3_ENDPOINT_URL"].startswith("${S3_ENDPOINT_URL:?")  # bring your own S3
 
 
 def test_no_secret_is_written_into_the_file():
@@ -140,7 +140,7 @@ def test_app_services_are_built_from_the_projects_dockerfile_in_production_mode(
         assert service["build"] == "."
         assert service["environment"]["PORTAL_PRODUCTION"] == "1"
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
-        assert service["environment"]["CELERY_BROKER_URL"].startswith("redis://redis:")
+        assert service["environment"]["CELERY_BROKER_URL"].startswith("redis://valkey:")
 
 
 def test_beat_schedule_names_tasks_that_exist():
@@ -158,3 +158,43 @@ def test_the_image_context_leaves_out_secrets_and_local_state():
     ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
     assert {".env", "deploy/tls", "var", ".venv", ".git"} <= ignored
     assert "deploy/tls/*.pem" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+# What an insurer can run without a legal review: permissive licences, and GPL only for a daemon that is run
+# unmodified and reached over a socket (nothing of it is linked into the portal). AGPL, SSPL, RSAL and BUSL only
+# in an optional profile that `docker compose up` does not start.
+PERMISSIVE = {"EUPL-1.2", "BSD-2-Clause", "BSD-3-Clause", "PostgreSQL", "MIT", "Apache-2.0"}
+SEPARATE_GPL_DAEMONS = {"clamav": "GPL-2.0-only"}
+
+
+def test_every_service_names_its_licence_and_the_default_services_need_no_legal_review():
+    for name, service in SERVICES.items():
+        licence = service.get("labels", {}).get("org.opencontainers.image.licenses")
+        assert licence, f"{name} names no licence"
+        if service.get("profiles"):
+            continue
+        assert licence in PERMISSIVE or SEPARATE_GPL_DAEMONS.get(name) == licence, (name, licence)
+    assert not [name for name, service in SERVICES.items() if service.get("image", "").startswith("redis:")]
+    assert SERVICES["valkey"]["image"].startswith("valkey/valkey:")
+
+
+def test_minio_is_an_optional_profile_and_nothing_requires_it():
+    assert SERVICES["minio"]["profiles"] == ["minio"]
+    assert SERVICES["minio"]["labels"]["org.opencontainers.image.licenses"] == "AGPL-3.0-only"
+    for name, service in SERVICES.items():
+        if "minio" in service.get("depends_on", {}):
+            assert service["depends_on"]["minio"]["required"] is False, name
+
+
+def test_static_files_come_from_the_image_not_from_a_volume_that_outlives_an_upgrade():
+    assert "static" not in (COMPOSE.get("volumes") or {})
+    for name, service in SERVICES.items():
+        for mount in service.get("volumes", []):
+            source, _, target = mount.partition(":")
+            assert "static" not in target.split(":")[0] and source != "static", (name, mount)
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_web_nodes_do_not_wait_for_clamav(web):
+    assert "clamav" not in SERVICES[web]["depends_on"]
+    assert SERVICES["worker"]["depends_on"]["clamav"]["condition"] == "service_healthy"

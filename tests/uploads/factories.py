@@ -3,6 +3,7 @@
 import datetime
 import io
 import uuid
+from pathlib import Path
 
 import factory
 from django.utils import timezone
@@ -94,6 +95,12 @@ def image_bytes(*, fmt: str = "PNG", size: tuple[int, int] = (40, 30), exif: byt
     kwargs = {"exif": exif} if exif else {}
     Image.new("RGB", size, (200, 100, 50)).save(out, format=fmt, **kwargs)
     return out.getvalue()
+
+
+def heic_bytes() -> bytes:
+    """A 40x30 HEIC photo as a phone sends it. The portal only decodes HEIC (pi-heif has no encoder), so the file
+    was written once with an encoder and is kept with the tests."""
+    return (Path(__file__).with_name("data") / "photo.heic").read_bytes()
 
 
 def upload_whole(draft, actor, data: bytes, name: str = "Bescheinigung.pdf") -> Upload:

@@ -27,7 +27,7 @@ from uploads.exceptions import (
 )
 from uploads.models import Draft, Submission, SubmissionReason, Upload
 
-from .factories import image_bytes, pdf_bytes, upload_whole
+from .factories import heic_bytes, image_bytes, pdf_bytes, upload_whole
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +153,7 @@ def test_encrypted_pdf_is_refused(draft, actor):
 
 
 def test_heic_photo_becomes_jpeg(draft, actor):
-    upload = upload_whole(draft, actor, image_bytes(fmt="HEIF"), name="Foto.HEIC")
+    upload = upload_whole(draft, actor, heic_bytes(), name="Foto.HEIC")
     assert (upload.mime_type, upload.name) == ("image/jpeg", "Foto.jpg")
 
 
