@@ -76,12 +76,16 @@ class Trickle:
             sock.close()
 
 
-def slow_login_posts(count: int) -> list[bytes]:
-    """Anonymous POSTs to the login page announcing a 1,000-byte form (nothing to log in with is needed)."""
+def slow_login_posts(cluster, count: int) -> list[bytes]:
+    """Anonymous POSTs to the login page announcing a 1,000-byte form, with what a browser sends along (the CSRF
+    cookie of a login page fetched before, the Referer), so that the portal reads the body to check the token."""
+    web = cluster.session()
+    assert web.get(f"{cluster.base}/anmelden/", timeout=STALLED).status_code == 200
+    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in web.cookies)
     head = (
-        b"POST /anmelden/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
-    )
+        f"POST /anmelden/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookies}\r\nReferer: {cluster.base}/anmelden/\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    ).encode()
     return [head] * count
 
 
@@ -141,7 +145,7 @@ def test_slow_posts_and_a_members_slow_chunks_held_for_a_minute_do_not_stall_pag
     # 20 anonymous slow POSTs, and a member's tus PATCHes as slow as nginx lets them be, as many as it lets one
     # address have at once (a PATCH's body streams to the node: each holds a worker thread while it lasts).
     patches = slow_tus_patches(cluster, issue_pin, TUS_PER_ADDRESS + 1)
-    slow = Trickle(cluster.port, slow_login_posts(SLOW_CLIENTS) + patches[:TUS_PER_ADDRESS])
+    slow = Trickle(cluster.port, slow_login_posts(cluster, SLOW_CLIENTS) + patches[:TUS_PER_ADDRESS])
     visits = []
     try:
         hold_ends = time.monotonic() + HOLD_SECONDS
