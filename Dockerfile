@@ -11,13 +11,8 @@ WORKDIR /app
 COPY requirements/prod.txt requirements/prod.txt
 RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r requirements/prod.txt
 COPY . .
-RUN python manage.py compilemessages -v0 \
-    && PORTAL_PRODUCTION=1 DEBUG=0 SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijklmnop \
-       FILE_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= PORTAL_PUBLIC_URL=https://build.invalid \
-       PORTAL_ALLOW_EMBEDDED_SERVICES=1 INSURER_NAME=build INSURER_HOTLINE_PHONE="0800 000 0000" \
-       INSURER_HOTLINE_HOURS=build INSURER_POSTAL_ADDRESS=build INSURER_IMPRINT_URL=https://build.invalid \
-       INSURER_PRIVACY_CONTACT=build \
-       python manage.py collectstatic --noinput -v0
+# The static step is scripts/collectstatic.sh, the same script the tests run (tests/cluster serves from it).
+RUN python manage.py compilemessages -v0 && scripts/collectstatic.sh
 USER portal
 ENV PORTAL_PRODUCTION=1 PYTHONUNBUFFERED=1
 EXPOSE 8000

@@ -6,7 +6,15 @@ import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# Threads, not one request per process: nginx hands every body over complete and takes every answer at once
+# (deploy/nginx.conf), except a tus PATCH, whose chunk streams from the member as it arrives. A slow PATCH holds
+# one thread of a worker's four, not the worker (measured with tests/cluster/test_slow_clients.py: four slow
+# PATCHes stalled two nodes of two sync workers; with four threads each, pages and logins kept answering).
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Idle connections from nginx's upstream keepalive wait in the worker's poller, holding no thread; longer than
+# nginx's own 60 s, so that nginx, not gunicorn, closes an idle one (no request sent on a closing connection).
+keepalive = 75
 timeout = 60
 graceful_timeout = 30
 max_requests = 2000

@@ -213,13 +213,14 @@ else:
 # so with STORAGE_LOCAL_SHARED=true, or `check --deploy` fails (use S3 otherwise).
 WEB_NODES = env.int("WEB_NODES", default=1)
 STORAGE_LOCAL_SHARED = env.bool("STORAGE_LOCAL_SHARED", default=False)
-STORAGES["staticfiles"] = {
-    "BACKEND": (
-        "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if PRODUCTION
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    )
-}
+# Production's static files: scripts/collectstatic.sh (the image's static step) writes them with hashed names and
+# a manifest into STATIC_ROOT; pages name the hashed files, nginx serves them (whitenoise when nginx has not).
+STATICFILES_PRODUCTION_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+STORAGES["staticfiles"] = (
+    STATICFILES_PRODUCTION_STORAGE
+    if PRODUCTION
+    else {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+)
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = STORAGES["default"].get("OPTIONS", {}).get("location", "")
 MEDIA_URL = None

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: install what the tests need, lint, migrations check, then the test suite.
-# Extra arguments go to pytest. With DATABASE_URL / CELERY_BROKER_URL / CACHE_URL unset it runs on SQLite and
-# skips what needs PostgreSQL or Redis; .ci/run sets them.
+# Extra arguments go to pytest. With DATABASE_URL / CELERY_BROKER_URL / CACHE_URL unset it runs on SQLite, the
+# in-process cache and eager Celery, and skips what needs PostgreSQL or Redis; .ci/run runs it both ways.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -11,13 +11,22 @@ trap 'rm -rf "$work"' EXIT
 
 (cd "$work" && npm pack --silent "tus-js-client@$version" >/dev/null && tar xzf tus-js-client-*.tgz)
 mkdir -p "$target"
+# Whole: the script with the source map it names. The production static storage (collectstatic with hashed
+# names) rewrites every sourceMappingURL and fails on one whose file is missing.
 cp "$work/package/dist/tus.min.js" "$target/tus.min.js"
-# tus.min.js names its source map; without it the production collectstatic (the image build) fails.
 cp "$work/package/dist/tus.min.js.map" "$target/tus.min.js.map"
 cp "$work/package/LICENSE" "$target/LICENSE"
+for script in "$target"/*.js; do
+    map=$(sed -n 's|^//# sourceMappingURL=\(.*\)$|\1|p' "$script")
+    if [ -n "$map" ] && [ ! -f "$target/$map" ]; then
+        echo "$script names the source map $map, which the package does not have" >&2
+        exit 1
+    fi
+done
 cat > "$target/VERSION" <<NOTE
 tus-js-client $version (https://github.com/tus/tus-js-client), MIT licence (see LICENSE)
-from the npm package's dist/tus.min.js and its source map, unchanged; refresh with scripts/vendor-js.sh VERSION
-sha256 $(sha256sum "$target/tus.min.js" | cut -d' ' -f1)
+from the npm package's dist/tus.min.js and dist/tus.min.js.map, unchanged; refresh with scripts/vendor-js.sh VERSION
+sha256 $(sha256sum "$target/tus.min.js" | cut -d' ' -f1)  tus.min.js
+sha256 $(sha256sum "$target/tus.min.js.map" | cut -d' ' -f1)  tus.min.js.map
 NOTE
 echo "tus-js-client $version vendored into $target"

@@ -76,10 +76,20 @@ def disk_error(code: int) -> OSError:
 
 
 def broker_unreachable(monkeypatch, task) -> None:
-    """Make `task.apply_async` fail as kombu's Redis transport does when Redis refuses the connection."""
+    """Make `task.apply_async` fail as kombu's Redis transport does when Redis refuses the connection.
+
+    The app publishes through Redis for the test (on a closed port, never reached), in both modes: without
+    CELERY_BROKER_URL the configured transport is Celery's in-memory one, whose errors are not Redis's, and what
+    the portal counts as "the broker is away" is the configured transport's errors.
+    """
     import redis.exceptions
+    from celery import current_app
 
     def unreachable(*args, **kwargs):
         raise redis.exceptions.ConnectionError("Error 111 connecting")
 
     monkeypatch.setattr(task, "apply_async", unreachable)
+    monkeypatch.setattr(current_app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
+    # The connection pools were made for the configured transport: drop them now and after the test.
+    monkeypatch.setattr(current_app, "_pool", None)
+    monkeypatch.setattr(current_app.amqp, "_producer_pool", None)

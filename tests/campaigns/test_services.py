@@ -28,6 +28,7 @@ from letters.rendering import SPECIMEN_PIN, LetterRenderError
 from letters.services import batch_collect_prepared_archive
 from pins.constants import PinStatus
 from pins.models import LetterPin
+from tests.helpers import broker_unreachable
 from tests.letters.pdf import pin_in
 
 pytestmark = pytest.mark.django_db
@@ -191,15 +192,10 @@ def test_a_letter_that_cannot_be_rendered_fails_alone_with_its_reason(make_campa
 def test_a_start_with_the_broker_down_is_kept_and_left_to_the_watchdog(
     make_campaign, members, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    import redis.exceptions
-
     from campaigns.services import campaign_stalled
     from campaigns.tasks import campaign_dispatch
 
-    def unreachable(*args, **kwargs):
-        raise redis.exceptions.ConnectionError("Error 111 connecting")
-
-    monkeypatch.setattr(campaign_dispatch, "apply_async", unreachable)
+    broker_unreachable(monkeypatch, campaign_dispatch)
     campaign = make_campaign(members)
     with django_capture_on_commit_callbacks(execute=True):
         campaign_start(campaign_id=campaign.pk, user=None)

@@ -4,13 +4,14 @@ import base64
 import hashlib
 import re
 import time
+import urllib.parse
 import uuid
 
 import pytest
-import requests
 from django.urls import reverse
 
 from staff.constants import Role
+from tests.cluster.test_static import assert_page_assets_come_from_the_manifest
 from tests.factories import MemberFactory
 from tests.s3.conftest import all_objects
 from tests.s3.test_s3_flows import assert_no_plaintext
@@ -26,11 +27,18 @@ CHUNK = 256 * 1024
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_member_flow_across_two_nodes_ends_byte_identical(cluster, issue_pin, staff_client, moto_endpoint, bucket):  # noqa: F811
+def test_member_flow_across_two_nodes_ends_byte_identical(
+    cluster,
+    collected_static,
+    issue_pin,
+    staff_client,  # noqa: F811
+    moto_endpoint,
+    bucket,
+):
     member = MemberFactory()
     pin = issue_pin(member)
-    base = f"http://127.0.0.1:{cluster.port}"
-    web = requests.Session()
+    base = cluster.base
+    web = cluster.session()
 
     page = web.get(f"{base}/anmelden/", timeout=30)
     token = CSRF_INPUT.search(page.text).group(1)
@@ -43,6 +51,8 @@ def test_member_flow_across_two_nodes_ends_byte_identical(cluster, issue_pin, st
     assert login.status_code == 302, login.text[:500]
 
     draft_page = web.get(f"{base}/antrag/", timeout=30)
+    # With DEBUG off, the page names the hashed files of production's static step, which nginx serves.
+    assert_page_assets_come_from_the_manifest(web, base, draft_page.text, collected_static)
     csrf, version = CSRF_META.search(draft_page.text).group(1), VERSION_INPUT.search(draft_page.text).group(1)
     reason = SubmissionReason.objects.get(code="form")
     message = f"Nachricht {uuid.uuid4().hex}"
@@ -64,7 +74,8 @@ def test_member_flow_across_two_nodes_ends_byte_identical(cluster, issue_pin, st
     )
     assert created.status_code == 201, created.text[:500]
     location = created.headers["Location"]
-    url = location if location.startswith("http") else f"{base}{location}"
+    # nginx passes the host without its port (production listens on 443): the test's port comes from the base.
+    url = f"{base}{urllib.parse.urlsplit(location).path}"
     offset = 0
     while offset < len(data):
         response = web.patch(
@@ -88,7 +99,10 @@ def test_member_flow_across_two_nodes_ends_byte_identical(cluster, issue_pin, st
 
     web.get(f"{base}/antrag/pruefen/", timeout=30)
     transmitted = web.post(
-        f"{base}/antrag/uebermitteln/", data={"csrfmiddlewaretoken": csrf, "confirm": "on"}, allow_redirects=False
+        f"{base}/antrag/uebermitteln/",
+        data={"csrfmiddlewaretoken": csrf, "confirm": "on"},
+        allow_redirects=False,
+        timeout=30,
     )
     assert transmitted.status_code == 302 and "bestaetigung" in transmitted.headers["Location"]
 

@@ -40,3 +40,14 @@ def test_each_master_gets_its_own_metrics_folder(monkeypatch):
     assert first != second
     for folder in (first, second):
         Path(folder).rmdir()
+
+
+def test_workers_run_threads_and_outlast_nginxs_idle_upstream_connections(monkeypatch, tmp_path):
+    config = load(monkeypatch, tmp_path)
+    # A tus PATCH streams its chunk from the member: it holds one thread of a worker, not the worker.
+    assert config.worker_class_str == "gthread" and config.threads >= 4
+    # nginx keeps idle connections to the nodes for 60 s (its upstream keepalive_timeout): gunicorn waits longer,
+    # so nginx never sends a request on a connection gunicorn is closing.
+    nginx = (CONF.parent / "nginx.conf").read_text()
+    assert "keepalive 16;" in nginx and "keepalive_timeout" not in nginx
+    assert config.keepalive > 60

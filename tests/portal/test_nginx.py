@@ -1,6 +1,8 @@
 """deploy/nginx.conf for real: Debian's nginx in front of a recording backend on free loopback ports."""
 
 import http.server
+import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -11,7 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
+from campaigns.constants import MAX_CSV_BYTES
 from tests.loopback import free_port, self_signed_certificate, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +69,9 @@ def edge(tmp_path_factory):
     conf = conf.replace("/etc/nginx/tls/", f"{folder}/tls/").replace("root /srv;", f"root {public};")
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         conf = conf.replace("http {", f"http {{\n    {temp}_temp_path {folder}/{temp};", 1)
+    if os.geteuid() == 0:
+        # Bodies are buffered to client_body_temp_path, in pytest's folder, which only its user may write to.
+        conf = "user root;\n" + conf
     (folder / "nginx.conf").write_text(conf)
     process = subprocess.Popen(
         [
@@ -123,19 +130,45 @@ def test_the_client_address_replaces_a_forged_forwarded_for_and_a_request_id_is_
     assert len(headers["X-Request-ID"]) == 32
 
 
+def test_only_the_tus_upload_url_streams_request_bodies_to_the_nodes():
+    """Every other body is read completely by nginx first: a slow client waits on nginx, never on a worker."""
+    conf = "\n".join(line.split("#", 1)[0] for line in (ROOT / "deploy" / "nginx.conf").read_text().splitlines())
+    # Answers are buffered too (nginx's default, not switched off anywhere): slow readers wait on nginx as well.
+    assert conf.count("proxy_request_buffering") == 1 and "proxy_buffering" not in conf
+    tus = re.search(r'location ~ "\^/antrag/uploads/\[0-9a-f-\]\{36\}/\$" \{(.*?)\}', conf, re.DOTALL).group(1)
+    assert "proxy_request_buffering off;" in tus
+    assert re.search(r"client_body_timeout (\d+)s;", tus).group(1) == "10"
+    assert "limit_conn tus_per_address" in tus
+
+
+TUS_URL = "/antrag/uploads/0b7e2a3c-5d1f-4e8a-9c6b-2f4d8e1a7c90/"
+
+
 def test_a_tus_chunk_passes_and_a_body_above_the_limit_is_refused(edge):
     Recorder.seen.clear()
-    chunk = b"x" * (2 * 2**20)
-    status, _, _ = fetch(
-        edge["https"],
-        "/antrag/uploads/abc/",
-        method="PATCH",
-        data=chunk,
-        headers={"Content-Type": "application/offset+octet-stream"},
-    )
+    chunk = b"x" * settings.UPLOAD_CHUNK_SIZE
+    headers = {"Content-Type": "application/offset+octet-stream"}
+    status, _, _ = fetch(edge["https"], TUS_URL, method="PATCH", data=chunk, headers=headers)
     assert status == 200
     assert Recorder.seen[-1]["length"] == len(chunk)
+    # More than a chunk is not a tus PATCH of this portal.
+    status, _, _ = fetch(edge["https"], TUS_URL, method="PATCH", data=chunk * 2, headers=headers)
+    assert status == 413
     status, _, _ = fetch(edge["https"], "/antrag/dateien/hochladen/", method="POST", data=b"x" * (22 * 2**20))
+    assert status == 413
+
+
+@pytest.mark.parametrize("path", ["/admin/campaigns/campaign/add/", "/admin/campaigns/campaign/17/change/"])
+def test_a_campaign_member_list_of_the_largest_allowed_size_reaches_the_app(edge, path):
+    Recorder.seen.clear()
+    envelope = 64 * 1024  # the form's other fields and the multipart boundaries
+    status, _, _ = fetch(edge["https"], path, method="POST", data=b"x" * (MAX_CSV_BYTES + envelope))
+    assert status == 200
+    assert Recorder.seen[-1] == {**Recorder.seen[-1], "path": path, "length": MAX_CSV_BYTES + envelope}
+    status, _, _ = fetch(edge["https"], path, method="POST", data=b"x" * (MAX_CSV_BYTES + 2 * 2**20))
+    assert status == 413
+    # Only the campaign forms: another admin page keeps the general limit.
+    status, _, _ = fetch(edge["https"], "/admin/members/member/add/", method="POST", data=b"x" * (22 * 2**20))
     assert status == 413
 
 

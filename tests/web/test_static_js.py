@@ -26,8 +26,15 @@ def test_vendored_tus_js_client_matches_its_note():
     note = (folder / "VERSION").read_text()
     assert re.search(r"tus-js-client \d+\.\d+\.\d+", note) and "MIT" in note
     assert "MIT License" in (folder / "LICENSE").read_text()
-    digest = hashlib.sha256((folder / "tus.min.js").read_bytes()).hexdigest()
-    assert f"sha256 {digest}" in note
+    for name in ("tus.min.js", "tus.min.js.map"):
+        digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        assert f"sha256 {digest}  {name}" in note
+
+
+def test_every_source_map_a_vendored_script_names_is_vendored_with_it():
+    for script in (STATIC / "vendor").rglob("*.js"):
+        for reference in re.findall(r"^//# sourceMappingURL=(\S+)\s*$", script.read_text(), re.MULTILINE):
+            assert (script.parent / reference).is_file(), (script.name, reference)
 
 
 @pytest.mark.django_db
