@@ -204,12 +204,11 @@ class BucketPreparation:
         return True
 
 
-def s3_prepare_bucket(storage: Storage, *, staging_prefix: str, staging_days: int) -> BucketPreparation:
+def s3_prepare_bucket(storage: Storage) -> BucketPreparation:
     """Create the bucket if missing; block public access; default encryption; lifecycle rules.
 
-    Lifecycle: incomplete multipart uploads (a write that died) are aborted after a day; objects under the old
-    plain staging prefix expire after `staging_days`. The portal's own segments are purged by beat (it knows
-    which ones a row still lists), not by age. Public access block, default encryption and lifecycle are
+    Lifecycle: incomplete multipart uploads (a write that died) are aborted after a day. The portal's own
+    segments are purged by beat (it knows which ones a row still lists), not by age. Public access block, default encryption and lifecycle are
     hardening that not every S3-compatible store implements: a store that answers "not implemented" gets a
     warning and the set-up goes on; any other refusal (access denied, a wrong key id) stops it.
     """
@@ -258,7 +257,7 @@ def s3_prepare_bucket(storage: Storage, *, staging_prefix: str, staging_days: in
                 instead=f"objects still ask for {name} when written; if the store refuses that too, set S3_SSE=none",
             )
         done.optional(
-            f"lifecycle: multipart uploads aborted after 1 day, {staging_prefix} expires after {staging_days} days",
+            "lifecycle: multipart uploads aborted after 1 day",
             lambda: client.put_bucket_lifecycle_configuration(
                 Bucket=bucket,
                 LifecycleConfiguration={
@@ -268,12 +267,6 @@ def s3_prepare_bucket(storage: Storage, *, staging_prefix: str, staging_days: in
                             "Status": "Enabled",
                             "Filter": {"Prefix": ""},
                             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                        },
-                        {
-                            "ID": "expire-abandoned-staging",
-                            "Status": "Enabled",
-                            "Filter": {"Prefix": staging_prefix},
-                            "Expiration": {"Days": staging_days},
                         },
                     ]
                 },

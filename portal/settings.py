@@ -558,7 +558,7 @@ if PRODUCTION and not ALLOW_EMBEDDED_SERVICES:
 if PRODUCTION and STORAGE_BACKEND == "local" and WEB_NODES > 1 and not STORAGE_LOCAL_SHARED:
     _refusals.append(
         f"WEB_NODES={WEB_NODES} with local file storage: each node would keep its own files. Set STORAGE_BACKEND=s3 "
-        "(with S3_BUCKET), or mount one shared volume at PRIVATE_MEDIA_ROOT and STAGING_ROOT on every node and set "
+        "(with S3_BUCKET), or mount one shared volume at PRIVATE_MEDIA_ROOT on every node and set "
         "STORAGE_LOCAL_SHARED=true"
     )
 if _refusals:

@@ -30,7 +30,7 @@ def test_storage_setup_creates_the_bucket_with_lifecycle_encryption_and_verifies
     client = s3_client(moto_endpoint)
     rules = {rule["ID"]: rule for rule in client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
     assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
-    assert rules["expire-abandoned-staging"]["Filter"] == {"Prefix": "staging/"}
+    assert set(rules) == {"abort-incomplete-multipart-uploads"}
     encryption = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
@@ -85,7 +85,7 @@ def test_storage_setup_goes_on_against_a_store_without_public_access_block_or_ss
     assert any("not supported" in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
     client = s3_client(moto_endpoint)
     rules = {rule["ID"] for rule in client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
-    assert rules == {"abort-incomplete-multipart-uploads", "expire-abandoned-staging"}
+    assert rules == {"abort-incomplete-multipart-uploads"}
     assert ("PUT", f"/{bucket}?publicAccessBlock") in minio_like.requests  # it was asked, and refused
     call_command("storage_setup", stdout=io.StringIO(), stderr=io.StringIO())  # and again on the next deployment
 

@@ -1,8 +1,5 @@
 """Prepare the file storages: the S3 bucket with its lifecycle rules, or the local folders; then verify access."""
 
-import math
-
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core import storage as stored_files
@@ -24,10 +21,8 @@ class Command(BaseCommand):
     def handle(self, *args, check: bool = False, **options):
         default = stored_files.private_storage()
         if not check and is_s3(default):
-            staging_days = max(1, math.ceil(settings.UPLOAD_EXPIRY_HOURS / 24) + 1)
-            staging_prefix = "staging/"
             try:
-                done = s3_prepare_bucket(default, staging_prefix=staging_prefix, staging_days=staging_days)
+                done = s3_prepare_bucket(default)
             except OSError as error:
                 raise CommandError(f"preparing the bucket failed: {error}") from error
             for step in done.steps:
