@@ -32,8 +32,7 @@ from members.models import Member
 from pins.services import pin_issue
 from staff.constants import Role
 from tests.factories import MemberFactory
-from tests.letters.conftest import request_letter  # noqa: F401
-from tests.s3.conftest import CREDENTIALS, bucket, moto_endpoint, s3_client, s3_storages  # noqa: F401
+from tests.s3.conftest import CREDENTIALS, s3_client, s3_storages
 from tests.staff.factories import make_staff, transmitted_submission, verified_client
 from tests.uploads.factories import SubmissionReasonFactory, pdf_bytes
 from tests.web.conftest import login_post
@@ -131,7 +130,7 @@ def letter_text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
-def build_portal(request_letter):  # noqa: F811
+def build_portal(request_letter):
     """Members with PINs, a draft with a file, a transmitted submission, a letter waiting for the print shop."""
     drafter = MemberFactory()
     issued = pin_issue(member=drafter, purpose="Bescheinigung", actor=Actor.system())
