@@ -20,6 +20,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.files.storage import storages
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -201,3 +202,107 @@ def test_drill_backup_then_restore_into_a_fresh_database_and_storage(
 
         assert letter_before in collected_letter_text(print_shop)
         assert LetterRequest.objects.get(pk=letter.pk).collected_at is not None
+
+
+# Refusals: never next to the keys, never over data, never from a damaged backup.
+
+
+@pytest.mark.django_db
+def test_backup_inside_the_project_folder_that_holds_the_keys_is_refused(settings):
+    out = Path(settings.BASE_DIR) / "var" / f"backup-{uuid.uuid4().hex}"
+    with pytest.raises(CommandError, match="holds the encryption keys"):
+        call_command("backup", "--out", str(out))
+    assert not out.exists()
+
+
+@pytest.mark.django_db
+def test_backup_beside_an_env_file_is_refused(tmp_path):
+    (tmp_path / ".env").write_text("FILE_ENCRYPTION_KEYS=...\n")
+    out = tmp_path / "backups" / "today"
+    with pytest.raises(CommandError, match=r"\.env file"):
+        call_command("backup", "--out", str(out))
+    assert not out.exists()
+
+
+@pytest.mark.django_db
+def test_backup_into_a_folder_that_is_not_empty_is_refused(tmp_path):
+    out = tmp_path / "backup"
+    out.mkdir()
+    (out / "older.dump").write_bytes(b"x")
+    with pytest.raises(CommandError, match="not an empty folder"):
+        call_command("backup", "--out", str(out))
+    assert [path.name for path in out.iterdir()] == ["older.dump"]
+
+
+def test_restore_into_a_database_that_is_not_empty_is_refused_and_changes_nothing(tmp_path, settings):
+    member = MemberFactory()
+    out = tmp_path / "backup"
+    call_command("backup", "--out", str(out))
+    settings.STORAGES = {**settings.STORAGES, **local_storages(tmp_path / "other")}
+    with pytest.raises(CommandError, match=r"is not empty .* restore only into an empty database"):
+        call_command("restore", "--from", str(out))
+    assert list(Member.objects.values_list("pk", flat=True)) == [member.pk]
+    assert not (tmp_path / "other").exists()
+
+
+def test_restore_into_a_storage_that_is_not_empty_is_refused_before_the_database_is_touched(tmp_path, settings):
+    transmitted_submission(MemberFactory(), files={"a.pdf": pdf_bytes()})
+    out = tmp_path / "backup"
+    call_command("backup", "--out", str(out))
+    target = local_storages(tmp_path / "used")
+    Path(target["default"]["OPTIONS"]["location"], "documents").mkdir(parents=True)
+    Path(target["default"]["OPTIONS"]["location"], "documents", "someone-elses").write_bytes(b"data")
+    with fresh_database():
+        settings.STORAGES = {**settings.STORAGES, **target}
+        with pytest.raises(CommandError, match=r"'default' storage .* is not empty"):
+            call_command("restore", "--from", str(out))
+        assert connection.introspection.table_names() == []
+
+
+def test_a_damaged_backup_is_refused_before_anything_is_written(tmp_path, settings):
+    transmitted_submission(MemberFactory(), files={"a.pdf": pdf_bytes()})
+    out = tmp_path / "backup"
+    call_command("backup", "--out", str(out))
+    copy = next(path for path in (out / "objects").rglob("*") if path.is_file())
+    damaged = bytearray(copy.read_bytes())
+    damaged[len(damaged) // 2] ^= 1
+    copy.write_bytes(bytes(damaged))
+    target = local_storages(tmp_path / "restored")
+    with fresh_database():
+        settings.STORAGES = {**settings.STORAGES, **target}
+        with pytest.raises(CommandError, match="is damaged"):
+            call_command("restore", "--from", str(out))
+        assert connection.introspection.table_names() == []
+    assert not (tmp_path / "restored").exists()
+
+
+def test_a_manifest_backup_restores_with_the_bucket_restored_by_its_own_means(
+    moto_endpoint, bucket, tmp_path, settings, capsys
+):
+    submission = transmitted_submission(MemberFactory(), files={"Antrag.pdf": pdf_bytes(padding=50_000)})
+    case_worker = verified_client(make_staff(Role.CASE_WORKER))
+    downloaded = document_download(case_worker, submission)
+    out = tmp_path / "backup"
+    call_command("backup", "--out", str(out), "--objects", "manifest")
+    assert not (out / "objects").exists()
+    listed = json.loads((out / "manifest.json").read_text())["objects"]["default"]
+    assert listed and all(entry["etag"] and entry["size"] > 0 for entry in listed)
+
+    client = s3_client(moto_endpoint)
+    replica = f"replica-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(
+        Bucket=replica, CreateBucketConfiguration={"LocationConstraint": CREDENTIALS["AWS_DEFAULT_REGION"]}
+    )
+    with fresh_database():
+        settings.STORAGES = {**settings.STORAGES, **s3_storages(endpoint=moto_endpoint, bucket=replica)}
+        # The bucket's own backup has not been restored yet: refused, and the database stays empty.
+        with pytest.raises(CommandError, match="objects missing"):
+            call_command("restore", "--from", str(out))
+        assert connection.introspection.table_names() == []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for entry in page.get("Contents", ()):
+                client.copy_object(Bucket=replica, Key=entry["Key"], CopySource={"Bucket": bucket, "Key": entry["Key"]})
+        call_command("restore", "--from", str(out))
+        assert "found in the storage" in capsys.readouterr().out
+        restored = Member.objects.get(pk=submission.member_id).submissions.get()
+        assert document_download(case_worker, restored) == downloaded
