@@ -306,3 +306,29 @@ def test_a_manifest_backup_restores_with_the_bucket_restored_by_its_own_means(
         assert "found in the storage" in capsys.readouterr().out
         restored = Member.objects.get(pk=submission.member_id).submissions.get()
         assert document_download(case_worker, restored) == downloaded
+
+
+def test_a_backup_that_fails_half_way_leaves_no_folder_behind(tmp_path, monkeypatch):
+    from ops import backup as backup_module
+
+    transmitted_submission(MemberFactory(), files={"a.pdf": pdf_bytes()})
+
+    def storage_gone(*args, **kwargs):
+        raise OSError("object store unreachable")
+
+    monkeypatch.setattr(backup_module, "_copy_object", storage_gone)
+    out = tmp_path / "backup"
+    with pytest.raises(CommandError, match="object store unreachable"):
+        call_command("backup", "--out", str(out))
+    assert not out.exists()
+
+
+@pytest.mark.django_db
+def test_a_backup_of_a_newer_release_is_refused(tmp_path):
+    out = tmp_path / "backup"
+    call_command("backup", "--out", str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["migrations"].append("uploads.9999_from_the_future")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CommandError, match="made by a newer release"):
+        call_command("restore", "--from", str(out))
