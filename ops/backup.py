@@ -145,7 +145,10 @@ def _pg_command(program: str, alias: str = "default") -> tuple[list[str], dict[s
         args += ["--username", str(db["USER"])]
     env = {**os.environ}
     if db.get("PASSWORD"):
-        env["PGPASSWORD"] = str(db["PASSWORD"])
+        env["PGPASSWORD"] = str(db["PASSWORD"])  # the environment, never the command line (ps shows that)
+    for option, variable in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT")):
+        if db.get("OPTIONS", {}).get(option):
+            env[variable] = str(db["OPTIONS"][option])
     return args, env
 
 
