@@ -241,6 +241,9 @@ def backup_create(*, out: Path, mode: str = COPY) -> BackupReport:
     engine = _engine()
     out = out.resolve()
     backup_check_destination(out=out)
+    if connections["default"].in_atomic_block:
+        # pg_dump would not see this transaction's rows, and SQLite's backup would wait for it for ever.
+        raise BackupError("a backup cannot be taken inside a database transaction")
     out.mkdir(parents=True, exist_ok=True)
     report = BackupReport(out=out, engine=engine, mode=mode)
     started = time.monotonic()

@@ -323,7 +323,6 @@ def test_a_backup_that_fails_half_way_leaves_no_folder_behind(tmp_path, monkeypa
     assert not out.exists()
 
 
-@pytest.mark.django_db
 def test_a_backup_of_a_newer_release_is_refused(tmp_path):
     out = tmp_path / "backup"
     call_command("backup", "--out", str(out))
