@@ -3,7 +3,7 @@ FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libmagic1 libpango-1.0-0 libpangoft2-1.0-0 \
-       libharfbuzz-subset0 fonts-dejavu-core gettext \
+       libharfbuzz-subset0 fonts-dejavu-core gettext postgresql-client-15 \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 portal
 WORKDIR /app
