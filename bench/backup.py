@@ -103,7 +103,6 @@ def main() -> None:
         os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].split("?")[0].rstrip("/") + "_bench"
     os.environ.setdefault("PORTAL_VAR_DIR", str(work / "var"))
     os.environ["PRIVATE_MEDIA_ROOT"] = str(work / "live" / "default")
-    os.environ["STAGING_ROOT"] = str(work / "live" / "staging")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     moto = None
     import django
@@ -163,7 +162,7 @@ def main() -> None:
         if args.s3:
             use_storages({**settings.STORAGES, **s3_storages(endpoint=endpoint, bucket="bench-restored")})
         else:
-            for alias in ("default", "staging"):
+            for alias in ("default",):
                 settings.STORAGES[alias]["OPTIONS"]["location"] = str(work / "restored" / alias)
         use_storages(settings.STORAGES)
         started = time.monotonic()

@@ -6,7 +6,7 @@ A backup is one folder:
                              with its size and SHA-256 (copy mode) or its size and ETag (manifest mode)
     database.dump            PostgreSQL: pg_dump's custom format (one snapshot, so the dump is consistent)
     database.sqlite3         SQLite (the embedded mode): SQLite's online backup of the database file
-    objects/<alias>/<name>   the stored objects of the "default" and "staging" storages, byte for byte
+    objects/<alias>/<name>   the stored objects of the private storage ("default"), byte for byte
 
 Stored objects are encrypted by the portal before they reach storage (core.crypto); they are copied as they are,
 so the backup stays encrypted and is readable only with FILE_ENCRYPTION_KEYS, which are never written here: a
@@ -50,7 +50,7 @@ MANIFEST = "manifest.json"
 PG_DUMP = "database.dump"
 SQLITE_COPY = "database.sqlite3"
 OBJECTS = "objects"
-STORAGE_ALIASES = ("default", "staging")
+STORAGE_ALIASES = ("default",)
 COPY, MANIFEST_ONLY = "copy", "manifest"
 CHUNK = 1024 * 1024
 # Transient names that are not data: the storage probe of /readyz and storage_setup, local temporary files.

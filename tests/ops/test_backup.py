@@ -50,7 +50,7 @@ def local_storages(root: Path) -> dict:
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(root / alias), "base_url": None},
         }
-        for alias in ("default", "staging")
+        for alias in ("default",)
     }
 
 

@@ -4,6 +4,14 @@ import uuid
 from django.db import migrations, models
 
 
+def keep_or_drop_staging_name(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE uploads_upload ALTER COLUMN staging_name SET DEFAULT ''")
+        return
+    upload = apps.get_model("uploads", "Upload")
+    schema_editor.remove_field(upload, upload._meta.get_field("staging_name"))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -11,9 +19,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveField(
-            model_name='upload',
-            name='staging_name',
+        # Expand, then contract: the previous release still reads and writes uploads_upload.staging_name while
+        # this one rolls out, so on PostgreSQL the column stays (with a default, as this release writes no value)
+        # and a later release drops it. Other databases (the embedded SQLite) have no rolling upgrade.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.RemoveField(model_name='upload', name='staging_name')],
+            database_operations=[migrations.RunPython(keep_or_drop_staging_name, migrations.RunPython.noop)],
         ),
         migrations.AlterField(
             model_name='quarantinedfile',
