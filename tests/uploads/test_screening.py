@@ -221,10 +221,10 @@ def test_completion_enqueues_the_check_with_the_upload_id_only_after_commit(
 ):
     monkeypatch.setattr(receiving, "_screen_on_commit", screens.enqueue_on_commit)
     sent = []
-    monkeypatch.setattr(tasks.screen_file, "apply_async", lambda args, **kwargs: sent.append(tuple(args)))
+    monkeypatch.setattr(tasks.screen_upload, "apply_async", lambda args, **kwargs: sent.append(tuple(args)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         upload = upload_whole(draft, actor, hostile_pdf())
     assert sent == [] and upload.scan_status == ScanStatus.PENDING
     for callback in callbacks:
         callback()
-    assert sent == [("upload", upload.pk)]
+    assert sent == [(upload.pk,)]
