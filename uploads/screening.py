@@ -102,8 +102,9 @@ def _finish(row: Upload | SubmissionDocument, finding: Finding) -> bool:
     return True
 
 
-# Where the file is once it is gone from the member's storage (refused, or moved to the quarantine).
-GONE = {"storage_name": "", "segments": []}
+def _gone() -> dict:
+    """Where the file is once it is gone from the member's storage (refused, or moved to the quarantine)."""
+    return {"storage_name": "", "segments": []}
 
 
 def _hold(row, *, reason: str) -> str:
@@ -118,7 +119,7 @@ def _quarantine(row, *, signature: str) -> str:
     logger.error("%s %s: malware found, quarantined", row.SCAN_KEY, row.public_id)
     with transaction.atomic():
         moved = _finish(
-            row, Finding(ScanStatus.INFECTED, AuditAction.DOCUMENT_QUARANTINED, note="malware", fields=GONE)
+            row, Finding(ScanStatus.INFECTED, AuditAction.DOCUMENT_QUARANTINED, note="malware", fields=_gone())
         )
         if moved:
             # The member's file as sent (its segments, its checksum), never a disarmed copy.
@@ -134,7 +135,7 @@ def _quarantine(row, *, signature: str) -> str:
 
 def _refuse(row, *, reason: str, data: dict) -> str:
     finding = Finding(
-        ScanStatus.REFUSED, AuditAction.DOCUMENT_REFUSED, note=reason, data={"why": reason, **data}, fields=GONE
+        ScanStatus.REFUSED, AuditAction.DOCUMENT_REFUSED, note=reason, data={"why": reason, **data}, fields=_gone()
     )
     if _finish(row, finding):
         transaction.on_commit(row.discard)  # `row` still names the stored file it had
