@@ -159,11 +159,12 @@ def main() -> None:
     from tests.clamav import daemon
     from tests.factories import MemberFactory
     from uploads import screening, services
+    from uploads.services import receiving
 
     scanner = daemon.start()
     settings.CLAMD_SOCKET = scanner.socket
     settings.CLAMD_TCP = ""
-    services._screen_on_commit = lambda kind, pk: None  # the bench calls the worker's function itself
+    receiving._screen_on_commit = lambda row: None  # the bench calls the worker's function itself
     try:
         print("building the file set ...", flush=True)
         # Built in another process, so that the peak RSS below is the worker's own.
@@ -200,7 +201,7 @@ def main() -> None:
             start = time.perf_counter()
             for upload in uploads:
                 one = time.perf_counter()
-                assert screening.file_screen(kind="upload", pk=upload.pk) == "clean"
+                assert screening.file_screen(row=upload) == "clean"
                 by_kind[upload.name.rsplit(".", 1)[-1]].append(time.perf_counter() - one)
             pipeline.append(time.perf_counter() - start)
             for upload in uploads:

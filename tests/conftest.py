@@ -183,14 +183,16 @@ class _Screens:
 
     def __init__(self):
         self.auto = True
-        self.pending: list[tuple[str, int]] = []
+        self.pending: list[tuple[type, int]] = []
 
     def run(self) -> None:
-        from uploads.tasks import screen_file
+        from celery import current_app
+
+        import uploads.tasks  # noqa: F401  (registers the check's tasks)
 
         while self.pending:
-            kind, pk = self.pending.pop(0)
-            screen_file(kind, pk)
+            model, pk = self.pending.pop(0)
+            current_app.tasks[model.SCAN_TASK](pk)  # the task the enqueue names, run here
 
 
 @pytest.fixture(autouse=True)
@@ -200,7 +202,7 @@ def screens(monkeypatch):
 
     queue = _Screens()
     queue.enqueue_on_commit = receiving._screen_on_commit  # the real hook, for the test that checks it
-    monkeypatch.setattr(receiving, "_screen_on_commit", lambda kind, pk: queue.pending.append((kind, pk)))
+    monkeypatch.setattr(receiving, "_screen_on_commit", lambda row: queue.pending.append((type(row), row.pk)))
     append = receiving.upload_append
 
     def append_then_screen(**kwargs):

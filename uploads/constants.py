@@ -41,8 +41,10 @@ class ScanStatus(models.TextChoices):
 # States in which the member still waits for a verdict, and in which a file is finished but not deliverable.
 SCAN_WAITING = frozenset({ScanStatus.PENDING, ScanStatus.HELD})
 SCAN_REFUSED = frozenset({ScanStatus.INFECTED, ScanStatus.REFUSED})
-# The worker's check of one stored file, enqueued by name: the web process never imports uploads.tasks.
-SCREEN_TASK = "uploads.tasks.screen_file"
+# The worker's check of one stored upload or transmitted document, enqueued by name with the row's id: the web
+# process never imports uploads.tasks.
+SCREEN_UPLOAD_TASK = "uploads.tasks.screen_upload"
+SCREEN_DOCUMENT_TASK = "uploads.tasks.screen_document"
 
 
 class SubmissionStatus(models.TextChoices):

@@ -1,6 +1,8 @@
 """The member's draft, its uploads, and the immutable submission with its documents."""
 
+import datetime
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -9,11 +11,29 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import EncryptedFile
 
-from .constants import SCAN_REFUSED, SCAN_WAITING, ScanStatus, SubmissionStatus, UploadStatus
+from .constants import (
+    SCAN_REFUSED,
+    SCAN_WAITING,
+    SCREEN_DOCUMENT_TASK,
+    SCREEN_UPLOAD_TASK,
+    ScanStatus,
+    SubmissionStatus,
+    UploadStatus,
+)
 
 
 class ScanState(models.Model):
-    """The worker's scan and disarm of a stored file: what the member sent, where it stands, why."""
+    """The worker's scan and disarm of a stored file: what the member sent, where it stands, why.
+
+    What the check (uploads.screening) needs of a concrete model is stated on it: SCAN_KEY names the row in audit
+    data ({SCAN_KEY: public_id}), log lines and the enqueue's message; SCAN_TASK is the name of the task that
+    checks one row by id; MEMBER_PATH is the select_related path to its member; `member` is that member;
+    `scan_waiting()` and `scan_overdue()` are the rows whose file waits for the check.
+    """
+
+    SCAN_KEY: ClassVar[str]
+    SCAN_TASK: ClassVar[str]
+    MEMBER_PATH: ClassVar[str]
 
     # SHA-256 of the bytes the member sent; `sha256` is that of the disarmed copy the insurer keeps.
     sent_sha256 = models.CharField(_("SHA-256 wie gesendet"), max_length=64, blank=True)
@@ -26,6 +46,16 @@ class ScanState(models.Model):
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def scan_waiting(cls) -> models.QuerySet:
+        """The rows whose stored file waits for the check (pending, or held while the scanner was away)."""
+        return cls._default_manager.filter(scan_status__in=SCAN_WAITING).exclude(storage_name="")
+
+    @classmethod
+    def scan_overdue(cls, *, before: datetime.datetime) -> models.QuerySet:
+        """The waiting rows beat hands to the worker again (those enqueued before `before` at the latest)."""
+        return cls.scan_waiting()
 
     @property
     def is_checking(self) -> bool:
@@ -135,6 +165,10 @@ class Draft(models.Model):
 class Upload(MemberFile, ScanState):
     """A file of a draft: its encrypted segments, one per request, stored as they arrive; complete when all are in."""
 
+    SCAN_KEY = "upload"
+    SCAN_TASK = SCREEN_UPLOAD_TASK
+    MEMBER_PATH = "draft__member"
+
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="uploads")
     # The client's fingerprint of the local file (name, size, date), so a reload can find the upload again.
     fingerprint = models.CharField(max_length=200, blank=True)
@@ -156,6 +190,21 @@ class Upload(MemberFile, ScanState):
     @property
     def is_complete(self) -> bool:
         return self.status == UploadStatus.COMPLETE
+
+    @property
+    def member(self):
+        return self.draft.member
+
+    @classmethod
+    def scan_waiting(cls) -> models.QuerySet:
+        """Only once all its bytes are in: while an upload arrives its segments are stored under storage_name too,
+        and must not be touched."""
+        return super().scan_waiting().filter(status=UploadStatus.COMPLETE)
+
+    @classmethod
+    def scan_overdue(cls, *, before: datetime.datetime) -> models.QuerySet:
+        """Completed before `before`: a fresh one is still on its way to the worker."""
+        return cls.scan_waiting().filter(updated_at__lt=before)
 
 
 class SubmissionQuerySet(models.QuerySet):
@@ -204,6 +253,10 @@ class Submission(models.Model):
 class SubmissionDocument(MemberFile, ScanState):
     """A transmitted file: metadata and the name of its encrypted content in the private storage."""
 
+    SCAN_KEY = "document"
+    SCAN_TASK = SCREEN_DOCUMENT_TASK
+    MEMBER_PATH = "submission__member"
+
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="documents")
 
     class Meta:
@@ -211,6 +264,10 @@ class SubmissionDocument(MemberFile, ScanState):
         verbose_name_plural = _("Dokumente")
         ordering = ["submission", "id"]
         permissions = [("download_submissiondocument", _("darf Dokumente von Mitgliedern herunterladen"))]
+
+    @property
+    def member(self):
+        return self.submission.member
 
 
 class QuarantinedFile(MemberFile):

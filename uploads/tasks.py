@@ -3,6 +3,8 @@
 from celery import shared_task
 
 from . import screening, services
+from .constants import SCREEN_DOCUMENT_TASK, SCREEN_UPLOAD_TASK
+from .models import SubmissionDocument, Upload
 
 
 @shared_task(bind=True, acks_late=True)
@@ -22,16 +24,26 @@ def purge_quarantine(self) -> int:
     return screening.quarantine_purge()
 
 
-@shared_task(bind=True, acks_late=True)
-def screen_file(self, kind: str, pk: int) -> str:
-    """Scan and disarm one stored upload ("upload") or transmitted document ("document"); a second run is a no-op.
-
-    With acks_late a worker killed mid-check gets the message again; file_screen refuses the file after two runs
-    that never finished, so no file is redelivered for ever."""
-    row = screening.file_waiting(kind=kind, pk=pk)
+def _screen(model: type[Upload | SubmissionDocument], pk: int) -> str:
+    row = screening.file_waiting(model=model, pk=pk)
     if row is None:  # removed, already checked, or (an upload) not complete yet
         return "skipped"
     return screening.file_screen(row=row)
+
+
+# Scan and disarm one stored upload, or one transmitted document, by id; a second run is a no-op. With acks_late a
+# worker killed mid-check gets the message again; file_screen refuses the file after two runs that never finished,
+# so no file is redelivered for ever. Their names are the models' SCAN_TASK (uploads.constants).
+@shared_task(bind=True, acks_late=True, name=SCREEN_UPLOAD_TASK)
+def screen_upload(self, pk: int) -> str:
+    """Scan and disarm the file of one completed upload; "skipped" when it does not wait for the check."""
+    return _screen(Upload, pk)
+
+
+@shared_task(bind=True, acks_late=True, name=SCREEN_DOCUMENT_TASK)
+def screen_document(self, pk: int) -> str:
+    """Scan and disarm the file of one transmitted document; "skipped" when it does not wait for the check."""
+    return _screen(SubmissionDocument, pk)
 
 
 @shared_task(bind=True, acks_late=True)

@@ -73,6 +73,9 @@ def test_held_document_is_released_by_the_beat_and_then_downloadable_disarmed(
     with pikepdf.open(io.BytesIO(content)) as pdf:
         assert pdf_active_content(pdf) == []
     assert Submission.objects.get(pk=held_submission.pk).documents.get().sha256 == hashlib.sha256(content).hexdigest()
+    cleared = AuditEvent.objects.get(action=AuditAction.DOCUMENT_CLEARED)
+    assert cleared.data == {"document": str(document.public_id), "status": ScanStatus.CLEAN, "scanned": True}
+    assert cleared.member == held_submission.member
 
 
 def test_quarantine_is_visible_to_administrators_only_and_viewing_is_audited(member, real_clamd, staff_client):

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import broker_unreachable
-from uploads.tasks import screen_file
+from uploads.models import Upload
+from uploads.tasks import screen_document, screen_upload
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_check_of_a_completed_file_waits_for_beat_when_redis_is_away(
     screens, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    broker_unreachable(monkeypatch, screen_file)
+    broker_unreachable(monkeypatch, screen_upload)
     with django_capture_on_commit_callbacks(execute=True):
-        screens.enqueue_on_commit("upload", 12345)  # the real hook the completion calls
+        screens.enqueue_on_commit(Upload(pk=12345))  # the real hook the completion calls
     assert "check of upload 12345 not enqueued (ConnectionError)" in caplog.text
 
 
@@ -27,9 +28,9 @@ def test_a_check_task_that_fails_itself_is_not_hidden_as_a_broker_outage(
     def broken(*args, **kwargs):
         raise AttributeError("a bug in the check")
 
-    monkeypatch.setattr(screen_file, "apply_async", broken)
+    monkeypatch.setattr(screen_upload, "apply_async", broken)
     with pytest.raises(AttributeError), django_capture_on_commit_callbacks(execute=True):
-        screens.enqueue_on_commit("upload", 12345)
+        screens.enqueue_on_commit(Upload(pk=12345))
     assert "not enqueued" not in caplog.text
 
 
@@ -57,7 +58,8 @@ def test_every_process_knows_the_check_task_by_name():
 
     code = (
         "import django; django.setup(); from celery import current_app; "
-        "print(current_app.tasks['uploads.tasks.screen_file'].name)"
+        "from uploads.models import SubmissionDocument, Upload; "
+        "print(current_app.tasks[Upload.SCAN_TASK].name, current_app.tasks[SubmissionDocument.SCAN_TASK].name)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -67,7 +69,10 @@ def test_every_process_knows_the_check_task_by_name():
         text=True,
         timeout=60,
     )
-    assert result.stdout.strip() == "uploads.tasks.screen_file", result.stderr[-500:]
+    assert result.stdout.split() == [screen_upload.name, screen_document.name], result.stderr[-500:]
+    assert (
+        screen_upload.name == "uploads.tasks.screen_upload" and screen_document.name == "uploads.tasks.screen_document"
+    )
 
 
 def test_an_unknown_task_name_is_an_error_not_a_broker_outage(caplog):

@@ -130,6 +130,26 @@ def test_infected_image_is_quarantined(real_clamd, draft, actor):
     assert QuarantinedFile.objects.filter(public_id=upload.public_id).exists()
 
 
+def test_the_quarantine_takes_over_the_file_as_sent_and_the_audit_row_names_the_upload(
+    real_clamd, draft, actor, screens
+):
+    data = hostile_pdf(extra_attachment=EICAR)
+    screens.auto = False
+    sent = upload_whole(draft, actor, data, name="Rechnung.pdf")
+    screens.run()
+    upload = Upload.objects.get(pk=sent.pk)
+    quarantined = QuarantinedFile.objects.get(public_id=sent.public_id)
+    assert (upload.scan_status, upload.storage_name, upload.segments) == (ScanStatus.INFECTED, "", [])
+    assert (quarantined.name, quarantined.mime_type, quarantined.size) == ("Rechnung.pdf", "application/pdf", len(data))
+    assert quarantined.sha256 == hashlib.sha256(data).hexdigest() == sent.sent_sha256
+    assert (quarantined.storage_name, quarantined.segments) == (sent.storage_name, sent.segments)
+    assert quarantined.member == draft.member
+    assert b"".join(quarantined.open()) == data  # still decrypts: the same uuid binds it
+    event = AuditEvent.objects.get(action=AuditAction.DOCUMENT_QUARANTINED)
+    assert event.data == {"upload": str(sent.public_id), "status": ScanStatus.INFECTED}
+    assert event.member == draft.member
+
+
 def test_scanner_stopped_holds_the_file_then_the_beat_releases_it(real_clamd, settings, tmp_path, draft, actor, caplog):
     socket_path = settings.CLAMD_SOCKET
     settings.CLAMD_SOCKET = str(tmp_path / "stopped.sock")
@@ -221,10 +241,10 @@ def test_completion_enqueues_the_check_with_the_upload_id_only_after_commit(
 ):
     monkeypatch.setattr(receiving, "_screen_on_commit", screens.enqueue_on_commit)
     sent = []
-    monkeypatch.setattr(tasks.screen_file, "apply_async", lambda args, **kwargs: sent.append(tuple(args)))
+    monkeypatch.setattr(tasks.screen_upload, "apply_async", lambda args, **kwargs: sent.append(tuple(args)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         upload = upload_whole(draft, actor, hostile_pdf())
     assert sent == [] and upload.scan_status == ScanStatus.PENDING
     for callback in callbacks:
         callback()
-    assert sent == [("upload", upload.pk)]
+    assert sent == [(upload.pk,)]

@@ -80,34 +80,34 @@ def test_a_check_whose_process_died_twice_is_refused_not_redelivered_for_ever(dr
     screens.auto = False
     upload = upload_whole(draft, actor, harmless_pdf())
 
-    def timed_out(kind, row):
+    def timed_out(row):
         raise SoftTimeLimitExceeded()
 
     monkeypatch.setattr(screening, "_screen", timed_out)
     for _run in range(2):
         with pytest.raises(SoftTimeLimitExceeded):
-            tasks.screen_file("upload", upload.pk)
+            tasks.screen_upload(upload.pk)
     monkeypatch.undo()
-    assert tasks.screen_file("upload", upload.pk) == ScanStatus.REFUSED
+    assert tasks.screen_upload(upload.pk) == ScanStatus.REFUSED
     upload.refresh_from_db()
     assert (upload.scan_status, upload.scan_note) == (ScanStatus.REFUSED, "too_complex")
     assert AuditEvent.objects.get(action=AuditAction.DOCUMENT_REFUSED).data["attempts"] == 2
-    assert tasks.screen_file("upload", upload.pk) == "skipped"  # a redelivery after the verdict does nothing
+    assert tasks.screen_upload(upload.pk) == "skipped"  # a redelivery after the verdict does nothing
 
 
 def test_an_ordinary_error_does_not_count_as_a_dead_check(draft, actor, screens, monkeypatch):
     screens.auto = False
     upload = upload_whole(draft, actor, harmless_pdf())
 
-    def broken(kind, row):
+    def broken(row):
         raise RuntimeError("database away")
 
     monkeypatch.setattr(screening, "_screen", broken)
     for _run in range(3):
         with pytest.raises(RuntimeError):
-            tasks.screen_file("upload", upload.pk)
+            tasks.screen_upload(upload.pk)
     monkeypatch.undo()
-    assert tasks.screen_file("upload", upload.pk) == ScanStatus.UNSCANNED
+    assert tasks.screen_upload(upload.pk) == ScanStatus.UNSCANNED
     assert Upload.objects.get(pk=upload.pk).is_deliverable
 
 

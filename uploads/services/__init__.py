@@ -7,7 +7,14 @@ transmission (final, ends all PINs, receipt; case status), housekeeping (purges 
 from .documents import document_ensure_deliverable, document_open, submission_ensure_deliverable, upload_open
 from .drafts import draft_autosave, draft_get_or_create
 from .housekeeping import drafts_purge_expired, uploads_purge_expired, uploads_purge_orphans
-from .receiving import upload_append, upload_create, upload_delete, upload_ensure_live, upload_store
+from .receiving import (
+    file_screen_enqueue,
+    upload_append,
+    upload_create,
+    upload_delete,
+    upload_ensure_live,
+    upload_store,
+)
 from .transmission import draft_transmit, reference_generate, submission_set_status
 
 __all__ = [
@@ -17,6 +24,7 @@ __all__ = [
     "draft_get_or_create",
     "draft_transmit",
     "drafts_purge_expired",
+    "file_screen_enqueue",
     "reference_generate",
     "submission_ensure_deliverable",
     "submission_set_status",

@@ -21,7 +21,7 @@ from core.crypto import DecryptionError
 from core.queue import task_enqueue
 
 from .. import files
-from ..constants import ALLOWED_TYPES, SCREEN_TASK, ScanStatus, UploadStatus
+from ..constants import ALLOWED_TYPES, ScanStatus, UploadStatus
 from ..exceptions import (
     FileTooLarge,
     InvalidFile,
@@ -33,7 +33,7 @@ from ..exceptions import (
     UploadNotFound,
     UploadTooLarge,
 )
-from ..models import Draft, Upload
+from ..models import Draft, SubmissionDocument, Upload
 from ._segments import running_hash_keep, running_hash_take, segment_write, sha256_of, upload_received
 from ._storage import storage_failed, upload_discard_unfinished
 
@@ -197,13 +197,19 @@ def _complete(upload: Upload, *, actor: Actor, running=None) -> None:
         member=upload.draft.member,
         data={"upload": str(upload.public_id), "size": size, "mime_type": mime},
     )
-    _screen_on_commit("upload", upload.pk)
+    _screen_on_commit(upload)
 
 
-def _screen_on_commit(kind: str, pk: int) -> None:
-    """Hand the file to the worker's check once the transaction commits; with the broker away, beat's rescan
-    hands it over later (the file stays "wird geprüft" until then)."""
-    transaction.on_commit(lambda: task_enqueue(name=SCREEN_TASK, args=(kind, pk), what=f"check of {kind} {pk}"))
+def file_screen_enqueue(*, model: type[Upload | SubmissionDocument], pk: int) -> bool:
+    """Hand the file of one upload or document to the worker's check (its model's SCAN_TASK, by name, with the
+    id); False with the broker away: beat's rescan hands it over later (the file stays "wird geprüft")."""
+    return task_enqueue(name=model.SCAN_TASK, args=(pk,), what=f"check of {model.SCAN_KEY} {pk}")
+
+
+def _screen_on_commit(row: Upload | SubmissionDocument) -> None:
+    """Hand the file to the worker's check once the transaction commits."""
+    model, pk = type(row), row.pk
+    transaction.on_commit(lambda: file_screen_enqueue(model=model, pk=pk))
 
 
 def upload_delete(*, upload: Upload, actor: Actor) -> None:
