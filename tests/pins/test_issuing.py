@@ -7,6 +7,7 @@ from audit.models import AuditEvent
 from pins.models import LetterPin
 
 
+@pytest.mark.production_argon2
 @pytest.mark.django_db
 def test_issued_pin_stores_only_an_argon2id_hash(member, issue_pin):
     issued = issue_pin(member)
