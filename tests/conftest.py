@@ -89,7 +89,6 @@ def pytest_cmdline_main(config):
 
 def pytest_configure(config):
     """Point this process (and the servers and workers its tests start) at its own Redis databases."""
-    config.addinivalue_line("markers", "production_argon2: hash with the portal's real Argon2 parameters")
     configured = {name: os.environ.get(name, "") for name in ("CACHE_URL", "CELERY_BROKER_URL")}
     moved = redis_urls_for_worker(configured, xdist_worker_index())
     if moved == configured:

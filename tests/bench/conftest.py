@@ -69,6 +69,8 @@ def run_bench(request, tmp_path):
         """database: "postgres" (skipped without it), "any" (PostgreSQL when configured, else SQLite) or
         "sqlite" (a bench that keeps its own SQLite file)."""
         env = {**os.environ, **CHEAP_ARGON2, "PYTHONUNBUFFERED": "1", "PORTAL_VAR_DIR": str(tmp_path / "var")}
+        # No broker: what a bench enqueues runs in its own process (Celery eager), never in this run's queue.
+        env["CELERY_BROKER_URL"] = ""
         if database == "postgres" and not postgres_url():
             pytest.skip("this bench needs PostgreSQL: set DATABASE_URL=postgres://...")
         if database in ("postgres", "any") and postgres_url():

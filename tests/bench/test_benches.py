@@ -43,3 +43,19 @@ def test_upload_bench_times_uploads_stored_whole(run_bench):
         database="sqlite",
     )  # fmt: skip
     assert "checked: 1 uploads complete with the file's SHA-256, every sink and copy wrote all bytes" in output
+
+
+def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):
+    output = run_bench(
+        "login_http.py",
+        "--logins", "4", "--members", "2", "--threads", "2", "--requests", "4", "--connections", "2",
+        "--argon2-seconds", "0.2",
+        database="postgres",
+    )  # fmt: skip
+    assert "checked: 4 logins, each reached the dashboard; every latency request answered 200" in output
+
+
+def test_enumeration_bench_times_refused_logins_of_every_case(run_bench):
+    output = run_bench("enumeration.py", "--samples", "2", database="postgres")
+    assert "2 interleaved samples per case over HTTP" in output
+    assert "same status, headers and body for all four: PASS" in output
