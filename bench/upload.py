@@ -14,9 +14,9 @@ The timed steps run interleaved over several rounds on warm servers and the medi
 starting from the same page-cache state (see recycle_page_cache). Runs on its own SQLite database and storage
 folders in a temporary directory.
 
-Before it prints a rate it checks that every timed step moved the whole file: each tus upload ended complete,
-its row holds the file's size and SHA-256 and its encrypted segments hold at least as many bytes; the ceiling and
-the sink wrote every byte (plus the GCM tags); the raw copy is the file's size. --size-mb, --memory-mb and
+Before it prints a rate it checks that every timed step moved the whole file: each tus upload ended complete
+with all of the file's bytes received, their SHA-256 recorded as sent and a stored file; the ceiling and the sink
+wrote every byte (plus the GCM tags); the raw copy is the file's size. --size-mb, --memory-mb and
 --page-cache-mb make it small (tests/bench runs it so).
 """
 
@@ -279,20 +279,22 @@ def sha256_of(path: Path) -> str:
 
 
 def assert_uploaded(work: Path, path: Path, digest: str, *, local: bool) -> None:
-    """The newest upload is complete with the file's size and SHA-256, and (local storage) its encrypted
-    segments on disk hold at least the file's bytes."""
+    """The newest upload is complete: all of the file's bytes received (offset = length = the file's size) with the
+    file's SHA-256 as sent, and (local storage) its stored file on disk."""
     import sqlite3
 
     with sqlite3.connect(work / "bench.sqlite3") as db:
-        row = db.execute("SELECT status, size, sha256, storage_name FROM uploads_upload ORDER BY id DESC").fetchone()
+        row = db.execute(
+            'SELECT status, length, "offset", sent_sha256, storage_name FROM uploads_upload ORDER BY id DESC'
+        ).fetchone()
     size = path.stat().st_size
     assert row is not None, "no upload stored"
-    status, stored_size, sha256, name = row
-    assert (status, stored_size, sha256) == ("complete", size, digest), f"upload stored as {row[:3]}, not {size}"
+    status, length, offset, sent_sha256, name = row
+    assert (status, length, offset, sent_sha256) == ("complete", size, size, digest), f"upload stored as {row[:4]}"
     if local:
         private = work / "var" / "private"
-        on_disk = sum(part.stat().st_size for part in private.rglob("*") if part.is_file() and name in str(part))
-        assert on_disk >= size, f"{on_disk} bytes of segments stored for a file of {size}"
+        stored = [part for part in private.rglob("*") if part.is_file() and name and name in str(part)]
+        assert stored and all(part.stat().st_size for part in stored), f"no stored file for {path.name}"
 
 
 def assert_written(target: Path, size: int, *, tagged: bool = False) -> None:

@@ -28,11 +28,11 @@ def test_letters_bench_times_letters_that_carry_their_pin(run_bench):
     output = run_bench(
         "letters.py",
         "--letters", "2", "--rounds", "1", "--group", "2",
-        "--campaign-memory-sizes", "2,4", "--memory-sizes", "1,2",
+        "--campaign-memory-sizes", "2", "--memory-sizes", "1",
         database="sqlite",
     )  # fmt: skip
     assert "speed-up (goal 5x)" in output and "speed-up (goal 1.3x)" in output
-    assert "batch of   2:" in output
+    assert "batch of   1:" in output
 
 
 def test_upload_bench_times_uploads_stored_whole(run_bench):
@@ -59,3 +59,14 @@ def test_enumeration_bench_times_refused_logins_of_every_case(run_bench):
     output = run_bench("enumeration.py", "--samples", "2", database="postgres")
     assert "2 interleaved samples per case over HTTP" in output
     assert "same status, headers and body for all four: PASS" in output
+
+
+def test_bruteforce_bench_checks_its_guesses_were_evaluated_throttled_and_locked(run_bench):
+    output = run_bench(
+        "bruteforce.py",
+        "--modes", "plain", "--members", "1", "--addresses", "2", "--guesses", "24", "--spray", "0",
+        "--rate", "200", "--threads", "2",
+        database="any",
+    )  # fmt: skip
+    assert "PASS every attacked PIN locked (1/1)" in output
+    assert "PASS all modes" in output
