@@ -17,13 +17,16 @@ LOGIN_PATH = "/anmelden/"
 
 
 def create_database(url: str, prefix: str) -> tuple[str, str]:
-    """A new, empty database on DATABASE_URL's server: (its URL, its name)."""
+    """A new, empty database on DATABASE_URL's server: (its URL, its name).
+
+    With BENCH_TEMPLATE_DATABASE set, a copy of that migrated database instead (see bench/_django.py)."""
     import psycopg
 
     parsed = urlparse(url)
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    template = os.environ.get("BENCH_TEMPLATE_DATABASE", "")
     with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return parsed._replace(path=f"/{name}").geturl(), name
 
 

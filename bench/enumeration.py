@@ -12,7 +12,9 @@ interleaved in random order round by round so that machine noise hits them alike
 The address throttle and attack mode are set out of reach and PINs never lock during the run (the five-entry
 rule is raised), so every sample runs the full login path. Prints each case's median and p90, the largest
 difference of medians (goal: within 1 ms) and a two-sided Mann-Whitney U p-value of each case against the
-unknown KVNR, and checks that the four answers carry the same status, headers and body.
+unknown KVNR, and checks that the four answers carry the same status, headers and body. Before it prints, it
+checks that every timed attempt was a refused login: HTTP 200 with the login form again (not a redirect, a CSRF
+refusal or the throttle), so that the medians compare the full login path.
 
 Usage: DATABASE_URL=postgres://... CACHE_URL=redis://... .venv/bin/python bench/enumeration.py [--samples 200]
 """
@@ -102,6 +104,15 @@ def comparable(headers, body: bytes, kvnr: str) -> tuple:
     return kept, text
 
 
+def assert_refused_logins(samples: dict, statuses: dict, answers: dict, count: int) -> None:
+    """Every case was timed `count` times, and each answer was the login page again (a refused login)."""
+    for case in CASES:
+        assert len(samples[case]) == count, f"{case}: {len(samples[case])} samples, {count} asked"
+        assert statuses[case] == {200}, f"{case}: answered {sorted(statuses[case])}, not a refused login (200)"
+        for _headers, text in answers[case]:
+            assert 'name="kvnr"' in text and 'name="pin"' in text, f"{case}: the answer is not the login form"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=200, help="samples per case (default 200)")
@@ -152,6 +163,7 @@ def main() -> None:
             server.wait(timeout=30)
         _http.drop_database(base, name)
 
+    assert_refused_logins(samples, statuses, answers, args.samples)
     print(f"{args.samples} interleaved samples per case over HTTP (gunicorn 2 workers, PostgreSQL, CONN_MAX_AGE=60)")
     print(f"{'case':<20}{'median ms':>11}{'p90 ms':>9}{'p vs unknown':>14}{'status':>8}")
     medians = {}

@@ -13,6 +13,10 @@ process. The two run alternately in the same process; the best round of each cou
 Rates are given per CPU second of this process and per wall-clock second. Memory is measured in a fresh process
 per batch size (peak RSS, reset before each phase), running the full worker step (PIN, PDF, encryption, database)
 and then the collection into one merged PDF.
+
+Before it prints a rate it checks that every timed letter was rendered: each PDF's text (pdftotext) carries
+that letter's PIN, the campaign path returned one letter per member, the full worker step left every request
+rendered with a stored PDF, and each memory child rendered (and collected) as many letters as asked.
 """
 
 import argparse
@@ -32,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def setup_django(workdir: Path) -> None:
     """A private SQLite database and file storage in `workdir`; Celery eager; nothing shared with other runs."""
     sys.path.insert(0, str(ROOT))
+    from _django import sqlite_from_template
+
+    sqlite_from_template(workdir / "bench.sqlite3")
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "portal.settings",
@@ -74,11 +81,27 @@ def plain_html(renderer, content) -> str:
     return renderer.html(content).replace("</head>", f"<style>{css}</style></head>")
 
 
-def timed(func, items) -> tuple[float, float]:
+def timed(func, items, results: list | None = None) -> tuple[float, float]:
+    """CPU and wall seconds of func over items; each result is appended to `results` for the checks after."""
+    keep = results.append if results is not None else lambda result: None
     cpu, wall = time.process_time(), time.perf_counter()
     for item in items:
-        func(item)
+        keep(func(item))
     return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of a PDF as pdftotext (poppler) extracts it, without whitespace."""
+    out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return "".join(out.split())
+
+
+def assert_letters(pdfs: list[bytes], letters: list, what: str) -> None:
+    """One PDF per letter, in order, each carrying that letter's PIN."""
+    assert len(pdfs) == len(letters), f"{what}: {len(pdfs)} PDFs for {len(letters)} letters"
+    for pdf, content in zip(pdfs, letters, strict=True):
+        assert pdf.startswith(b"%PDF-"), f"{what}: not a PDF"
+        assert content.pin_display in pdf_text(pdf), f"{what}: letter {content.reference} without its PIN"
 
 
 def throughput(count: int, rounds: int) -> None:
@@ -103,7 +126,9 @@ def throughput(count: int, rounds: int) -> None:
     for number in range(1, rounds + 1):
         spent = {}
         for name, func, items in (("plain", plain, html), ("worker", worker, letters)):
-            cpu, wall = spent[name] = timed(func, items)
+            pdfs: list[bytes] = []
+            cpu, wall = spent[name] = timed(func, items, pdfs)
+            assert_letters(pdfs, letters, f"{name} round {number}")
             best[name] = (min(best[name][0], cpu), min(best[name][1], wall))
             print(f"  round {number} {name:6}: {count / cpu:6.1f} letters/CPU-s  {count / wall:6.1f} letters/s wall")
         ratios.append(spent["plain"][0] / spent["worker"][0])
@@ -157,8 +182,8 @@ def campaign_throughput(count: int, rounds: int, group: int) -> None:
     def plain(source: str) -> bytes:
         return HTML(string=source, base_url=base_url).write_pdf(pdf_variant=PDF_VARIANT)
 
-    def campaign(batch) -> None:
-        render_campaign_letters(contents=batch, template="standard")
+    def campaign(batch) -> list[bytes]:
+        return [letter.pdf for letter in render_campaign_letters(contents=batch, template="standard")]
 
     groups = [letters[i : i + group] for i in range(0, count, group)]
     campaign(groups[0])  # static layers are laid out at the first letters, once per process and language
@@ -168,7 +193,10 @@ def campaign_throughput(count: int, rounds: int, group: int) -> None:
     for number in range(1, rounds + 1):
         spent = {}
         for name, func, items in (("plain", plain, html), ("campaign", campaign, groups)):
-            cpu, wall = spent[name] = timed(func, items)
+            results: list = []
+            cpu, wall = spent[name] = timed(func, items, results)
+            pdfs = results if name == "plain" else [pdf for group_pdfs in results for pdf in group_pdfs]
+            assert_letters(pdfs, letters, f"{name} round {number}")
             best[name] = (min(best[name][0], cpu), min(best[name][1], wall))
             print(f"  round {number} {name:8}: {count / cpu:6.1f} letters/CPU-s  {count / wall:6.1f} letters/s wall")
         ratios.append(spent["plain"][0] / spent["campaign"][0])
@@ -193,9 +221,13 @@ def campaign_memory_child(count: int, group: int) -> None:
 
     render_campaign_letters(contents=campaign_contents(2), template="standard")
     _reset_peak()
+    rendered = 0
     for start in range(0, count, group):
-        render_campaign_letters(contents=campaign_contents(min(group, count - start)), template="standard")
-    print(f"{count} {_peak_mib():.1f}")
+        letters = render_campaign_letters(contents=campaign_contents(min(group, count - start)), template="standard")
+        rendered += sum(1 for letter in letters if letter.pdf.startswith(b"%PDF-"))
+    peak = _peak_mib()
+    assert rendered == count, f"campaign memory: {rendered} letters rendered, {count} asked"
+    print(f"{count} {peak:.1f}")
 
 
 def campaign_memory(sizes: list[int], group: int) -> None:
@@ -222,9 +254,24 @@ def full_worker_step(count: int) -> None:
     from letters.services import letter_render
 
     cpu, wall = timed(lambda pk: letter_render(request_id=pk), ids)
+    assert_rendered(ids)
     print(
         f"full worker step     : {count / cpu:6.1f} letters/CPU-s  {count / wall:6.1f} letters/s wall (with Argon2id PIN)"
     )
+
+
+def assert_rendered(ids: list[int]) -> None:
+    """Every request was rendered by the worker step: status rendered, a stored PDF, its PIN issued."""
+    from django.core.files.storage import storages
+
+    from letters.constants import LetterStatus
+    from letters.models import LetterRequest
+
+    letters = list(LetterRequest.objects.filter(pk__in=ids))
+    assert len(letters) == len(ids), f"{len(letters)} letter requests of {len(ids)}"
+    for letter in letters:
+        assert letter.status == LetterStatus.RENDERED, f"letter {letter.pk}: {letter.status}, not rendered"
+        assert letter.pdf_name and storages["default"].exists(letter.pdf_name), f"letter {letter.pk}: no PDF stored"
 
 
 def create_requests(count: int) -> list[int]:
@@ -267,11 +314,13 @@ def memory_child(count: int) -> None:
     for pk in ids:
         letter_render(request_id=pk)
     render_peak = _peak_mib()
+    assert_rendered(ids)
     _reset_peak()
     with tempfile.TemporaryFile() as pdf:
         batch = batch_collect(user=None, pdf_out=pdf, manifest_out=io.StringIO(), limit=count)
         size = pdf.tell()
     collect_peak = _peak_mib()
+    assert batch.letters.count() == count, f"collected {batch.letters.count()} letters of {count}"
     print(f"{count} {render_peak:.1f} {collect_peak:.1f} {batch.page_count} {size}")
 
 

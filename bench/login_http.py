@@ -9,6 +9,9 @@ set), creates bench members with fresh PINs, then measures in one run:
 - p50/p99 latency of the dashboard page against a bare template view (anonymous and with a member session),
   from --connections concurrent clients (default 16), each interleaving the three pages.
 
+Before it prints a rate it checks that every timed login reached the dashboard: each answered with the redirect
+to /uebersicht/ and its session then opens the dashboard (HTTP 200), with no failed login in the run.
+
 Usage: DATABASE_URL=postgres://... CACHE_URL=redis://... [CONN_MAX_AGE=60] .venv/bin/python bench/login_http.py
 """
 
@@ -102,7 +105,7 @@ def post_login(port: int, csrf: str, kvnr: str, pin: str) -> tuple[float, dict[s
 
 def login_run(port: int, pairs: list[tuple[str, str]], *, logins: int, seconds: float, threads: int) -> dict:
     lock = threading.Lock()
-    state = {"next": 0, "durations": [], "errors": 0}
+    state = {"next": 0, "durations": [], "errors": 0, "sessions": []}
     deadline = time.monotonic() + seconds
 
     def client() -> None:
@@ -122,6 +125,7 @@ def login_run(port: int, pairs: list[tuple[str, str]], *, logins: int, seconds: 
             csrf = cookies.get("csrftoken", csrf)  # Django rotates the CSRF token on login
             with lock:
                 state["durations"].append(elapsed)
+                state["sessions"].append(cookies.get("sessionid", ""))
 
     started = time.perf_counter()
     workers = [threading.Thread(target=client) for _ in range(threads)]
@@ -130,7 +134,23 @@ def login_run(port: int, pairs: list[tuple[str, str]], *, logins: int, seconds: 
     for worker in workers:
         worker.join()
     wall = time.perf_counter() - started
-    return {"count": len(state["durations"]), "errors": state["errors"], "wall": wall, "durations": state["durations"]}
+    return {
+        "count": len(state["durations"]),
+        "errors": state["errors"],
+        "wall": wall,
+        "durations": state["durations"],
+        "sessions": state["sessions"],
+    }
+
+
+def assert_logins_reached_the_dashboard(port: int, run: dict) -> None:
+    """No login of the timed run failed, and the session each one got opens the member's dashboard."""
+    assert run["errors"] == 0, f"{run['errors']} logins failed"
+    assert run["count"] > 0, "no login in the run"
+    for session in run["sessions"]:
+        assert session, "a login set no session cookie"
+        status, headers, _body = _http.request(port, "GET", "/uebersicht/", headers={"Cookie": f"sessionid={session}"})
+        assert status == 200, f"the dashboard answered a logged-in session with HTTP {status} {headers.get('Location')}"
 
 
 def latency_run(port: int, pairs: list[tuple[str, str]], requests: int, connections: int) -> dict[str, list[float]]:
@@ -214,6 +234,7 @@ def run_all(args: argparse.Namespace, url: str) -> None:
     server = _http.start_gunicorn(port, env)
     try:
         run = login_run(port, pairs, logins=args.logins, seconds=args.seconds, threads=args.threads)
+        assert_logins_reached_the_dashboard(port, run)
         timings = latency_run(port, pairs, args.requests, args.connections)
     finally:
         server.terminate()
@@ -247,6 +268,7 @@ def run_all(args: argparse.Namespace, url: str) -> None:
         f"ratio p99 dashboard : bare view (member session) = "
         f"{dashboard / _http.percentile(timings['bare view (member session)'], 0.99):.2f}"
     )
+    print(f"checked: {run['count']} logins, each reached the dashboard; every latency request answered 200")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ PostgreSQL (else SQLite). Cases run interleaved round by round so that machine n
 prints each rate, its ratio to the raw rate (goal >= 0.95) and the Argon2 verifications per attempt (goal 1).
 Every case runs twice: with the commit waiting for its WAL flush (PIN_ATTEMPT_SYNCHRONOUS_COMMIT=True, the
 default) and without; the commit's fsync alone is printed too, since it bounds the ratio on a slow disk.
+Before it prints, it checks that every timed attempt did the work: each service call answered as its case must
+(the right PIN logs in, every other case is refused) and evaluated exactly one Argon2 hash.
 """
 
 import argparse
@@ -90,6 +92,15 @@ def run(*, rounds: int, per_round: int) -> None:
                 "VALUES (now(), 'system', 'bench', '', '{}')"
             )
 
+    # Each service case and whether its attempts must succeed.
+    expected_ok = {
+        "service, success 1 PIN": True,
+        "service, success 5 PINs": True,
+        "service, unknown KVNR": False,
+        "service, wrong PIN": False,
+        "service, no such selector": False,
+        "service, locked PIN": False,
+    }
     base = {
         "raw argon2 verify": lambda i: hasher.verify(raw_hash, "ABCDEFGHJKLM"),
         "service, success 1 PIN": lambda i: pin_verify(kvnr=one.kvnr, pin=one_pins[0], ip="127.0.0.1"),
@@ -100,18 +111,23 @@ def run(*, rounds: int, per_round: int) -> None:
         "service, locked PIN": lambda i: pin_verify(kvnr=locked.kvnr, pin=locked_pins[0], ip="127.0.0.1"),
     }
 
-    def with_sync(case, sync: bool):
+    answers: dict[str, list[bool]] = {}
+
+    def with_sync(name: str, case, sync: bool):
+        seen = answers.setdefault(name, [])
+
         def run_case(i):
             settings.PIN_ATTEMPT_SYNCHRONOUS_COMMIT = sync
-            case(i)
+            seen.append(case(i).ok)
 
         return run_case
 
     cases = {"raw argon2 verify": base["raw argon2 verify"], "write + commit alone": fsync_only}
     for name, case in base.items():
         if name.startswith("service"):
-            cases[name] = with_sync(case, True)
-            cases[name.replace("service", "sync off")] = with_sync(case, False)
+            cases[name] = with_sync(name, case, True)
+            off = name.replace("service", "sync off")
+            cases[off] = with_sync(off, case, False)
     seconds = dict.fromkeys(cases, 0.0)
     per_attempt = {name: [] for name in cases}
     for _ in range(rounds):
@@ -124,6 +140,13 @@ def run(*, rounds: int, per_round: int) -> None:
             per_attempt[name].append((calls["n"] - before) / per_round)
 
     total = rounds * per_round
+    for name, seen in answers.items():
+        want = expected_ok[name.replace("sync off", "service")]
+        assert len(seen) == total, f"{name}: {len(seen)} attempts answered, {total} timed"
+        assert all(ok == want for ok in seen), f"{name}: an attempt was {'refused' if want else 'let in'}"
+    for name, counts in per_attempt.items():
+        want = 0 if name == "write + commit alone" else 1
+        assert all(count == want for count in counts), f"{name}: {counts} Argon2 verifications per attempt"
     raw_rate = total / seconds["raw argon2 verify"]
     print(f"database: {connection.vendor}; argon2id {settings.PIN_ARGON2}; {rounds} rounds x {per_round}")
     print(f"{'case':<30}{'per second':>12}{'ms each':>10}{'ratio to raw':>14}{'argon2 per attempt':>20}")
@@ -131,6 +154,7 @@ def run(*, rounds: int, per_round: int) -> None:
         rate = total / seconds[name]
         row = f"{name:<30}{rate:>12.1f}{1000 / rate:>10.2f}{rate / raw_rate:>14.3f}"
         print(f"{row}{statistics.mean(per_attempt[name]):>20.2f}")
+    print(f"checked: {len(answers) * total} attempts answered as their case must, one Argon2 verification each")
 
 
 if __name__ == "__main__":

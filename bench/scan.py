@@ -1,6 +1,6 @@
 """Benchmark: documents/s and MB/s through the worker's check (clamd scan + disarm + bookkeeping) vs clamd alone.
 
-    .venv/bin/python bench/scan.py [--rounds 3]
+    .venv/bin/python bench/scan.py [--rounds 3] [--tiny]
 
 Starts a private clamd with the tests' signature database (tests/clamav/), a throw-away test database
 (DATABASE_URL's server, or SQLite), builds a mixed set (PDFs of 0.1-20 MB with text and images, phone-sized
@@ -8,6 +8,11 @@ JPEG photos), stores each as an upload the member's way, then times `uploads.scr
 Celery task runs) against `scanning.clamd.scan_stream` of the same bytes alone, interleaved per round.
 Also prints the peak RSS of the worker process, and of decoding the largest accepted image once and 4 at once
 (each in a fresh process).
+
+Before it prints a rate it checks that every timed check did the work: each upload was complete and waiting for
+the check when the clock started, and afterwards is clean, checked within the timed window, and stored as a new
+disarmed copy that decrypts to a document of its type. --tiny runs the same steps on three small files and skips
+the memory figures (tests/bench runs it so).
 """
 
 import argparse
@@ -89,11 +94,58 @@ def variant(data: bytes) -> bytes:
     return data + b"\n%" + os.urandom(8).hex().encode() + b"\n"
 
 
-def file_set() -> list[tuple[str, bytes]]:
+def make_small_photo(seed: int) -> bytes:
+    """A small JPEG photo with an EXIF orientation, for --tiny."""
+    from PIL import Image
+
+    image = Image.frombytes("RGB", (640, 480), os.urandom(640 * 480 * 3))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = f"Phone {seed}"
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def file_set(*, tiny: bool = False) -> list[tuple[str, bytes]]:
+    if tiny:
+        return [(f"befund-{s}MB.pdf", make_pdf(int(s * MB), i)) for i, s in enumerate([0.05, 0.2])] + [
+            ("foto-0.jpg", make_small_photo(0))
+        ]
     sizes = [0.1, 0.3, 1, 2, 5, 10, 19.5]
     files = [(f"befund-{s}MB.pdf", make_pdf(int(s * MB), i)) for i, s in enumerate(sizes)]
     files += [(f"foto-{i}.jpg", make_photo(i)) for i in range(4)]
     return files
+
+
+MAGIC = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG"}
+
+
+def assert_waiting(uploads) -> None:
+    """Every upload is complete and waits for the check: the timed call will have the whole check to do."""
+    from uploads.constants import SCAN_WAITING, UploadStatus
+
+    for upload in uploads:
+        upload.refresh_from_db()
+        assert upload.status == UploadStatus.COMPLETE, f"{upload.name}: upload not complete ({upload.status})"
+        assert upload.scan_status in SCAN_WAITING, f"{upload.name}: already checked ({upload.scan_status})"
+
+
+def assert_screened(uploads, *, since, stored_before: dict[int, str]) -> None:
+    """Every upload was checked within the timed window and its stored file is now a disarmed copy that decrypts
+    to a document of its type (not the received segments, not an early return)."""
+    from uploads.constants import ScanStatus
+    from uploads.services import upload_open
+
+    for upload in uploads:
+        upload.refresh_from_db()
+        assert upload.scan_status == ScanStatus.CLEAN, f"{upload.name}: {upload.scan_status}, not clean"
+        assert upload.scanned_at is not None and upload.scanned_at >= since, f"{upload.name}: not checked in the run"
+        assert upload.storage_name != stored_before[upload.pk], f"{upload.name}: no disarmed copy stored"
+        assert not upload.segments, f"{upload.name}: still the received segments"
+        content = b"".join(upload_open(upload=upload))
+        assert len(content) == upload.size, f"{upload.name}: disarmed copy of {len(content)} bytes, not {upload.size}"
+        assert content.startswith(MAGIC[upload.mime_type]), f"{upload.name}: disarmed copy is no {upload.mime_type}"
 
 
 def largest_accepted_png(path: str) -> str:
@@ -138,11 +190,12 @@ def decode_child(path: str, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tiny", action="store_true", help="three small files, no memory figures (smoke test)")
     parser.add_argument("--decode-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--build-set", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_set:
-        for name, data in file_set():
+        for name, data in file_set(tiny=args.tiny):
             with open(os.path.join(args.build_set, name), "wb") as out:
                 out.write(data)
         return
@@ -153,6 +206,7 @@ def main() -> None:
     teardown = setup_test_database()
     sys.path.insert(0, str(ROOT))
     from django.conf import settings
+    from django.utils import timezone
 
     from audit.services import Actor
     from scanning import clamd
@@ -164,12 +218,16 @@ def main() -> None:
     scanner = daemon.start()
     settings.CLAMD_SOCKET = scanner.socket
     settings.CLAMD_TCP = ""
-    receiving._screen_on_commit = lambda row: None  # the bench calls the worker's function itself
+    # The bench calls the worker's function itself: completing an upload must not hand it to a worker (or, with
+    # Celery eager, check it right there, which would leave the timed call nothing to do). The hook is replaced
+    # where upload_append calls it; assert_waiting below proves it.
+    receiving._screen_on_commit = lambda row: None
     try:
         print("building the file set ...", flush=True)
         # Built in another process, so that the peak RSS below is the worker's own.
         with tempfile.TemporaryDirectory() as folder:
-            subprocess.run([sys.executable, __file__, "--build-set", folder], check=True, capture_output=True)
+            build = [sys.executable, __file__, "--build-set", folder] + (["--tiny"] if args.tiny else [])
+            subprocess.run(build, check=True, capture_output=True)
             files = []
             for name in sorted(os.listdir(folder)):
                 with open(os.path.join(folder, name), "rb") as source:
@@ -198,12 +256,16 @@ def main() -> None:
             for _name, data in files_alone:
                 assert not clamd.scan_stream(io.BytesIO(data)).infected
             alone.append(time.perf_counter() - start)
+            assert_waiting(uploads)
+            stored_before = {upload.pk: upload.storage_name for upload in uploads}
+            since = timezone.now()
             start = time.perf_counter()
             for upload in uploads:
                 one = time.perf_counter()
                 assert screening.file_screen(row=upload) == "clean"
                 by_kind[upload.name.rsplit(".", 1)[-1]].append(time.perf_counter() - one)
             pipeline.append(time.perf_counter() - start)
+            assert_screened(uploads, since=since, stored_before=stored_before)
             for upload in uploads:
                 upload.refresh_from_db()
                 services.upload_delete(upload=upload, actor=actor)
@@ -219,9 +281,12 @@ def main() -> None:
         for kind, times in by_kind.items():
             print(f"  scan + disarm per {kind}: median {statistics.median(times) * 1000:.0f} ms")
         print(f"worker peak RSS: {worker_peak:.0f} MB (before the rounds {rss_before:.0f} MB)")
+        print(f"checked: {args.rounds * len(files)} uploads clean, each a disarmed copy stored in the timed window")
     finally:
         daemon.stop(scanner)
         teardown()
+    if args.tiny:
+        return
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "largest.png")
         described = largest_accepted_png(path)

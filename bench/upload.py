@@ -13,6 +13,11 @@ With --s3 the portal stores in moto's S3 server (started here on a free loopback
 The timed steps run interleaved over several rounds on warm servers and the medians are compared, each step
 starting from the same page-cache state (see recycle_page_cache). Runs on its own SQLite database and storage
 folders in a temporary directory.
+
+Before it prints a rate it checks that every timed step moved the whole file: each tus upload ended complete
+with all of the file's bytes received, their SHA-256 recorded as sent and a stored file; the ceiling and the sink
+wrote every byte (plus the GCM tags); the raw copy is the file's size. --size-mb, --memory-mb and
+--page-cache-mb make it small (tests/bench runs it so).
 """
 
 import argparse
@@ -97,6 +102,10 @@ member = MemberFactory()
 client = login_member(Client(), pin_issue(member=member, purpose="bench", actor=Actor.system()).pin)
 print(client.cookies[settings.SESSION_COOKIE_NAME].value)
 """
+    template = os.environ.get("BENCH_TEMPLATE_SQLITE", "")  # a migrated copy to start from (tests/bench)
+    database = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
+    if template and not database.exists():
+        shutil.copyfile(template, database)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True)
     return result.stdout.decode().strip().splitlines()[-1]
@@ -261,6 +270,40 @@ def recycle_page_cache(work: Path, size_mb: int = 1024) -> None:
     (work / "scratch.bin").unlink()
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as src:
+        while block := src.read(MB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def assert_uploaded(work: Path, path: Path, digest: str, *, local: bool) -> None:
+    """The newest upload is complete: all of the file's bytes received (offset = length = the file's size) with the
+    file's SHA-256 as sent, and (local storage) its stored file on disk."""
+    import sqlite3
+
+    with sqlite3.connect(work / "bench.sqlite3") as db:
+        row = db.execute(
+            'SELECT status, length, "offset", sent_sha256, storage_name FROM uploads_upload ORDER BY id DESC'
+        ).fetchone()
+    size = path.stat().st_size
+    assert row is not None, "no upload stored"
+    status, length, offset, sent_sha256, name = row
+    assert (status, length, offset, sent_sha256) == ("complete", size, size, digest), f"upload stored as {row[:4]}"
+    if local:
+        private = work / "var" / "private"
+        stored = [part for part in private.rglob("*") if part.is_file() and name and name in str(part)]
+        assert stored and all(part.stat().st_size for part in stored), f"no stored file for {path.name}"
+
+
+def assert_written(target: Path, size: int, *, tagged: bool = False) -> None:
+    """The sink (or the ceiling, which adds a 16-byte GCM tag per 64 KiB segment) wrote every byte."""
+    expected = size + (16 * -(-size // (64 * 1024)) if tagged else 0)
+    written = target.stat().st_size if target.exists() else 0
+    assert written == expected, f"{target.name}: {written} bytes written, {expected} expected"
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -316,6 +359,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the timed steps (default 5)")
     parser.add_argument("--size-mb", type=int, default=200, help="size of the timed upload (default 200 MB)")
     parser.add_argument("--s3", action="store_true", help="store in moto's S3 server instead of local disk")
+    parser.add_argument("--small-mb", type=int, default=10, help="the smaller upload of the memory figures")
+    parser.add_argument("--memory-mb", type=int, default=200, help="the larger upload of the memory figures")
+    parser.add_argument("--page-cache-mb", type=int, default=1024, help="scratch written between steps")
     args = parser.parse_args()
     chunk = args.chunk_mb * MB
     size_mb = args.size_mb
@@ -329,8 +375,9 @@ def main() -> None:
             session = member_session(env)
             tiny, small, large = work / "tiny.pdf", work / "small.pdf", work / "large.pdf"
             write_pdf(tiny, 64 * 1024)
-            write_pdf(small, 10 * MB)
+            write_pdf(small, args.small_mb * MB)
             write_pdf(large, size_mb * MB)
+            large_sha256, large_size, local = sha256_of(large), large.stat().st_size, not args.s3
 
             def clear_stored() -> None:
                 shutil.rmtree(work / "var" / "private", ignore_errors=True)
@@ -339,14 +386,16 @@ def main() -> None:
 
             # Memory: each size on a fresh server, so the worker's peak RSS belongs to that upload alone.
             memory = {}
-            for name, path in (("10 MB", small), ("200 MB", work / "rss.pdf")):
-                if name == "200 MB":
-                    write_pdf(path, 200 * MB)
+            sizes = {"small": f"{args.small_mb} MB", "large": f"{args.memory_mb} MB"}
+            for name, path in ((sizes["small"], small), (sizes["large"], work / "rss.pdf")):
+                if name == sizes["large"]:
+                    write_pdf(path, args.memory_mb * MB)
                 server = Server(env)
                 try:
                     baseline = server.peak_rss_mb()
                     upload(server.port, session, path, chunk)
                     memory[name] = (baseline, server.peak_rss_mb())
+                    assert_uploaded(work, path, sha256_of(path), local=local)
                 finally:
                     server.stop()
                 clear_stored()
@@ -364,22 +413,29 @@ def main() -> None:
                 upload(portal.port, session, tiny, chunk)
                 sink_upload(sink.port, tiny, chunk)
                 sink_upload(ceiling.port, tiny, chunk)
+                for name in ("sink.bin", "ceiling.bin"):
+                    (work / name).unlink()  # the warm-up's bytes
+                scratch = args.page_cache_mb
                 for _ in range(args.rounds):
-                    recycle_page_cache(work)
+                    recycle_page_cache(work, scratch)
                     before = portal.cpu_seconds()
                     timings["upload"].append(upload(portal.port, session, large, chunk))
                     cpu["upload"] += portal.cpu_seconds() - before
+                    assert_uploaded(work, large, large_sha256, local=local)
                     clear_stored()
-                    recycle_page_cache(work)
+                    recycle_page_cache(work, scratch)
                     before = ceiling.cpu_seconds()
                     timings["ceiling"].append(sink_upload(ceiling.port, large, chunk))
                     cpu["ceiling"] += ceiling.cpu_seconds() - before
+                    assert_written(work / "ceiling.bin", large_size, tagged=True)
                     (work / "ceiling.bin").unlink()
-                    recycle_page_cache(work)
+                    recycle_page_cache(work, scratch)
                     timings["disk"].append(raw_write(large, work / "raw-copy.bin"))
+                    assert_written(work / "raw-copy.bin", large_size)
                     (work / "raw-copy.bin").unlink()
-                    recycle_page_cache(work)
+                    recycle_page_cache(work, scratch)
                     timings["sink"].append(sink_upload(sink.port, large, chunk))
+                    assert_written(work / "sink.bin", large_size)
                     (work / "sink.bin").unlink()
             finally:
                 portal.stop()
@@ -404,11 +460,12 @@ def main() -> None:
         f"CPU seconds per GB (gunicorn worker): upload {cpu['upload'] / gigabytes:.2f}, "
         f"ceiling {cpu['ceiling'] / gigabytes:.2f}"
     )
-    for name in ("10 MB", "200 MB"):
+    for name in sizes.values():
         baseline, peak = memory[name]
         print(f"worker RSS {name:>6}: before {baseline:6.1f} MB, peak {peak:6.1f} MB")
-    apart = memory["200 MB"][1] - memory["10 MB"][1]
-    print(f"peak RSS 200 MB - 10 MB: {apart:+.1f} MB  (goal < 10 MB)")
+    apart = memory[sizes["large"]][1] - memory[sizes["small"]][1]
+    print(f"peak RSS {sizes['large']} - {sizes['small']}: {apart:+.1f} MB  (goal < 10 MB)")
+    print(f"checked: {args.rounds} uploads complete with the file's SHA-256, every sink and copy wrote all bytes")
 
 
 if __name__ == "__main__":

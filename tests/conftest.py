@@ -1,8 +1,16 @@
-"""Test-wide fixtures: eager Celery by default, a member, and a helper that issues a PIN."""
+"""Test-wide fixtures: eager Celery by default, a member, and a helper that issues a PIN.
+
+Also the suite's plumbing: each pytest-xdist worker gets its own Redis databases (pytest-django gives it its own
+test database), PINs and staff passwords hash with cheap Argon2 parameters except in the tests marked
+`production_argon2`, and transactional tests get back the rows data migrations seeded without restoring the
+whole serialized database.
+"""
 
 import os
+from urllib.parse import urlparse
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test.utils import override_settings
 from pytest_django.live_server_helper import LiveServer
@@ -14,22 +22,132 @@ from tests.factories import MemberFactory
 
 pytest_plugins = ["tests.leakscan", "tests.clamav.plugin"]
 
+# Argon2id at its smallest (1 pass over 8 KiB): a PIN or a staff password hashes in microseconds instead of tens
+# of milliseconds. The production parameters stay in force for the tests marked production_argon2.
+CHEAP_PIN_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+CHEAP_PASSWORD_HASHERS = ["tests.helpers.CheapArgon2PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+PRODUCTION_ARGON2 = {
+    "PIN_ARGON2": dict(django_settings.PIN_ARGON2),
+    "PASSWORD_HASHERS": list(django_settings.PASSWORD_HASHERS),
+}
+REDIS_DATABASES = 16  # Redis's default `databases`
 
-def pytest_collection_modifyitems(items):
-    """Transactional tests (browser, worker, row locks) start from the migrated database.
 
-    Their flush empties every table, also the rows data migrations create (staff roles, submission reasons):
-    with serialized_rollback each such test first restores the database as `migrate` left it.
+def xdist_worker_index() -> int:
+    """0 for pytest-xdist's worker gw0 (or a run without xdist), 1 for gw1, ..."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") else 0
+
+
+def redis_urls_for_worker(urls: dict[str, str], index: int) -> dict[str, str]:
+    """The Redis URLs of `urls` with their database numbers moved for xdist worker `index`.
+
+    The cache is flushed by the tests (cache.clear() is FLUSHDB) and the broker's queue purged by the ones that
+    start a Celery worker, so two xdist workers must never share a Redis database. Worker 0 keeps the configured
+    numbers; worker n shifts all of them by n times their span (broker /0 and cache /1: gw1 gets /2 and /3).
     """
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker is not None and marker.kwargs.get("transaction"):
-            marker.kwargs["serialized_rollback"] = True
+    databases = {name: int(urlparse(url).path.strip("/") or 0) for name, url in urls.items() if url.startswith("redis")}
+    if not databases or index == 0:
+        return dict(urls)
+    stride = max(databases.values()) - min(databases.values()) + 1
+    moved = dict(urls)
+    for name, number in databases.items():
+        target = number + index * stride
+        if target >= REDIS_DATABASES:
+            raise pytest.UsageError(
+                f"xdist worker gw{index} would need Redis database {target} for {name}: run fewer workers (-n) "
+                f"or configure lower database numbers"
+            )
+        moved[name] = urlparse(urls[name])._replace(path=f"/{target}").geturl()
+    return moved
+
+
+MAX_WORKERS = 4
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """A run over folders (the whole suite, as scripts/test.sh starts it) spreads over the machine's cores.
+
+    pytest-xdist's workers, one per core up to MAX_WORKERS, with its `load` scheduling: each worker runs its tests
+    in collection order, so pytest-django's order (transactional tests last) holds on every worker. Named files or
+    tests run in this process; `-n N` chooses, `-n 0` or `-p no:xdist` turns distribution off.
+    """
+    option = config.option
+    if not config.pluginmanager.has_plugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if option.numprocesses is not None or option.tx or option.dist != "no":
+        return
+    if option.usepdb or option.collectonly or getattr(option, "looponfail", False):
+        return
+    if not all(os.path.isdir(arg.split("::", 1)[0]) for arg in config.args):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if min(cores, MAX_WORKERS) > 1:
+        option.numprocesses = min(cores, MAX_WORKERS)
+
+
+def pytest_configure(config):
+    """Point this process (and the servers and workers its tests start) at its own Redis databases."""
+    configured = {name: os.environ.get(name, "") for name in ("CACHE_URL", "CELERY_BROKER_URL")}
+    moved = redis_urls_for_worker(configured, xdist_worker_index())
+    if moved == configured:
+        return
+    os.environ.update(moved)
+    overrides = {}
+    if moved["CACHE_URL"] != configured["CACHE_URL"]:
+        overrides["CACHES"] = {
+            **django_settings.CACHES,
+            "default": {**django_settings.CACHES["default"], "LOCATION": moved["CACHE_URL"]},
+        }
+    if moved["CELERY_BROKER_URL"] != configured["CELERY_BROKER_URL"]:
+        overrides["CELERY_BROKER_URL"] = moved["CELERY_BROKER_URL"]
+        celery_app.conf.broker_url = moved["CELERY_BROKER_URL"]
+    override_settings(**overrides).enable()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2():
+    """PINs and staff passwords hash with the cheapest Argon2id the library accepts, for the whole session."""
+    with override_settings(PIN_ARGON2=CHEAP_PIN_ARGON2, PASSWORD_HASHERS=CHEAP_PASSWORD_HASHERS):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _production_argon2(request):
+    """The tests marked production_argon2 hash with the portal's real parameters."""
+    if request.node.get_closest_marker("production_argon2") is None:
+        yield
+        return
+    with override_settings(**PRODUCTION_ARGON2):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rows(request):
+    """A transactional test starts with the rows data migrations seed (the reasons a member can choose).
+
+    Its flush empties every table; post_migrate, which Django sends after each such flush, brings back content
+    types, permissions and the staff roles, but not the reasons. Seeding them again (four rows) replaces
+    restoring the whole serialized database before every transactional test (serialized_rollback), which a test
+    can still ask for with django_db(transaction=True, serialized_rollback=True).
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback"):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("uploads.migrations.0002_seed_reasons").seed(apps, None)
+    yield
 
 
 @pytest.fixture(scope="session")
 def _migrated_contents(django_db_setup):
-    """The database as `migrate` left it, serialized by Django at setup (see pytest_collection_modifyitems)."""
+    """The database as `migrate` left it, serialized by Django at setup when a test asks for serialized_rollback."""
     from django.db import connections
 
     return {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from unittest import mock
 
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
 from django.test import Client
@@ -14,6 +15,14 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from pins.models import LetterPin
 from pins.session import SESSION_PIN_KEY, SESSION_SEEN_KEY, SESSION_STARTED_KEY
+
+
+class CheapArgon2PasswordHasher(Argon2PasswordHasher):
+    """Django's Argon2 hasher (same algorithm name and format) at the smallest cost, for staff passwords in tests."""
+
+    time_cost = 1
+    memory_cost = 8
+    parallelism = 1
 
 
 def login_member(client: Client, pin: LetterPin) -> Client:

@@ -12,6 +12,7 @@ from pins.models import LetterPin
 from pins.services import pin_issue
 
 
+@pytest.mark.production_argon2
 @pytest.mark.django_db
 def test_issued_pin_stores_only_an_argon2id_hash(member, issue_pin):
     issued = issue_pin(member)

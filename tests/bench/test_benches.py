@@ -1,0 +1,72 @@
+"""Each bench of bench/ runs small: it must do the work it times, or its own checks fail it (and this test).
+
+A bench prints a rate only after checking every unit it timed (verdicts written and disarmed copies stored,
+logins that reached the dashboard, letters rendered with their PIN, uploads stored whole); these tests run each
+at a tiny size so that a change that makes a bench time nothing fails the suite. Speed is never asserted.
+"""
+
+import pytest
+
+from tests.clamav import daemon as clamav
+
+pytestmark = pytest.mark.bench
+
+
+@pytest.mark.skipif(not clamav.available(), reason="clamd is not installed (Debian package clamav-daemon)")
+def test_scan_bench_times_real_checks_of_complete_uploads(run_bench):
+    output = run_bench("scan.py", "--tiny", "--rounds", "1", database="any")
+    assert "checked: 3 uploads clean, each a disarmed copy stored in the timed window" in output
+    assert "ratio (goal >= 0.8):" in output
+
+
+def test_pin_verify_bench_times_attempts_that_answer_as_their_case_must(run_bench):
+    output = run_bench("pin_verify.py", "--rounds", "1", "--per-round", "2", database="any")
+    assert "checked: 24 attempts answered as their case must, one Argon2 verification each" in output
+
+
+def test_letters_bench_times_letters_that_carry_their_pin(run_bench):
+    output = run_bench(
+        "letters.py",
+        "--letters", "2", "--rounds", "1", "--group", "2",
+        "--campaign-memory-sizes", "2", "--memory-sizes", "1",
+        database="sqlite",
+    )  # fmt: skip
+    assert "speed-up (goal 5x)" in output and "speed-up (goal 1.3x)" in output
+    assert "batch of   1:" in output
+
+
+def test_upload_bench_times_uploads_stored_whole(run_bench):
+    output = run_bench(
+        "upload.py",
+        "--size-mb", "1", "--chunk-mb", "1", "--rounds", "1",
+        "--small-mb", "1", "--memory-mb", "2", "--page-cache-mb", "1",
+        database="sqlite",
+    )  # fmt: skip
+    assert "checked: 1 uploads complete with the file's SHA-256, every sink and copy wrote all bytes" in output
+
+
+def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):
+    output = run_bench(
+        "login_http.py",
+        "--logins", "4", "--members", "2", "--threads", "2", "--requests", "4", "--connections", "2",
+        "--argon2-seconds", "0.2",
+        database="postgres",
+    )  # fmt: skip
+    assert "checked: 4 logins, each reached the dashboard; every latency request answered 200" in output
+
+
+def test_enumeration_bench_times_refused_logins_of_every_case(run_bench):
+    output = run_bench("enumeration.py", "--samples", "2", database="postgres")
+    assert "2 interleaved samples per case over HTTP" in output
+    assert "same status, headers and body for all four: PASS" in output
+
+
+def test_bruteforce_bench_checks_its_guesses_were_evaluated_throttled_and_locked(run_bench):
+    output = run_bench(
+        "bruteforce.py",
+        "--modes", "plain", "--members", "1", "--addresses", "2", "--guesses", "24", "--spray", "0",
+        "--rate", "200", "--threads", "2",
+        database="any",
+    )  # fmt: skip
+    assert "PASS every attacked PIN locked (1/1)" in output
+    assert "PASS all modes" in output

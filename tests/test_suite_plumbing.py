@@ -1,0 +1,62 @@
+"""The suite's own plumbing (tests/conftest.py): Redis databases per xdist worker, cheap Argon2 except where marked."""
+
+import os
+
+import pytest
+from django.conf import settings
+
+from pins import hashing
+from tests.conftest import CHEAP_PIN_ARGON2, PRODUCTION_ARGON2, redis_urls_for_worker
+
+CI = {"CACHE_URL": "redis://127.0.0.1:6379/1", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+
+
+def test_the_first_worker_keeps_the_configured_redis_databases():
+    assert redis_urls_for_worker(CI, 0) == CI
+
+
+def test_each_further_worker_gets_redis_databases_no_other_worker_uses():
+    seen = set()
+    for index in range(4):
+        moved = redis_urls_for_worker(CI, index)
+        numbers = {url.rsplit("/", 1)[1] for url in moved.values()}
+        assert len(numbers) == 2 and not numbers & seen
+        seen |= numbers
+    assert redis_urls_for_worker(CI, 1) == {
+        "CACHE_URL": "redis://127.0.0.1:6379/3",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
+    }
+
+
+def test_urls_that_are_not_redis_stay_as_they_are():
+    embedded = {"CACHE_URL": "", "CELERY_BROKER_URL": ""}
+    assert redis_urls_for_worker(embedded, 3) == embedded
+    assert redis_urls_for_worker({"CACHE_URL": "redis://h:1/5", "CELERY_BROKER_URL": ""}, 1) == {
+        "CACHE_URL": "redis://h:1/6",
+        "CELERY_BROKER_URL": "",
+    }
+
+
+def test_a_worker_beyond_redis_databases_stops_the_run_with_a_message():
+    with pytest.raises(pytest.UsageError, match="fewer workers"):
+        redis_urls_for_worker(CI, 8)
+
+
+def test_this_process_uses_the_redis_databases_its_environment_names():
+    """Settings and environment agree, so servers and workers a test starts use this worker's databases too."""
+    if not os.environ.get("CACHE_URL", "").startswith("redis"):
+        pytest.skip("needs CACHE_URL=redis://...")
+    assert settings.CACHES["default"]["LOCATION"] == os.environ["CACHE_URL"]
+    assert os.environ["CELERY_BROKER_URL"] == settings.CELERY_BROKER_URL
+
+
+def test_pins_hash_with_cheap_parameters_in_the_suite():
+    assert settings.PIN_ARGON2 == CHEAP_PIN_ARGON2
+    assert "m=8,t=1,p=1" in hashing.hash_pin("ABCDEFGHJKLM")
+
+
+@pytest.mark.production_argon2
+def test_a_test_marked_production_argon2_hashes_with_the_real_parameters():
+    assert PRODUCTION_ARGON2["PIN_ARGON2"] == settings.PIN_ARGON2
+    params = PRODUCTION_ARGON2["PIN_ARGON2"]
+    assert f"m={params['memory_cost']},t={params['time_cost']},p={params['parallelism']}" in hashing.hash_pin("ABCD")
