@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.kvnr import kvnr_is_valid, kvnr_normalize
 from pins.format import ParsedPin, pin_parse
-from pins.services.verification import LoginEntry
+from pins.services import LoginEntry
 
 _KVNR_FORM = re.compile(r"[A-Z][0-9]{9}")
 

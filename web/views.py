@@ -17,7 +17,7 @@ from django.views.i18n import set_language
 from core.metrics import login_counted
 from core.net import client_ip
 from pins.constants import VerifyResult
-from pins.services.verification import VerifyOutcome, pin_verify_entry
+from pins.services import VerifyOutcome, pin_verify_entry
 from pins.session import (
     SessionEnd,
     current_pin,

@@ -7,7 +7,7 @@ from django.db import connection, connections
 
 from pins.constants import PinStatus
 from pins.models import LetterPin
-from pins.services.verification import pin_verify
+from pins.services import pin_verify
 from tests.factories import MemberFactory
 
 from .cases import wrong_secret

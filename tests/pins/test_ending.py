@@ -10,8 +10,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from pins.constants import EndReason, PinStatus, VerifyResult
 from pins.models import LetterPin
-from pins.services.ending import pin_expire_due, pin_invalidate, pin_invalidate_all, pin_purge_dead
-from pins.services.verification import pin_verify
+from pins.services import pin_expire_due, pin_invalidate, pin_invalidate_all, pin_purge_dead, pin_verify
 from tests.factories import MemberFactory
 
 

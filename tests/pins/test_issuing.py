@@ -59,7 +59,7 @@ def test_a_validity_longer_than_the_setting_is_cut_to_the_setting(member, settin
 @pytest.mark.django_db
 def test_a_campaign_letters_pin_audit_row_states_the_campaigns_validity(member):
     # Before: the PIN was issued with PIN_VALIDITY_DAYS, audited so, and shortened by letters afterwards.
-    from letters.services.worker import letters_create_rendered
+    from letters.services import letters_create_rendered
 
     staff = Actor.system()
     (letter,) = letters_create_rendered(

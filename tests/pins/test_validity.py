@@ -10,8 +10,7 @@ from django.utils import formats
 
 from pins.constants import PinStatus, VerifyResult
 from pins.models import LetterPin
-from pins.services.ending import pin_expire_due
-from pins.services.verification import pin_verify
+from pins.services import pin_expire_due, pin_verify
 from staff.selectors import pin_state
 from tests.web.conftest import login_post
 

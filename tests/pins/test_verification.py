@@ -11,7 +11,7 @@ from pins import hashing
 from pins.constants import PinStatus, VerifyResult
 from pins.format import pin_parse
 from pins.models import LetterPin
-from pins.services.verification import LoginEntry, login_entry_parse, pin_verify, pin_verify_entry
+from pins.services import LoginEntry, login_entry_parse, pin_verify, pin_verify_entry
 from tests.factories import MemberFactory, make_kvnr
 
 from .cases import wrong_secret

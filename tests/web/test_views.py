@@ -10,13 +10,12 @@ from django.utils import timezone
 
 import members.kvnr
 import pins.format
-import pins.services.verification
 from audit.models import AuditEvent
 from audit.services import Actor
 from members.models import Member
 from pins.constants import EndReason
 from pins.models import LetterPin
-from pins.services import pin_invalidate, pin_invalidate_all
+from pins.services import pin_invalidate, pin_invalidate_all, verification
 from pins.session import SESSION_PIN_KEY
 from tests.factories import make_kvnr
 from tests.pins.cases import wrong_secret
@@ -90,15 +89,15 @@ def test_the_login_parses_kvnr_and_pin_once_and_hands_the_parsed_values_on(clien
     for module, name, original in [
         (forms, "kvnr_normalize", members.kvnr.kvnr_normalize),
         (forms, "pin_parse", pins.format.pin_parse),
-        (pins.services.verification, "kvnr_normalize", members.kvnr.kvnr_normalize),
-        (pins.services.verification, "pin_parse", pins.format.pin_parse),
+        (verification, "kvnr_normalize", members.kvnr.kvnr_normalize),
+        (verification, "pin_parse", pins.format.pin_parse),
     ]:
         where = f"{module.__name__}.{name}"
         monkeypatch.setattr(
             module, name, lambda value, where=where, original=original: calls.append(where) or original(value)
         )
     entries = []
-    verify_entry = pins.services.verification.pin_verify_entry
+    verify_entry = verification.pin_verify_entry
     monkeypatch.setattr(
         "web.views.pin_verify_entry", lambda *, entry, ip: entries.append(entry) or verify_entry(entry=entry, ip=ip)
     )
