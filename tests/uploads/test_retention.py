@@ -2,10 +2,12 @@
 contact changes are deleted the configured days after it was exported or marked done, or after the upper limit."""
 
 import datetime
+import threading
 
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.constants import AuditAction
@@ -215,3 +217,34 @@ def test_nothing_is_due_today_for_a_fresh_submission(member):
     submission = transmitted_submission(member, files={"Attest.pdf": pdf_bytes()})
     assert services.submissions_forget_due(now=timezone.now()) == 0
     assert _stored(submission) != []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_another_worker_holds_is_skipped_and_taken_by_the_next_run(member):
+    with time_machine.travel(TRANSMITTED, tick=False):
+        submission = transmitted_submission(member, files={"Attest.pdf": pdf_bytes()})
+    _mark_done(submission, TRANSMITTED)
+    later = TRANSMITTED + datetime.timedelta(days=400)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with transaction.atomic():
+                Submission.objects.select_for_update().get(pk=submission.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=other_worker)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        assert services.submissions_forget_due(now=later) == 0  # skipped, not waited for
+        assert _stored(submission) != []
+    finally:
+        release.set()
+        holder.join(30)
+    assert services.submissions_forget_due(now=later) == 1
+    assert _stored(submission) == []
