@@ -49,7 +49,7 @@ def test_after_deletion_the_page_says_so_and_downloads_and_exports_answer_with_a
 
     page = worker.get(detail).content.decode()
     assert f"Dokumente gelöscht am {_date(submission.documents_deleted_at)}" in page
-    assert "Bitte bis Freitag." not in page
+    assert "Bitte bis Freitag." not in page and "Bonn" not in page
     assert "Attest.pdf" in page  # the name stays, as on the receipt
     assert reverse("staff:document", args=[submission.reference, document.public_id]) not in page
 
