@@ -185,7 +185,7 @@ class Submission(models.Model):
     receipt_available_until = models.DateTimeField(_("Quittung abrufbar bis"))
     # The first time the insurer had it (exported, or marked done): the documents are deleted
     # SUBMISSION_RETENTION_DAYS_AFTER_DONE later, and SUBMISSION_RETENTION_DAYS_MAX after transmission regardless.
-    closed_at = models.DateTimeField(_("exportiert oder erledigt am"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("exportiert oder erledigt am"), null=True, blank=True, db_index=True)
     # Set when the documents, the message and the contact changes were deleted; the receipt data stays.
     documents_deleted_at = models.DateTimeField(_("Dokumente gelöscht am"), null=True, blank=True)
 

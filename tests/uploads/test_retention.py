@@ -248,3 +248,34 @@ def test_a_submission_another_worker_holds_is_skipped_and_taken_by_the_next_run(
         holder.join(30)
     assert services.submissions_forget_due(now=later) == 1
     assert _stored(submission) == []
+
+
+def test_the_migration_counts_from_an_earlier_export_or_done(member):
+    import importlib
+
+    from django.apps import apps
+
+    from audit.services import audit_record
+
+    backfill = importlib.import_module("uploads.migrations.0006_submission_retention").closed_at_backfill
+    exported = TRANSMITTED + datetime.timedelta(days=3)
+    with time_machine.travel(TRANSMITTED, tick=False):
+        first = transmitted_submission(member, files={"Attest.pdf": pdf_bytes()})
+    with time_machine.travel(exported, tick=False):
+        audit_record(action=AuditAction.SUBMISSION_EXPORTED, actor=Actor.system(), data={"reference": first.reference})
+    from tests.factories import MemberFactory
+
+    with time_machine.travel(TRANSMITTED, tick=False):
+        second = transmitted_submission(MemberFactory())
+        untouched = transmitted_submission(MemberFactory())
+    _mark_done(second, TRANSMITTED + datetime.timedelta(days=5))
+    Submission.objects.update(closed_at=None)  # as before this release
+
+    backfill(apps, None)
+
+    closed = dict(Submission.objects.values_list("pk", "closed_at"))
+    assert closed == {
+        first.pk: exported,
+        second.pk: TRANSMITTED + datetime.timedelta(days=5),
+        untouched.pk: None,
+    }
