@@ -41,6 +41,7 @@ class AuditAction(models.TextChoices):
     SUBMISSION_STATUS = "submission.status", _("Bearbeitungsstand geändert")
     SUBMISSION_DOWNLOAD = "submission.download", _("Datei heruntergeladen")
     SUBMISSION_EXPORTED = "submission.exported", _("Vorgang exportiert")
+    SUBMISSION_FORGOTTEN = "submission.forgotten", _("Dokumente gelöscht (Aufbewahrungsfrist abgelaufen)")
     STAFF_LOGIN = "staff.login", _("Mitarbeiter-Anmeldung")
     STAFF_LOGIN_FAILED = "staff.login_failed", _("Mitarbeiter-Anmeldung fehlgeschlagen")
     STAFF_LOGIN_LOCKED = "staff.login_locked", _("Mitarbeiter-Anmeldung gesperrt")

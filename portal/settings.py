@@ -283,6 +283,10 @@ UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
 UPLOAD_ORPHAN_GRACE_MINUTES = env.int("UPLOAD_ORPHAN_GRACE_MINUTES", default=60)
 # Drafts of members whose PINs have all ended are purged this long after the last one ended.
 DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
+# A transmitted submission's documents, message and contact changes are deleted this many days after it was first
+# exported or marked done, and this many days after transmission regardless; the receipt data and audit stay.
+SUBMISSION_RETENTION_DAYS_AFTER_DONE = env.int("SUBMISSION_RETENTION_DAYS_AFTER_DONE", default=30)
+SUBMISSION_RETENTION_DAYS_MAX = env.int("SUBMISSION_RETENTION_DAYS_MAX", default=365)
 # How long after transmission the receipt PDF can be downloaded (the session has ended by then).
 RECEIPT_AVAILABLE_MINUTES = env.int("RECEIPT_AVAILABLE_MINUTES", default=15)
 # ClamAV's daemon for the virus scan of every completed file (scanning.clamd): CLAMD_TCP ("host:3310") or the
@@ -351,6 +355,10 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-watchdog": {"task": "campaigns.tasks.campaign_watchdog", "schedule": crontab(minute="*")},
     "uploads-rescan-held": {"task": "uploads.tasks.rescan_held", "schedule": crontab(minute="*/5")},
     "uploads-purge-quarantine": {"task": "uploads.tasks.purge_quarantine", "schedule": crontab(minute="37")},
+    "uploads-forget-submissions": {
+        "task": "uploads.tasks.forget_submissions",
+        "schedule": crontab(hour="*", minute="47"),
+    },
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.

@@ -23,7 +23,12 @@ from letters.services import letter_request_create
 from members.models import Member
 from members.services import member_lock
 from uploads.models import Submission, SubmissionDocument
-from uploads.services import document_ensure_deliverable, document_open, submission_ensure_deliverable
+from uploads.services import (
+    document_ensure_deliverable,
+    document_open,
+    submission_close,
+    submission_ensure_deliverable,
+)
 from web.attack import attack_note_global_count
 from web.throttle import login_throttle_record_guess
 
@@ -248,4 +253,5 @@ def submission_export(*, submission: Submission, actor: Actor, ip: str | None = 
         ip=ip,
         data={"reference": submission.reference, "target": result.target},
     )
+    submission_close(submission=submission)
     return result

@@ -6,11 +6,15 @@ RefusalError                 message and status (400 unless a subclass names its
 │   │   UploadExpired 410, UploadNotFound 404, InvalidFile 422, StorageFailed 507/503
 │   └── FileUnavailable 503  a stored file cannot be read right now (members' files, staff's documents)
 ├── DocumentNotReady 409     staff: the document is not scanned and disarmed (yet)
+│   └── DocumentsDeleted 410 its retention ended: the submission's documents are deleted
 └── TransmitError 400        the draft cannot go as it is
 DraftConflict                another tab saved the draft in between (answered with its version)
 """
 
+import datetime
+
 from django.conf import settings
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -97,6 +101,17 @@ class DocumentNotReady(RefusalError, status=409):
                 "Dieses Dokument wird noch auf Schadsoftware geprüft und entschärft oder wurde zurückgehalten; "
                 "es kann erst danach geöffnet werden."
             )
+        )
+
+
+class DocumentsDeleted(DocumentNotReady, status=410):
+    """The submission's retention ended: its documents are deleted, only their names, sizes and hashes remain."""
+
+    def __init__(self, deleted_at: datetime.datetime):
+        date = formats.date_format(timezone.localtime(deleted_at), "DATE_FORMAT")
+        super().__init__(
+            _("Die Dokumente dieses Vorgangs wurden am %(date)s gelöscht (Aufbewahrungsfrist abgelaufen).")
+            % {"date": date}
         )
 
 

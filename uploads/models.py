@@ -231,6 +231,11 @@ class Submission(models.Model):
     status_note = models.TextField(_("Notiz zum Bearbeitungsstand"), blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     receipt_available_until = models.DateTimeField(_("Quittung abrufbar bis"))
+    # The first time the insurer had it (exported, or marked done): the documents are deleted
+    # SUBMISSION_RETENTION_DAYS_AFTER_DONE later, and SUBMISSION_RETENTION_DAYS_MAX after transmission regardless.
+    closed_at = models.DateTimeField(_("exportiert oder erledigt am"), null=True, blank=True, db_index=True)
+    # Set when the documents, the message and the contact changes were deleted; the receipt data stays.
+    documents_deleted_at = models.DateTimeField(_("Dokumente gelöscht am"), null=True, blank=True)
 
     objects = SubmissionQuerySet.as_manager()
 
@@ -248,6 +253,17 @@ class Submission(models.Model):
         if not self._state.adding and (update_fields is None or not self.MUTABLE_FIELDS.issuperset(update_fields)):
             raise ValueError("a submission is immutable; only its status and note may change")
         super().save(*args, **kwargs)
+
+    @property
+    def documents_delete_after(self) -> datetime.datetime | None:
+        """When the documents are due for deletion (None once they are deleted): the upper limit after
+        transmission, or sooner the days after the first export or marking done."""
+        if self.documents_deleted_at is not None:
+            return None
+        due = self.transmitted_at + datetime.timedelta(days=settings.SUBMISSION_RETENTION_DAYS_MAX)
+        if self.closed_at is not None:
+            due = min(due, self.closed_at + datetime.timedelta(days=settings.SUBMISSION_RETENTION_DAYS_AFTER_DONE))
+        return due
 
 
 class SubmissionDocument(MemberFile, ScanState):

@@ -50,3 +50,9 @@ def screen_document(self, pk: int) -> str:
 def rescan_held(self) -> int:
     """Hand held files (scanner was away) and pending ones the worker has not reached to the worker again."""
     return screening.files_rescan()
+
+
+@shared_task(bind=True, acks_late=True)
+def forget_submissions(self) -> int:
+    """Delete the documents, message and contact changes of submissions past their retention; safe to run twice."""
+    return services.submissions_forget_due()

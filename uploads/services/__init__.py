@@ -1,7 +1,8 @@
 """Writes of the uploads app, one module per subject; the public functions are importable from here.
 
 drafts (autosave, versions), receiving (tus and form uploads), documents (opening stored files, what staff may get),
-transmission (final, ends all PINs, receipt; case status), housekeeping (purges run by beat).
+transmission (final, ends all PINs, receipt; case status), housekeeping (purges run by beat), retention (a
+submission's documents deleted on schedule).
 """
 
 from .documents import document_ensure_deliverable, document_open, submission_ensure_deliverable, upload_open
@@ -15,6 +16,7 @@ from .receiving import (
     upload_ensure_live,
     upload_store,
 )
+from .retention import submission_close, submission_forget, submissions_forget_due
 from .transmission import draft_transmit, reference_generate, submission_set_status
 
 __all__ = [
@@ -26,8 +28,11 @@ __all__ = [
     "drafts_purge_expired",
     "file_screen_enqueue",
     "reference_generate",
+    "submission_close",
     "submission_ensure_deliverable",
+    "submission_forget",
     "submission_set_status",
+    "submissions_forget_due",
     "upload_append",
     "upload_create",
     "upload_delete",

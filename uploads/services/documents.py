@@ -11,7 +11,7 @@ from core.crypto import DecryptionError
 from core.storage import errno_name
 
 from ..constants import SCAN_REFUSED
-from ..exceptions import DocumentNotReady, FileUnavailable
+from ..exceptions import DocumentNotReady, DocumentsDeleted, FileUnavailable
 from ..models import MemberFile, Submission, SubmissionDocument, Upload
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,11 @@ def document_open(*, document: SubmissionDocument) -> Iterator[bytes]:
 
 def document_ensure_deliverable(*, document: SubmissionDocument) -> None:
     """Staff get a document only once it is scanned and disarmed (ScanState.is_deliverable): raises
-    DocumentNotReady (409) for one being checked, held, refused or quarantined."""
+    DocumentNotReady (409) for one being checked, held, refused or quarantined, DocumentsDeleted (410) once the
+    submission's retention ended."""
+    deleted_at = document.submission.documents_deleted_at
+    if deleted_at is not None:
+        raise DocumentsDeleted(deleted_at)
     if not document.is_deliverable:
         raise DocumentNotReady()
 
@@ -59,8 +63,10 @@ def submission_ensure_deliverable(*, submission: Submission) -> None:
     """An export waits for every document: raises DocumentNotReady (409) while one is being checked or held.
 
     Refused and quarantined documents do not hold it up: no export hands them out (its description lists them
-    with their status).
+    with their status). Raises DocumentsDeleted (410) once the submission's retention ended.
     """
+    if submission.documents_deleted_at is not None:
+        raise DocumentsDeleted(submission.documents_deleted_at)
     for document in submission.documents.all():
         if document.scan_status not in SCAN_REFUSED:
             document_ensure_deliverable(document=document)

@@ -16,6 +16,7 @@ from pins.services import pin_invalidate_all
 from ..constants import REFERENCE_ALPHABET, REFERENCE_PREFIX, SCAN_REFUSED, ScanStatus, SubmissionStatus
 from ..exceptions import TransmitError
 from ..models import Draft, Submission, SubmissionDocument, Upload
+from .retention import submission_close
 
 # A reference has 40 random bits: a clash is rare, several in a row mean something else is wrong.
 REFERENCE_ATTEMPTS = 5
@@ -124,5 +125,7 @@ def submission_set_status(*, submission: Submission, status: str, note: str, act
         locked.status_changed_at = timezone.now()
         locked.save(update_fields=["status", "status_note", "status_changed_at"])
         _submission_audit(locked, action=AuditAction.SUBMISSION_STATUS, actor=actor, status=str(status))
+        if status == SubmissionStatus.DONE:
+            submission_close(submission=locked)
     submission.refresh_from_db()
     return submission
