@@ -62,7 +62,7 @@ def bound_per_letter(samples: int = 40) -> tuple[float, float]:
 
     start = time.process_time()
     for _ in range(samples // 4):
-        hashing.hash_pin(pin_generate(selector="AB"))
+        hashing.pin_hash_create(pin_generate(selector="AB"))
     hash_cpu = (time.process_time() - start) / (samples // 4)
     base = letter_content(
         reference="B-00000001",

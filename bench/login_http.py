@@ -79,7 +79,7 @@ def argon2_rate(processes: int, seconds: float) -> float:
 
     params = (settings.PIN_ARGON2["time_cost"], settings.PIN_ARGON2["memory_cost"], settings.PIN_ARGON2["parallelism"])
     pin = "ABCDEFGHJKLM"
-    pin_hash = hashing.hash_pin(pin)
+    pin_hash = hashing.pin_hash_create(pin)
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     workers = [

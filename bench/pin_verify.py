@@ -74,7 +74,7 @@ def run(*, rounds: int, per_round: int) -> None:
     five, five_pins = member("Z123456783", 5)
     locked, locked_pins = member(make_kvnr(5_550_001), 1)
     LetterPin.objects.filter(member=locked).update(status=PinStatus.LOCKED, failed_attempts=5)
-    raw_hash = hashing.hash_pin("ABCDEFGHJKLM")
+    raw_hash = hashing.pin_hash_create("ABCDEFGHJKLM")
     hasher = hashing.hasher()
     unknown = make_kvnr(5_550_002)
 

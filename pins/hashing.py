@@ -28,11 +28,11 @@ def hasher() -> PasswordHasher:
     return _hasher(_params())
 
 
-def hash_pin(normalized: str) -> str:
+def pin_hash_create(normalized: str) -> str:
     return hasher().hash(normalized)
 
 
-def verify_pin(pin_hash: str, normalized: str) -> bool:
+def pin_hash_verify(pin_hash: str, normalized: str) -> bool:
     """One Argon2 verification; False for a wrong PIN or a hash that cannot be read."""
     try:
         return hasher().verify(pin_hash, normalized)
@@ -40,12 +40,12 @@ def verify_pin(pin_hash: str, normalized: str) -> bool:
         return False
 
 
-def verify_dummy(normalized: str) -> None:
+def pin_hash_verify_dummy(normalized: str) -> None:
     """Spend the same work as a real verification, so that no answer is faster than another."""
-    verify_pin(_dummy_hash(_params()), normalized)
+    pin_hash_verify(_dummy_hash(_params()), normalized)
 
 
-def needs_rehash(pin_hash: str) -> bool:
+def pin_hash_needs_rehash(pin_hash: str) -> bool:
     try:
         return hasher().check_needs_rehash(pin_hash)
     except InvalidHashError:

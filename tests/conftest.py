@@ -226,14 +226,14 @@ def evaluations(monkeypatch):
 
     seen: list[str] = []
     lock = threading.Lock()
-    original = hashing.verify_pin
+    original = hashing.pin_hash_verify
 
     def recording(pin_hash: str, normalized: str) -> bool:
         with lock:
             seen.append(pin_hash)
         return original(pin_hash, normalized)
 
-    monkeypatch.setattr(hashing, "verify_pin", recording)
+    monkeypatch.setattr(hashing, "pin_hash_verify", recording)
     return seen
 
 
@@ -288,7 +288,7 @@ def page(browser, live_server):
     context.close()
 
 
-class _Screens:
+class _FileChecks:
     """The worker's check of completed files (uploads.screening), run when the completing call returns.
 
     In the test's transaction on_commit never fires; a test that wants files left pending sets `auto = False`
@@ -310,11 +310,11 @@ class _Screens:
 
 
 @pytest.fixture(autouse=True)
-def screens(monkeypatch):
+def file_checks(monkeypatch):
     from uploads import services
     from uploads.services import receiving
 
-    queue = _Screens()
+    queue = _FileChecks()
     queue.enqueue_on_commit = receiving._screen_on_commit  # the real hook, for the test that checks it
     monkeypatch.setattr(receiving, "_screen_on_commit", lambda row: queue.pending.append((type(row), row.pk)))
     append = receiving.upload_append

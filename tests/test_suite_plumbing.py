@@ -52,11 +52,13 @@ def test_this_process_uses_the_redis_databases_its_environment_names():
 
 def test_pins_hash_with_cheap_parameters_in_the_suite():
     assert settings.PIN_ARGON2 == CHEAP_PIN_ARGON2
-    assert "m=8,t=1,p=1" in hashing.hash_pin("ABCDEFGHJKLM")
+    assert "m=8,t=1,p=1" in hashing.pin_hash_create("ABCDEFGHJKLM")
 
 
 @pytest.mark.production_argon2
 def test_a_test_marked_production_argon2_hashes_with_the_real_parameters():
     assert PRODUCTION_ARGON2["PIN_ARGON2"] == settings.PIN_ARGON2
     params = PRODUCTION_ARGON2["PIN_ARGON2"]
-    assert f"m={params['memory_cost']},t={params['time_cost']},p={params['parallelism']}" in hashing.hash_pin("ABCD")
+    assert f"m={params['memory_cost']},t={params['time_cost']},p={params['parallelism']}" in hashing.pin_hash_create(
+        "ABCD"
+    )

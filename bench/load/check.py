@@ -105,7 +105,7 @@ def check_letters(told: dict, pins_out: Path) -> list[dict]:
     from letters.constants import LetterStatus
     from letters.models import LetterRequest
     from letters.services import letter_pdf
-    from pins.hashing import verify_pin
+    from pins.hashing import pin_hash_verify
     from pins.models import LetterPin
 
     stuck, rendered, found = [], [], []
@@ -124,7 +124,7 @@ def check_letters(told: dict, pins_out: Path) -> list[dict]:
             ["pdftotext", "-", "-"], input=letter_pdf(letter=letter), capture_output=True, check=True
         ).stdout.decode()
         pins = {"".join(match) for match in PIN_IN_TEXT.findall(text)}
-        if len(pins) != 1 or not verify_pin(letter.pin.pin_hash, next(iter(pins))):
+        if len(pins) != 1 or not pin_hash_verify(letter.pin.pin_hash, next(iter(pins))):
             rendered.append(f"{letter.reference}: the PDF does not hold exactly its PIN")
         found.extend(pins)
     for member_id, count in per_member.items():

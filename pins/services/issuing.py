@@ -57,7 +57,7 @@ def pin_issue(
             member=member,
             name=f"Brief-PIN {now:%Y-%m-%d}",
             selector=selector,
-            pin_hash=hashing.hash_pin(plaintext),
+            pin_hash=hashing.pin_hash_create(plaintext),
             purpose=purpose[:200],
             issued_at=now,
             expires_at=expires_at,

@@ -102,7 +102,7 @@ def _attempt_decide(*, rows: list[LetterPin], selector: str, normalized: str, no
     member = rows[0].member if rows else None
     target = next((row for row in rows if row.selector == selector), None) if selector else None
     if member is None or target is None:
-        hashing.verify_dummy(normalized)
+        hashing.pin_hash_verify_dummy(normalized)
         if member is None:
             return _Attempt(result=VerifyResult.UNKNOWN, reason="unknown KVNR")
         # A selector naming none of the member's PINs counts against no PIN: whoever knows a KVNR must not be
@@ -110,9 +110,9 @@ def _attempt_decide(*, rows: list[LetterPin], selector: str, normalized: str, no
         return _Attempt(result=VerifyResult.WRONG, member=member, reason=_NO_SELECTOR)
     if target.status == PinStatus.LOCKED or _limit_reached(target.failed_attempts):
         # A locked PIN is never evaluated again: the portal can never say "locked" after a match.
-        hashing.verify_dummy(normalized)
+        hashing.pin_hash_verify_dummy(normalized)
         return _Attempt(result=VerifyResult.LOCKED, member=member, pin=target, reason="PIN locked")
-    if not hashing.verify_pin(target.pin_hash, normalized):
+    if not hashing.pin_hash_verify(target.pin_hash, normalized):
         return _Attempt(result=VerifyResult.WRONG, member=member, pin=target, counted=[target], reason="wrong PIN")
     result = _result_after_match(pin=target, member=member, now=now)
     reason = "" if result == VerifyResult.SUCCESS else f"PIN matched but {result.value}"
@@ -145,8 +145,8 @@ def _attempt_write(*, attempt: _Attempt, normalized: str, ip: str | None, now: d
             locked.append(row)
     if attempt.result == VerifyResult.SUCCESS:
         changes = {"last_login_at": now}
-        if hashing.needs_rehash(attempt.pin.pin_hash):
-            changes["pin_hash"] = hashing.hash_pin(normalized)
+        if hashing.pin_hash_needs_rehash(attempt.pin.pin_hash):
+            changes["pin_hash"] = hashing.pin_hash_create(normalized)
         LetterPin.objects.filter(pk=attempt.pin.pk).update(**changes)
         for name, value in changes.items():
             setattr(attempt.pin, name, value)

@@ -119,7 +119,7 @@ def test_locked_pin_is_never_evaluated_again(member, issue_pin, monkeypatch):
     for _ in range(5):
         pin_verify(kvnr=member.kvnr, pin=wrong_secret(issued.plaintext), ip=None)
     checked = []
-    monkeypatch.setattr(hashing, "verify_pin", lambda pin_hash, normalized: checked.append(pin_hash) or True)
+    monkeypatch.setattr(hashing, "pin_hash_verify", lambda pin_hash, normalized: checked.append(pin_hash) or True)
     pin_verify(kvnr=member.kvnr, pin=issued.plaintext, ip=None)
     issued.pin.refresh_from_db()
     assert len(checked) == 1  # the dummy verification, so that the answer takes as long as any other

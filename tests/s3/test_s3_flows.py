@@ -43,9 +43,9 @@ def assert_no_plaintext(objects: dict[str, bytes], *plaintexts: bytes) -> None:
 
 
 def test_member_upload_transmission_and_case_worker_download(
-    bucket, moto_endpoint, member, member_client, staff_client, screens
+    bucket, moto_endpoint, member, member_client, staff_client, file_checks
 ):
-    screens.auto = False  # first the segments as received; the worker's check runs below
+    file_checks.auto = False  # first the segments as received; the worker's check runs below
     chunked = pdf_bytes(padding=300_000)
     plain_form = pdf_bytes(padding=40_000)
     draft = services.draft_get_or_create(member=member)
@@ -66,7 +66,7 @@ def test_member_upload_transmission_and_case_worker_download(
     assert_no_plaintext(all_objects(moto_endpoint, bucket), chunked, plain_form)
 
     # The worker scans and disarms each file on S3: a disarmed copy replaces the received segments.
-    screens.run()
+    file_checks.run()
     uploads = list(Upload.objects.order_by("created_at"))
     assert all(upload.is_deliverable and not upload.segments for upload in uploads)
     assert [upload.sent_sha256 for upload in uploads] == [

@@ -14,23 +14,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_check_of_a_completed_file_waits_for_beat_when_redis_is_away(
-    screens, monkeypatch, django_capture_on_commit_callbacks, caplog
+    file_checks, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
     broker_unreachable(monkeypatch, screen_upload)
     with django_capture_on_commit_callbacks(execute=True):
-        screens.enqueue_on_commit(Upload(pk=12345))  # the real hook the completion calls
+        file_checks.enqueue_on_commit(Upload(pk=12345))  # the real hook the completion calls
     assert "check of upload 12345 not enqueued (ConnectionError)" in caplog.text
 
 
 def test_a_check_task_that_fails_itself_is_not_hidden_as_a_broker_outage(
-    screens, monkeypatch, django_capture_on_commit_callbacks, caplog
+    file_checks, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
     def broken(*args, **kwargs):
         raise AttributeError("a bug in the check")
 
     monkeypatch.setattr(screen_upload, "apply_async", broken)
     with pytest.raises(AttributeError), django_capture_on_commit_callbacks(execute=True):
-        screens.enqueue_on_commit(Upload(pk=12345))
+        file_checks.enqueue_on_commit(Upload(pk=12345))
     assert "not enqueued" not in caplog.text
 
 

@@ -131,12 +131,12 @@ def test_infected_image_is_quarantined(real_clamd, draft, actor):
 
 
 def test_the_quarantine_takes_over_the_file_as_sent_and_the_audit_row_names_the_upload(
-    real_clamd, draft, actor, screens
+    real_clamd, draft, actor, file_checks
 ):
     data = hostile_pdf(extra_attachment=EICAR)
-    screens.auto = False
+    file_checks.auto = False
     sent = upload_whole(draft, actor, data, name="Rechnung.pdf")
-    screens.run()
+    file_checks.run()
     upload = Upload.objects.get(pk=sent.pk)
     quarantined = QuarantinedFile.objects.get(public_id=sent.public_id)
     assert (upload.scan_status, upload.storage_name, upload.segments) == (ScanStatus.INFECTED, "", [])
@@ -200,22 +200,22 @@ def test_required_scanner_missing_holds_instead_of_delivering(settings, draft, a
     assert (upload.scan_status, upload.scan_note) == (ScanStatus.HELD, "not_configured")
 
 
-def test_transmission_waits_while_a_file_is_being_checked(draft, actor, screens):
+def test_transmission_waits_while_a_file_is_being_checked(draft, actor, file_checks):
     from tests.uploads.factories import SubmissionReasonFactory
 
-    screens.auto = False
+    file_checks.auto = False
     services.draft_autosave(draft=draft, version=1, fields={"reason": SubmissionReasonFactory()}, actor=actor)
     upload_whole(draft, actor, hostile_pdf())
     with pytest.raises(TransmitError, match="noch geprüft"):
         services.draft_transmit(draft=draft, actor=actor, confirmed=True)
-    screens.run()
+    file_checks.run()
     assert services.draft_transmit(draft=draft, actor=actor, confirmed=True).documents.count() == 1
 
 
-def test_screening_twice_does_nothing_the_second_time(draft, actor, screens):
-    screens.auto = False
+def test_screening_twice_does_nothing_the_second_time(draft, actor, file_checks):
+    file_checks.auto = False
     upload = upload_whole(draft, actor, hostile_pdf())
-    screens.run()
+    file_checks.run()
     upload.refresh_from_db()
     assert file_screen(row=upload) == ScanStatus.UNSCANNED
     assert AuditEvent.objects.filter(action=AuditAction.DOCUMENT_CLEARED).count() == 1
@@ -237,9 +237,9 @@ def test_receipt_lists_the_hash_sent_and_the_hash_kept_with_an_explanation(membe
 
 
 def test_completion_enqueues_the_check_with_the_upload_id_only_after_commit(
-    draft, actor, screens, monkeypatch, django_capture_on_commit_callbacks
+    draft, actor, file_checks, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(receiving, "_screen_on_commit", screens.enqueue_on_commit)
+    monkeypatch.setattr(receiving, "_screen_on_commit", file_checks.enqueue_on_commit)
     sent = []
     monkeypatch.setattr(tasks.screen_upload, "apply_async", lambda args, **kwargs: sent.append(tuple(args)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -76,8 +76,8 @@ def test_a_flate_bomb_is_refused_as_too_complex_audited_and_told_to_the_member(
     assert "is too complex to check safely" in english
 
 
-def test_a_check_whose_process_died_twice_is_refused_not_redelivered_for_ever(draft, actor, screens, monkeypatch):
-    screens.auto = False
+def test_a_check_whose_process_died_twice_is_refused_not_redelivered_for_ever(draft, actor, file_checks, monkeypatch):
+    file_checks.auto = False
     upload = upload_whole(draft, actor, harmless_pdf())
 
     def timed_out(row):
@@ -95,8 +95,8 @@ def test_a_check_whose_process_died_twice_is_refused_not_redelivered_for_ever(dr
     assert tasks.screen_upload(upload.pk) == "skipped"  # a redelivery after the verdict does nothing
 
 
-def test_an_ordinary_error_does_not_count_as_a_dead_check(draft, actor, screens, monkeypatch):
-    screens.auto = False
+def test_an_ordinary_error_does_not_count_as_a_dead_check(draft, actor, file_checks, monkeypatch):
+    file_checks.auto = False
     upload = upload_whole(draft, actor, harmless_pdf())
 
     def broken(row):

@@ -74,8 +74,8 @@ def test_no_file_under_local_storage_holds_plaintext_during_or_after_the_flow(dr
         ), path
 
 
-def test_segments_swapped_in_storage_are_refused(draft, actor, screens):
-    screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
+def test_segments_swapped_in_storage_are_refused(draft, actor, file_checks):
+    file_checks.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     data = pdf_bytes(padding=200_000)
     upload = append_in_chunks(draft, actor, data, chunk=100_000)
     first, second = (f"{upload.storage_name}{segment['key']}" for segment in upload.segments[:2])
@@ -111,8 +111,8 @@ def test_a_document_stored_as_one_file_is_read_and_transmitted(draft, actor):
     assert b"".join(services.document_open(document=submission.documents.get())) == data
 
 
-def test_orphans_are_purged_after_the_grace_time_and_listed_segments_stay(draft, actor, screens):
-    screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
+def test_orphans_are_purged_after_the_grace_time_and_listed_segments_stay(draft, actor, file_checks):
+    file_checks.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     data = pdf_bytes(padding=100_000)
     upload = append_in_chunks(draft, actor, data, chunk=60_000)
     stored_files.write_stream(storages["default"], f"{upload.storage_name}000009999999", [b"died midway"])

@@ -66,8 +66,8 @@ def test_autosave_records_audit_without_content(draft, actor):
 # --- uploads
 
 
-def test_pdf_uploaded_in_chunks_is_complete_encrypted_and_hash_matches(draft, actor, screens):
-    screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
+def test_pdf_uploaded_in_chunks_is_complete_encrypted_and_hash_matches(draft, actor, file_checks):
+    file_checks.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     data = pdf_bytes(padding=200_000)
     upload = services.upload_create(draft=draft, name="a.pdf", length=len(data), actor=actor)
     for start in range(0, len(data), 70_000):
@@ -182,8 +182,8 @@ def test_upload_without_a_scanner_is_disarmed_and_marked_unscanned(draft, actor)
     assert upload_whole(draft, actor, pdf_bytes()).scan_status == ScanStatus.UNSCANNED
 
 
-def test_deleting_an_upload_removes_its_encrypted_file(draft, actor, screens):
-    screens.auto = False  # the received segments; the disarmed copy's removal is tested in test_screening.py
+def test_deleting_an_upload_removes_its_encrypted_file(draft, actor, file_checks):
+    file_checks.auto = False  # the received segments; the disarmed copy's removal is tested in test_screening.py
     upload = upload_whole(draft, actor, pdf_bytes())
     assert list(stored_files.list_files(storages["default"], upload.storage_name))
     services.upload_delete(upload=upload, actor=actor)

@@ -437,8 +437,8 @@ def test_receipt_is_gone_once_its_time_is_over(member_client, member):
     assert member_client.get(reverse("uploads:receipt")).status_code == 404
 
 
-def test_only_the_listed_segments_remain_once_complete(member_client, screens):
-    screens.auto = False  # the segments as received, before the worker swaps in the disarmed copy
+def test_only_the_listed_segments_remain_once_complete(member_client, file_checks):
+    file_checks.auto = False  # the segments as received, before the worker swaps in the disarmed copy
     tus_upload(member_client, pdf_bytes(padding=100_000))
     upload = Upload.objects.get()
     assert upload.status == UploadStatus.COMPLETE
