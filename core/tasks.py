@@ -1,0 +1,29 @@
+"""Tasks of core: key rotation in the background (beat runs it daily; `rotate_keys --background` hands it over)."""
+
+import logging
+
+from celery import shared_task
+
+from . import rotation
+
+logger = logging.getLogger(__name__)
+
+# A run stops before the task's soft time limit (settings.CELERY_TASK_SOFT_TIME_LIMIT) and hands on to the next.
+RUN_SECONDS = 180
+
+
+@shared_task(bind=True, acks_late=True)
+def keys_rotate(self, per_second: float = 20.0) -> dict[str, int]:
+    """Re-encrypt what old keys sealed, for at most RUN_SECONDS; when unfinished, queue the next run (the run is
+    resumable: the next one skips what is done). A finished run leaves the census for /metrics."""
+    result = rotation.rotate(per_second=per_second, max_seconds=RUN_SECONDS)
+    logger.info(
+        "key rotation: %d objects checked, %d re-encrypted, %d failed, finished=%s",
+        result.checked,
+        result.rotated,
+        result.failed,
+        result.finished,
+    )
+    if not result.finished:
+        keys_rotate.delay(per_second=per_second)
+    return {"checked": result.checked, "rotated": result.rotated, "failed": result.failed}

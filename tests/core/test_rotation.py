@@ -1,0 +1,72 @@
+"""core.rotation on local storage: census per key id, rotation killed half-way under a running upload and resumed,
+plaintexts unchanged; the command's report; check --deploy refuses a removed key that still seals files."""
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from core import checks, rotation
+from core.crypto import save_encrypted
+from core.storage import private_storage
+from tests.core.rotation_scenario import KEY_A, KEY_B, run_drill
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_model_with_a_stored_file_is_found():
+    labels = [model._meta.label for model in rotation.encrypted_file_models()]
+    assert labels == [
+        "letters.LetterRequest",
+        "uploads.QuarantinedFile",
+        "uploads.SubmissionDocument",
+        "uploads.Upload",
+    ]
+
+
+def test_rotation_killed_half_way_under_a_running_upload_resumes_and_keeps_every_plaintext(
+    settings,
+    member,
+    request_letter,
+    monkeypatch,
+):
+    run_drill(settings=settings, member=member, request_letter=request_letter, monkeypatch=monkeypatch)
+
+
+def test_the_command_counts_rotates_and_says_when_a_key_can_go(settings, member, request_letter, capsys):
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    request_letter(member)
+    call_command("rotate_keys", "--census")
+    out = capsys.readouterr().out
+    assert "a                             1          0 (current)" in out
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    call_command("rotate_keys", "--per-second", "50")
+    captured = capsys.readouterr()
+    assert "re-encrypted 1 of 1 stored objects under key 'b'" in captured.out
+    assert "key 'a' seals no stored object: it can be removed" in captured.out
+    assert "1/1 rows" in captured.err  # the progress line
+    assert cache.get(rotation.CENSUS_CACHE_KEY)["objects"] == {"b": 1}
+
+
+def test_a_removed_key_that_still_seals_files_is_refused(settings, member, request_letter):
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    request_letter(member)
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B]  # "a" removed before rotating
+    problems = checks.key_census(None)
+    assert [problem.id for problem in problems] == ["core.E003"]
+    assert "'a'" in problems[0].msg
+    with pytest.raises(CommandError, match="not configured"):
+        call_command("rotate_keys", "--census")
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    rotation.rotate()
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B]
+    assert checks.key_census(None) == []
+
+
+def test_a_file_that_does_not_decrypt_is_left_and_counted(settings, member, request_letter):
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    letter = request_letter(member)
+    save_encrypted(storage=private_storage(), name=letter.storage_name, chunks=[b"x"], aad=b"letter:other")
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    result = rotation.rotate()
+    assert result.failed == 1 and result.rotated == 0
