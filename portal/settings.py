@@ -326,6 +326,8 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-watchdog": {"task": "campaigns.tasks.campaign_watchdog", "schedule": crontab(minute="*")},
     "uploads-rescan-held": {"task": "uploads.tasks.rescan_held", "schedule": crontab(minute="*/5")},
     "uploads-purge-quarantine": {"task": "uploads.tasks.purge_quarantine", "schedule": crontab(minute="37")},
+    # Re-encrypts what an old key sealed (nothing once rotated) and leaves the census for /metrics.
+    "core-keys-rotate": {"task": "core.tasks.keys_rotate", "schedule": crontab(hour="3", minute="23")},
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.

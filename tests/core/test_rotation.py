@@ -70,3 +70,35 @@ def test_a_file_that_does_not_decrypt_is_left_and_counted(settings, member, requ
     settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
     result = rotation.rotate()
     assert result.failed == 1 and result.rotated == 0
+
+
+def test_metrics_show_stored_objects_per_key_id_from_the_last_census(client, settings, member, request_letter):
+    settings.METRICS_TOKEN = "metrics-token-for-tests-0123456789"
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    request_letter(member)
+
+    def scrape() -> str:
+        response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+        assert response.status_code == 200
+        return response.content.decode()
+
+    cache.delete(rotation.CENSUS_CACHE_KEY)
+    assert "portal_stored_objects{" not in scrape()  # no census taken yet
+    rotation.census()
+    assert 'portal_stored_objects{key_id="a"} 1.0' in scrape()
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    rotation.rotate()
+    text = scrape()
+    assert 'portal_stored_objects{key_id="b"} 1.0' in text and 'key_id="a"' not in text
+    assert 'portal_scrape_error{part="keys"} 0.0' in text
+
+
+def test_the_daily_task_rotates_and_is_in_the_beat_schedule(settings, member, request_letter):
+    from core.tasks import keys_rotate
+
+    assert "core.tasks.keys_rotate" in [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    request_letter(member)
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    assert keys_rotate.delay(per_second=0).get() == {"checked": 1, "rotated": 1, "failed": 0}
+    assert rotation.census().objects == {"b": 1}
