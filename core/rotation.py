@@ -244,10 +244,24 @@ def _reencrypt(storage: Storage, stored: StoredObject) -> None:
     except FileNotFoundError:
         return  # deleted meanwhile: nothing to rotate
     save_encrypted(storage=storage, name=stored.name, chunks=plain, aad=stored.aad)
-    row = stored.model._default_manager.filter(pk=stored.pk).first()
-    if row is None or stored.name not in {name for name, _aad, _segment in files_of(row)}:
-        # The row let go of the object while it was rewritten: do not leave a resurrected copy behind.
+    if not _referenced(stored):
+        # Every row let go of the object while it was rewritten: do not leave a resurrected copy behind.
         delete(storage, stored.name)
+
+
+def _referenced(stored: StoredObject) -> bool:
+    """Whether a row still owns the object: its own row, or another sharing it (a document its upload's file)."""
+    row = stored.model._default_manager.filter(pk=stored.pk).first()
+    if row is not None and any(name == stored.name for name, _aad, _segment in files_of(row)):
+        return True
+    folder = stored.name.rsplit("/", 1)[0] + "/"
+    for model in encrypted_file_models():
+        if not any(field.name == "storage_name" for field in model._meta.concrete_fields):
+            continue
+        for other in model._default_manager.filter(storage_name__in=[stored.name, folder]):
+            if any(name == stored.name for name, _aad, _segment in files_of(other)):
+                return True
+    return False
 
 
 def removable_key_ids(result: Census) -> list[str]:

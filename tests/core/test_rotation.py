@@ -1,15 +1,20 @@
 """core.rotation on local storage: census per key id, rotation killed half-way under a running upload and resumed,
 plaintexts unchanged; the command's report; check --deploy refuses a removed key that still seals files."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from core import checks, rotation
 from core.crypto import save_encrypted
-from core.storage import private_storage
+from core.storage import exists, private_storage
 from tests.core.rotation_scenario import KEY_A, KEY_B, run_drill
+from uploads.models import QuarantinedFile, Upload
+from uploads.services import draft_get_or_create
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +107,32 @@ def test_the_daily_task_rotates_and_is_in_the_beat_schedule(settings, member, re
     settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
     assert keys_rotate.delay(per_second=0).get() == {"checked": 1, "rotated": 1, "failed": 0}
     assert rotation.census().objects == {"b": 1}
+
+
+def test_an_object_whose_row_went_is_deleted_unless_another_row_shares_it(settings, member):
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    later = timezone.now() + timedelta(days=1)
+    rows = [
+        QuarantinedFile.objects.create(name="f.pdf", storage_name=name, signature="x", delete_after=later)
+        for name in ("quarantine/gone.enc", "quarantine/shared.enc")
+    ]
+    for row in rows:
+        save_encrypted(storage=private_storage(), name=row.storage_name, chunks=[b"data"], aad=row.aad)
+    gone, shared = rows
+    # An upload shares the second file, as a document shares its upload's: same uuid, same stored name.
+    Upload.objects.create(
+        draft=draft_get_or_create(member=member),
+        public_id=shared.public_id,
+        name="f.pdf",
+        storage_name=shared.storage_name,
+        length=4,
+        expires_at=later,
+    )
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    objects = {stored.name: stored for stored in rotation.stored_objects()}
+    QuarantinedFile.objects.filter(pk__in=[gone.pk, shared.pk]).delete()  # their rows went during the rotation
+    for name in ("quarantine/gone.enc", "quarantine/shared.enc"):
+        rotation._reencrypt(private_storage(), objects[name])
+    assert not exists(private_storage(), "quarantine/gone.enc")
+    assert exists(private_storage(), "quarantine/shared.enc")
+    assert b"".join(Upload.objects.get(public_id=shared.public_id).open()) == b"data"
