@@ -136,3 +136,62 @@ def test_an_object_whose_row_went_is_deleted_unless_another_row_shares_it(settin
     assert not exists(private_storage(), "quarantine/gone.enc")
     assert exists(private_storage(), "quarantine/shared.enc")
     assert b"".join(Upload.objects.get(public_id=shared.public_id).open()) == b"data"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_killed_mid_run_leaves_every_object_whole_and_the_next_run_finishes(settings, tmp_path):
+    import hashlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the command runs in its own process, which needs a database server (DATABASE_URL)")
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    later = timezone.now() + timedelta(days=1)
+    before = {}
+    for i in range(16):
+        row = QuarantinedFile.objects.create(
+            name="f.pdf", storage_name=f"quarantine/{i}.enc", signature="x", delete_after=later
+        )
+        data = os.urandom(512 * 1024 + i)
+        save_encrypted(storage=private_storage(), name=row.storage_name, chunks=[data], aad=row.aad)
+        before[row.pk] = hashlib.sha256(data).hexdigest()
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PRIVATE_MEDIA_ROOT": settings.STORAGES["default"]["OPTIONS"]["location"],
+        "FILE_ENCRYPTION_KEYS": f"{KEY_B},{KEY_A}",
+    }
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "rotate_keys", "--per-second", "4"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while rotation.census(remember=False).objects.get("b", 0) < 3:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)  # killed mid-run, as by the OOM killer or a node going away
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    half = rotation.census(remember=False)
+    assert half.unreadable == 0 and half.missing == 0
+    assert 3 <= half.objects["b"] < 16 and half.objects["a"] + half.objects["b"] == 16
+    result = rotation.rotate()
+    assert result.rotated == half.objects["a"]
+    assert rotation.census().objects == {"b": 16}
+    after = {row.pk: hashlib.sha256(b"".join(row.open())).hexdigest() for row in QuarantinedFile.objects.all()}
+    assert after == before
