@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from audit.services import Actor
 from core import rotation
-from core.crypto import header_of, save_encrypted
+from core.crypto import decrypt_stream, header_of, save_encrypted
 from core.segments import segment_aad
 from core.storage import open_read, private_storage, write_stream
 from tests.core.epf1 import epf1_bytes
@@ -35,8 +35,6 @@ def _to_first_format(name: str, aad: bytes) -> None:
     """Rewrite a stored object as the portal wrote it before per-file keys (EPF1, under key "a")."""
     storage = private_storage()
     with open_read(storage, name) as src:
-        from core.crypto import decrypt_stream
-
         plain = b"".join(decrypt_stream(src, aad=aad))
     write_stream(storage, name, [epf1_bytes(plain, key_entry=KEY_A, aad=aad)])
 

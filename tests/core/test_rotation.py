@@ -53,6 +53,15 @@ def test_the_command_counts_rotates_and_says_when_a_key_can_go(settings, member,
     assert cache.get(rotation.CENSUS_CACHE_KEY)["objects"] == {"b": 1}
 
 
+def test_the_command_hands_the_run_to_the_worker(settings, member, request_letter, capsys):
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    request_letter(member)
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    call_command("rotate_keys", "--background")  # eager in the tests: the task runs here
+    assert "handed to the worker" in capsys.readouterr().out
+    assert rotation.census().objects == {"b": 1}
+
+
 def test_a_removed_key_that_still_seals_files_is_refused(settings, member, request_letter):
     settings.FILE_ENCRYPTION_KEYS = [KEY_A]
     request_letter(member)
