@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 # The last complete census, for /metrics (ops.collectors): {"objects": {key_id: n}, "first_format": n, ...}.
 CENSUS_CACHE_KEY = "core:key-census"
+# The clock of the pace and the time budget (a test replaces it).
+_clock = time.monotonic
 # Rows are read in batches of this size.
 BATCH = 500
 
@@ -97,6 +99,8 @@ class RotationResult:
     failed: int = 0
     census: Census = field(default_factory=Census)
     finished: bool = True
+    # Where an unfinished run stopped: (model label, pk) of the last row done; the next run starts after it.
+    position: tuple[str, int] | None = None
 
 
 def encrypted_file_models() -> list[type[EncryptedFile]]:
@@ -122,11 +126,19 @@ def row_count() -> int:
     return sum(model._default_manager.count() for model in encrypted_file_models())
 
 
-def stored_objects(*, on_row: Callable[[], None] | None = None) -> Iterator[StoredObject]:
-    """Every stored object once, row by row (ordered by primary key, so a rerun walks the same way)."""
+def stored_objects(
+    *, on_row: Callable[[], None] | None = None, start_after: tuple[str, int] | None = None
+) -> Iterator[StoredObject]:
+    """Every stored object once, row by row (ordered by model and primary key, so a rerun walks the same way);
+    with start_after (model label, pk), only the rows after that one."""
     seen: set[str] = set()
     for model in encrypted_file_models():
         last_pk = None
+        if start_after is not None:
+            if model._meta.label < start_after[0]:
+                continue
+            if model._meta.label == start_after[0]:
+                last_pk = start_after[1]
         while True:
             rows = model._default_manager.order_by("pk")
             if last_pk is not None:
@@ -188,29 +200,35 @@ def rotate(
     *,
     per_second: float = 0,
     max_seconds: float | None = None,
+    start_after: tuple[str, int] | None = None,
     progress: Callable[[RotationResult, int], None] | None = None,
 ) -> RotationResult:
     """Re-encrypt every stored object sealed under another key than the current one (or in the old format).
 
     per_second: at most this many objects re-encrypted per second (0: no limit), so members do not notice.
-    max_seconds: stop after this long (result.finished False; a rerun goes on where it matters).
+    max_seconds: stop after this long, between two rows (result.finished False, result.position where it
+    stopped: pass it as start_after to go on from there without reading every header again).
     progress(result, rows_seen): called after each object.
     OSError from the storage stops the run (a rerun resumes); a file that does not decrypt is left, counted.
     """
     storage = private_storage()
     result = RotationResult()
     rows_seen = 0
-    started = time.monotonic()
+    started = _clock()
 
     def seen_row() -> None:
         nonlocal rows_seen
         rows_seen += 1
 
     current = current_key_id()
-    for stored in stored_objects(on_row=seen_row):
-        if max_seconds is not None and time.monotonic() - started > max_seconds:
-            result.finished = False
+    previous: tuple[str, int] | None = start_after
+    for stored in stored_objects(on_row=seen_row, start_after=start_after):
+        here = (stored.model._meta.label, stored.pk)
+        if here != previous and max_seconds is not None and _clock() - started > max_seconds:
+            # Between two rows: every object of the rows before is done.
+            result.finished, result.position = False, previous
             break
+        previous = here
         result.checked += 1
         header = _count(result.census, storage, stored)
         if header is not None and not header.current:
@@ -226,14 +244,14 @@ def rotate(
                 result.census.first_format[header.key_id] -= 1
             result.census.objects[current] += 1
             if per_second > 0:
-                pause = started + result.rotated / per_second - time.monotonic()
+                pause = started + result.rotated / per_second - _clock()
                 if pause > 0:
                     time.sleep(pause)
         if progress:
             progress(result, rows_seen)
     result.census.objects = +result.census.objects
     result.census.first_format = +result.census.first_format
-    if result.finished:
+    if result.finished and start_after is None:
         cache.set(CENSUS_CACHE_KEY, result.census.as_dict(), timeout=None)
     return result
 

@@ -13,10 +13,12 @@ RUN_SECONDS = 180
 
 
 @shared_task(bind=True, acks_late=True)
-def keys_rotate(self, per_second: float = 20.0) -> dict[str, int]:
-    """Re-encrypt what old keys sealed, for at most RUN_SECONDS; when unfinished, queue the next run (the run is
-    resumable: the next one skips what is done). A finished run leaves the census for /metrics."""
-    result = rotation.rotate(per_second=per_second, max_seconds=RUN_SECONDS)
+def keys_rotate(self, per_second: float = 20.0, after: list | None = None) -> dict[str, int]:
+    """Re-encrypt what old keys sealed, for at most RUN_SECONDS; when unfinished, queue the next run, which
+    starts after the last row done (`after`: [model label, pk]). A complete run from the start leaves the
+    census for /metrics."""
+    start_after = (after[0], int(after[1])) if after else None
+    result = rotation.rotate(per_second=per_second, max_seconds=RUN_SECONDS, start_after=start_after)
     logger.info(
         "key rotation: %d objects checked, %d re-encrypted, %d failed, finished=%s",
         result.checked,
@@ -25,5 +27,8 @@ def keys_rotate(self, per_second: float = 20.0) -> dict[str, int]:
         result.finished,
     )
     if not result.finished:
-        keys_rotate.delay(per_second=per_second)
+        position = result.position or start_after
+        keys_rotate.delay(per_second=per_second, after=list(position) if position else None)
+    elif start_after is not None:
+        rotation.census()  # the last run of a chain saw only the end: count all for /metrics
     return {"checked": result.checked, "rotated": result.rotated, "failed": result.failed}

@@ -204,3 +204,51 @@ def test_the_command_killed_mid_run_leaves_every_object_whole_and_the_next_run_f
     assert rotation.census().objects == {"b": 16}
     after = {row.pk: hashlib.sha256(b"".join(row.open())).hexdigest() for row in QuarantinedFile.objects.all()}
     assert after == before
+
+
+def test_a_run_cut_by_its_time_budget_goes_on_after_the_last_row_done(settings, monkeypatch):
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    later = timezone.now() + timedelta(days=1)
+    for i in range(5):
+        row = QuarantinedFile.objects.create(
+            name="f.pdf", storage_name=f"quarantine/{i}.enc", signature="x", delete_after=later
+        )
+        save_encrypted(storage=private_storage(), name=row.storage_name, chunks=[b"data"], aad=row.aad)
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    clock = iter(range(0, 1000, 10))
+    monkeypatch.setattr(rotation, "_clock", lambda: next(clock))  # 10 s pass per look at the clock
+    first = rotation.rotate(max_seconds=25)
+    assert not first.finished and first.rotated == 2
+    assert first.position == ("uploads.QuarantinedFile", QuarantinedFile.objects.order_by("pk")[1].pk)
+    headers = []
+    real_read = rotation.read_header
+    monkeypatch.setattr(rotation, "read_header", lambda storage, name: headers.append(name) or real_read(storage, name))
+    rest = rotation.rotate(start_after=first.position)
+    assert rest.finished and rest.rotated == 3 and len(headers) == 3  # the first two rows are not read again
+    assert rotation.census().objects == {"b": 5}
+
+
+def test_the_task_hands_on_to_the_next_run_after_its_time_budget(settings, monkeypatch):
+    from core import tasks
+
+    settings.FILE_ENCRYPTION_KEYS = [KEY_A]
+    later = timezone.now() + timedelta(days=1)
+    for i in range(4):
+        row = QuarantinedFile.objects.create(
+            name="f.pdf", storage_name=f"quarantine/{i}.enc", signature="x", delete_after=later
+        )
+        save_encrypted(storage=private_storage(), name=row.storage_name, chunks=[b"data"], aad=row.aad)
+    settings.FILE_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    clock = iter(range(0, 10_000, 100))
+    monkeypatch.setattr(rotation, "_clock", lambda: next(clock))  # 100 s per look: one row per run
+    monkeypatch.setattr(tasks, "RUN_SECONDS", 150)
+    runs = []
+    real_rotate = rotation.rotate
+    monkeypatch.setattr(
+        rotation, "rotate", lambda **kwargs: runs.append(kwargs["start_after"]) or real_rotate(**kwargs)
+    )
+    cache.delete(rotation.CENSUS_CACHE_KEY)
+    tasks.keys_rotate.delay(per_second=0)  # eager: each run queues the next one here
+    assert len(runs) >= 3 and runs[0] is None and all(runs[1:])
+    assert rotation.census(remember=False).objects == {"b": 4}
+    assert cache.get(rotation.CENSUS_CACHE_KEY)["objects"] == {"b": 4}

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             shown = now
             rate = result.rotated / max(now - started, 1e-9)
             width = 30
-            filled = width * rows_seen // total if total else width
+            filled = min(width, width * rows_seen // total) if total else width
             sys.stderr.write(
                 f"\r[{'#' * filled}{'.' * (width - filled)}] {rows_seen}/{total} rows, {result.checked} objects "
                 f"checked, {result.rotated} re-encrypted ({rate:.1f}/s)"
