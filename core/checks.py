@@ -1,7 +1,7 @@
 """System checks of core (with --deploy): the file storage works, and local storage is shared by all web nodes."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Info, Tags, register
 
 
 @register(Tags.files, deploy=True)
@@ -30,3 +30,36 @@ def storage_access(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register(Tags.files, deploy=True)
+def key_census(app_configs, **kwargs):
+    """A key removed from FILE_ENCRYPTION_KEYS while stored files are still sealed under it: they cannot be read."""
+    from django.db import DatabaseError, ProgrammingError
+
+    from core import rotation
+
+    try:
+        census = rotation.census()
+    except ProgrammingError:
+        return []  # not migrated yet: no row owns a stored file
+    except (DatabaseError, OSError, RuntimeError) as error:  # RuntimeError: a process without database access
+        return [
+            Info(
+                f"The stored files could not be counted per key id ({type(error).__name__}).",
+                hint="Run `python manage.py rotate_keys --census` once the database and the storage answer.",
+                id="core.I003",
+            )
+        ]
+    unknown = rotation.unknown_key_ids(census)
+    if not unknown:
+        return []
+    return [
+        Error(
+            "Stored files are sealed under keys no longer in FILE_ENCRYPTION_KEYS: "
+            + ", ".join(f"{key_id!r} ({n} objects)" for key_id, n in sorted(unknown.items())),
+            hint="Put the keys back (after the current one), run `python manage.py rotate_keys`, and remove a key "
+            "only when the command says it seals no stored object.",
+            id="core.E003",
+        )
+    ]

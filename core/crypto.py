@@ -1,9 +1,13 @@
 """Encryption at rest for documents and letter PDFs: AES-256-GCM in segments, streamed in bounded memory.
 
-File layout: b"EPF1", one byte key-id length, the key id, a 7-byte random nonce prefix, then segments of at
-most SEGMENT_SIZE plaintext bytes, each sealed with its own nonce (prefix, 4-byte counter, 1-byte last flag).
-The header is authenticated with every segment, so a swapped key id, reordered, cut off or altered segments
-all fail to decrypt. Keys come from settings.FILE_ENCRYPTION_KEYS: the first encrypts, all decrypt.
+File layout: b"EPF2", one byte key-id length, the key id, a 16-byte random salt, a 7-byte random nonce prefix,
+then segments of at most SEGMENT_SIZE plaintext bytes, each sealed with its own nonce (prefix, 4-byte counter,
+1-byte last flag). Each file is sealed under its own key, derived with HKDF-SHA256 from the master key named by
+the key id and the file's salt, so a master key never seals data directly and random nonces never meet under
+one key. Files written before (b"EPF1", no salt: sealed directly under the master key) stay readable.
+The header is authenticated with every segment, so a swapped key id or salt, reordered, cut off or altered
+segments all fail to decrypt. Keys come from settings.FILE_ENCRYPTION_KEYS: the first encrypts, all decrypt;
+core.rotation re-encrypts what an older key (or the old format) sealed.
 """
 
 import base64
@@ -14,7 +18,9 @@ from dataclasses import dataclass
 from typing import IO
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import Storage
@@ -22,7 +28,10 @@ from django.core.files.storage import Storage
 from .storage import open_read, write_stream
 from .streams import SizedReader
 
-MAGIC = b"EPF1"
+MAGIC = b"EPF2"
+MAGIC_V1 = b"EPF1"
+SALT_SIZE = 16
+HKDF_INFO = b"einmal-pin file key v2"
 SEGMENT_SIZE = 64 * 1024
 TAG_SIZE = 16
 NONCE_PREFIX_SIZE = 7
@@ -57,6 +66,11 @@ def _keys() -> dict[str, bytes]:
     return keys
 
 
+def configured_key_ids() -> list[str]:
+    """The ids of settings.FILE_ENCRYPTION_KEYS in order: the first is the current one."""
+    return list(_keys())
+
+
 def current_key_id() -> str:
     return next(iter(_keys()))
 
@@ -64,6 +78,24 @@ def current_key_id() -> str:
 def generate_key_entry(key_id: str) -> str:
     """A new settings entry '<id>:<key>' (for operators rotating keys)."""
     return f"{key_id}:{base64.urlsafe_b64encode(os.urandom(32)).decode()}"
+
+
+def derive_file_key(master: bytes, salt: bytes) -> bytes:
+    """A file's own AES-256 key: HKDF-SHA256 of the master key with the file's random salt."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=HKDF_INFO).derive(master)
+
+
+@dataclass(frozen=True)
+class Header:
+    """What an encrypted file's header says: its format (b"EPF1" or b"EPF2") and the id of its master key."""
+
+    magic: bytes
+    key_id: str
+
+    @property
+    def current(self) -> bool:
+        """Sealed the way new files are: the current format under the current key."""
+        return self.magic == MAGIC and self.key_id == current_key_id()
 
 
 def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
@@ -84,9 +116,10 @@ def _read_full(src: IO[bytes], size: int) -> bytes:
 def encrypt_chunks(chunks: Iterable[bytes], *, aad: bytes = b"") -> Iterator[bytes]:
     """Encrypt a stream of plaintext chunks (any sizes); yields the encrypted file piece by piece."""
     key_id = current_key_id()
-    aead = AESGCM(_keys()[key_id])
+    salt = os.urandom(SALT_SIZE)
+    aead = AESGCM(derive_file_key(_keys()[key_id], salt))
     prefix = os.urandom(NONCE_PREFIX_SIZE)
-    header = MAGIC + bytes([len(key_id.encode())]) + key_id.encode() + prefix
+    header = MAGIC + bytes([len(key_id.encode())]) + key_id.encode() + salt + prefix
     yield header
     associated = header + aad
     rest = b""
@@ -106,14 +139,17 @@ def encrypt_chunks(chunks: Iterable[bytes], *, aad: bytes = b"") -> Iterator[byt
 def _read_header(src: IO[bytes]) -> tuple[bytes, bytes, AESGCM]:
     """Read an encrypted file's header: (the header bytes, the nonce prefix, the cipher of its key)."""
     magic = _read_full(src, len(MAGIC) + 1)
-    if len(magic) != len(MAGIC) + 1 or magic[:4] != MAGIC:
+    if len(magic) != len(MAGIC) + 1 or magic[:4] not in (MAGIC, MAGIC_V1):
         raise DecryptionError("not an encrypted file")
     key_id_bytes = _read_full(src, magic[4])
+    salt = _read_full(src, SALT_SIZE) if magic[:4] == MAGIC else b""
     prefix = _read_full(src, NONCE_PREFIX_SIZE)
     key = _keys().get(key_id_bytes.decode("utf-8", "replace"))
-    if key is None or len(prefix) != NONCE_PREFIX_SIZE:
+    if key is None or len(prefix) != NONCE_PREFIX_SIZE or (magic[:4] == MAGIC and len(salt) != SALT_SIZE):
         raise DecryptionError("unknown key id or damaged header")
-    return magic + key_id_bytes + prefix, prefix, AESGCM(key)
+    if magic[:4] == MAGIC:
+        key = derive_file_key(key, salt)
+    return magic + key_id_bytes + salt + prefix, prefix, AESGCM(key)
 
 
 def decrypt_stream(src: IO[bytes], *, aad: bytes = b"") -> Iterator[bytes]:
@@ -133,12 +169,25 @@ def decrypt_stream(src: IO[bytes], *, aad: bytes = b"") -> Iterator[bytes]:
         segment, counter = following, counter + 1
 
 
+def header_of(src: IO[bytes]) -> Header:
+    """The format and key id of an encrypted file, from its first bytes only (to count and find files for
+    re-encryption); DecryptionError if it is not an encrypted file."""
+    magic = _read_full(src, len(MAGIC) + 1)
+    if len(magic) != len(MAGIC) + 1 or magic[:4] not in (MAGIC, MAGIC_V1):
+        raise DecryptionError("not an encrypted file")
+    key_id = _read_full(src, magic[4])
+    if len(key_id) != magic[4]:
+        raise DecryptionError("damaged header")
+    return Header(magic=magic[:4], key_id=key_id.decode("utf-8", "replace"))
+
+
 def key_id_of(src: IO[bytes]) -> str:
     """The id of the key a file was encrypted with (to find files for re-encryption)."""
-    magic = _read_full(src, len(MAGIC) + 1)
-    if magic[:4] != MAGIC or len(magic) != len(MAGIC) + 1:
-        raise DecryptionError("not an encrypted file")
-    return _read_full(src, magic[4]).decode("utf-8", "replace")
+    return header_of(src).key_id
+
+
+# The most a header takes: magic, length byte, a key id of up to 255 bytes, the salt and the nonce prefix.
+HEADER_MAX_SIZE = len(MAGIC) + 1 + 255 + SALT_SIZE + NONCE_PREFIX_SIZE
 
 
 def save_encrypted(*, storage: Storage, name: str, chunks: Iterable[bytes], aad: bytes = b"") -> StoredFile:

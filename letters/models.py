@@ -134,6 +134,11 @@ class LetterRequest(EncryptedFile):
         """Deterministic, so a retried render overwrites instead of leaving a second PDF."""
         return f"letters/{self.pk}.pdf.enc"
 
+    @property
+    def has_stored_file(self) -> bool:
+        """Whether the PDF is stored now (core.rotation skips letters whose PDF was deleted after collection)."""
+        return bool(self.pdf_name)
+
 
 class LetterStatusChange(models.Model):
     """One step in a letter's life, kept after its PDF is deleted so a member's call can be answered."""

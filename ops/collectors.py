@@ -9,10 +9,12 @@ import logging
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from core.rotation import CENSUS_CACHE_KEY
 from letters.constants import LetterStatus
 from letters.selectors import letter_counts_by_status, letters_oldest_requested_at
 from ops.checks import reported_status
@@ -45,6 +47,7 @@ class PortalCollector(Collector):
             ("broker", self._queues),
             ("login", self._login),
             ("dependencies", self._dependencies),
+            ("keys", self._keys),
         )
         for part, produce in parts:
             try:
@@ -109,6 +112,20 @@ class PortalCollector(Collector):
         )
         level.add_metric([], attack_level())
         yield level
+
+    def _keys(self) -> Iterator[GaugeMetricFamily]:
+        """Stored objects per key id from the last complete census (rotate_keys, its daily task); none before."""
+        census = cache.get(CENSUS_CACHE_KEY)
+        if census is None:
+            return
+        objects = GaugeMetricFamily(
+            "portal_stored_objects",
+            "Stored encrypted objects (files and upload segments) per key id, from the last key census.",
+            labels=["key_id"],
+        )
+        for key_id, n in sorted(census["objects"].items()):
+            objects.add_metric([key_id], n)
+        yield objects
 
     def _queues(self) -> Iterator[GaugeMetricFamily]:
         if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):

@@ -1,12 +1,16 @@
 """Tests for core/crypto.py: segmented AES-GCM at rest, key rotation and tamper detection."""
 
+import base64
 import io
 import os
 
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.files.storage import FileSystemStorage
 
 from core import crypto
+from tests.core.epf1 import epf1_bytes
 
 KEY_A = "a:" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="
 KEY_B = "b:" + "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="
@@ -114,3 +118,40 @@ def test_open_decrypted_streams_every_segment_and_closes_at_the_end(storage, key
     assert not opened[0].closed
     assert b"".join(chunks) == data
     assert opened[0].closed
+
+
+def test_each_file_has_its_own_salt_and_the_current_format(storage, keys):
+    one = storage.open(crypto.save_encrypted(storage=storage, name="1.bin", chunks=[b"same"]).name).read()
+    two = storage.open(crypto.save_encrypted(storage=storage, name="2.bin", chunks=[b"same"]).name).read()
+    header = crypto.header_of(io.BytesIO(one))
+    assert header == crypto.Header(magic=b"EPF2", key_id="a") and header.current
+    salt_at = len(b"EPF2") + 1 + 1
+    assert one[salt_at : salt_at + crypto.SALT_SIZE] != two[salt_at : salt_at + crypto.SALT_SIZE]
+
+
+def test_a_file_is_not_sealed_directly_under_the_master_key(storage, keys):
+    raw = storage.open(crypto.save_encrypted(storage=storage, name="f.bin", chunks=[b"data"]).name).read()
+    header_size = len(b"EPF2") + 1 + 1 + crypto.SALT_SIZE + crypto.NONCE_PREFIX_SIZE
+    prefix = raw[header_size - crypto.NONCE_PREFIX_SIZE : header_size]
+    master = AESGCM(base64.urlsafe_b64decode(KEY_A[2:]))
+    with pytest.raises(InvalidTag):
+        master.decrypt(crypto._nonce(prefix, 0, True), raw[header_size:], raw[:header_size])
+
+
+@pytest.mark.parametrize("size", [0, 5, crypto.SEGMENT_SIZE, 2 * crypto.SEGMENT_SIZE + 3])
+def test_files_of_the_first_format_still_decrypt(storage, keys, size):
+    data = os.urandom(size)
+    storage.save("old.bin", io.BytesIO(epf1_bytes(data, key_entry=KEY_A, aad=b"doc:1")))
+    assert crypto.read_decrypted(storage=storage, name="old.bin", aad=b"doc:1") == data
+    assert crypto.header_of(storage.open("old.bin")) == crypto.Header(magic=b"EPF1", key_id="a")
+    assert not crypto.header_of(storage.open("old.bin")).current
+    with crypto.open_decrypting_reader(storage=storage, name="old.bin", size=size, aad=b"doc:1") as reader:
+        assert reader.read() == data
+
+
+def test_a_tampered_salt_fails_to_decrypt(storage, keys):
+    stored = crypto.save_encrypted(storage=storage, name="f.bin", chunks=[b"x" * 1000])
+    raw = bytearray(storage.open(stored.name).read())
+    raw[len(b"EPF2") + 1 + 1] ^= 1
+    with pytest.raises(crypto.DecryptionError):
+        b"".join(crypto.decrypt_stream(io.BytesIO(bytes(raw))))

@@ -65,7 +65,7 @@ def test_no_file_under_local_storage_holds_plaintext_during_or_after_the_flow(dr
     files = every_stored_file()
     assert files
     for path, content in files.items():
-        assert content.startswith(b"EPF1"), path
+        assert content.startswith(b"EPF2"), path
         assert (
             b"%PDF" not in content
             and pdf[5000:5064] not in content

@@ -84,7 +84,7 @@ def test_pdf_uploaded_in_chunks_is_complete_encrypted_and_hash_matches(draft, ac
     for name in names:
         with storages["default"].open(name, "rb") as stored:
             content = stored.read()
-        assert content.startswith(b"EPF1") and b"%PDF" not in content and data[1000:2000] not in content
+        assert content.startswith(b"EPF2") and b"%PDF" not in content and data[1000:2000] not in content
 
 
 def test_interrupted_upload_resumes_from_stored_offset_to_identical_hash(draft, actor):
