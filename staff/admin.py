@@ -194,7 +194,7 @@ class CallCentreMemberAdmin(MemberAdmin):
 class StaffLoginLockAdmin(admin.ModelAdmin):
     """Failed staff logins per user name and address: who is locked until when; an administrator lifts a lock."""
 
-    list_display = ["scope", "key", "failures", "last_failure_at", "locked_until"]
+    list_display = ["scope", "subject", "failures", "last_failure_at", "locked_until"]
     list_filter = ["scope"]
     readonly_fields = list_display
     actions = ["lift"]

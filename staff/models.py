@@ -17,7 +17,7 @@ class StaffLoginLock(models.Model):
     """
 
     scope = models.CharField(_("Art"), max_length=16, choices=LockScope.choices)
-    key = models.CharField(_("Benutzername oder Adresse"), max_length=150)
+    subject = models.CharField(_("Benutzername oder Adresse"), max_length=150)
     failures = models.PositiveIntegerField(_("Fehlversuche"), default=0)
     last_failure_at = models.DateTimeField(_("letzter Fehlversuch"), null=True, blank=True)
     locked_until = models.DateTimeField(_("gesperrt bis"), null=True, blank=True)
@@ -25,8 +25,8 @@ class StaffLoginLock(models.Model):
     class Meta:
         verbose_name = _("Anmeldesperre für Mitarbeiter")
         verbose_name_plural = _("Anmeldesperren für Mitarbeiter")
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="staff_login_lock_unique")]
+        constraints = [models.UniqueConstraint(fields=["scope", "subject"], name="staff_login_lock_unique")]
         ordering = ["-last_failure_at"]
 
     def __str__(self) -> str:
-        return f"{self.get_scope_display()} {self.key}"
+        return f"{self.get_scope_display()} {self.subject}"

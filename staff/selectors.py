@@ -134,6 +134,6 @@ def staff_login_locked_until(*, username: str, ip: str | None) -> datetime.datet
         return None
     matches = Q()
     for scope, key in keys:
-        matches |= Q(scope=scope, key=key)
+        matches |= Q(scope=scope, subject=key)
     found = StaffLoginLock.objects.filter(matches, locked_until__gt=timezone.now()).aggregate(until=Max("locked_until"))
     return found["until"]

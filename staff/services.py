@@ -59,9 +59,9 @@ class StaffEnrolment:
 def staff_login_succeeded(*, user: AbstractBaseUser, ip: str | None) -> None:
     """A staff login: audited, and the user name's count of failures starts again (the address's does not)."""
     with transaction.atomic():
-        StaffLoginLock.objects.filter(scope=LockScope.USERNAME, key=login_lock_username(user.get_username())).update(
-            failures=0, locked_until=None
-        )
+        StaffLoginLock.objects.filter(
+            scope=LockScope.USERNAME, subject=login_lock_username(user.get_username())
+        ).update(failures=0, locked_until=None)
         audit_record(action=AuditAction.STAFF_LOGIN, actor=Actor.staff(user), ip=ip)
 
 
@@ -88,7 +88,7 @@ def staff_login_failed(*, user: AbstractBaseUser | None, username: str, reason: 
 
 
 def _login_failure_count(*, scope: str, key: str, ip: str | None, now: datetime.datetime) -> None:
-    lock, _created = StaffLoginLock.objects.select_for_update().get_or_create(scope=scope, key=key)
+    lock, _created = StaffLoginLock.objects.select_for_update().get_or_create(scope=scope, subject=key)
     window = datetime.timedelta(seconds=settings.STAFF_LOGIN_WINDOW_SECONDS)
     if lock.last_failure_at and now - lock.last_failure_at > window and not _is_locked(lock, now=now):
         lock.failures = 0
@@ -105,7 +105,7 @@ def _login_failure_count(*, scope: str, key: str, ip: str | None, now: datetime.
             actor=Actor.system(),
             ip=ip,
             reason=f"{lock.failures} failed logins",
-            data={"scope": scope, "key": key, "locked_until": lock.locked_until.isoformat()},
+            data={"scope": scope, "subject": key, "locked_until": lock.locked_until.isoformat()},
         )
     lock.save(update_fields=["failures", "last_failure_at", "locked_until"])
 
@@ -120,7 +120,9 @@ def staff_login_lock_lift(*, lock_id: int, actor: Actor) -> None:
         lock = StaffLoginLock.objects.select_for_update().get(pk=lock_id)
         lock.failures, lock.locked_until = 0, None
         lock.save(update_fields=["failures", "locked_until"])
-        audit_record(action=AuditAction.STAFF_LOGIN_UNLOCKED, actor=actor, data={"scope": lock.scope, "key": lock.key})
+        audit_record(
+            action=AuditAction.STAFF_LOGIN_UNLOCKED, actor=actor, data={"scope": lock.scope, "subject": lock.subject}
+        )
 
 
 def _role_group(role: str) -> Group:

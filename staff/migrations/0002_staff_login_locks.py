@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('scope', models.CharField(choices=[('username', 'Benutzername'), ('address', 'Adresse')], max_length=16, verbose_name='Art')),
-                ('key', models.CharField(max_length=150, verbose_name='Benutzername oder Adresse')),
+                ('subject', models.CharField(max_length=150, verbose_name='Benutzername oder Adresse')),
                 ('failures', models.PositiveIntegerField(default=0, verbose_name='Fehlversuche')),
                 ('last_failure_at', models.DateTimeField(blank=True, null=True, verbose_name='letzter Fehlversuch')),
                 ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='gesperrt bis')),
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'Anmeldesperre für Mitarbeiter',
                 'verbose_name_plural': 'Anmeldesperren für Mitarbeiter',
                 'ordering': ['-last_failure_at'],
-                'constraints': [models.UniqueConstraint(fields=('scope', 'key'), name='staff_login_lock_unique')],
+                'constraints': [models.UniqueConstraint(fields=('scope', 'subject'), name='staff_login_lock_unique')],
             },
         ),
     ]

@@ -53,7 +53,7 @@ def test_a_hundred_wrong_passwords_from_one_address_are_throttled(client, settin
     errors = [_error(_post(client, f"guess-{n}", password=f"falsch-{n}")) for n in range(100)]
     assert len(password_checks) == settings.STAFF_LOGIN_ADDRESS_LIMIT
     assert sum("vorübergehend gesperrt, bis" in error for error in errors) == 100 - settings.STAFF_LOGIN_ADDRESS_LIMIT
-    lock = StaffLoginLock.objects.get(scope=LockScope.ADDRESS, key="203.0.113.20")
+    lock = StaffLoginLock.objects.get(scope=LockScope.ADDRESS, subject="203.0.113.20")
     assert lock.locked_until > timezone.now()
     # Even the right password and code from that address wait for the lock (no password is checked meanwhile).
     response = _post(client, staff.user.username, code=totp_code(staff.device))
@@ -95,14 +95,14 @@ def test_an_administrator_sees_and_lifts_a_lock_and_the_lift_is_audited(client, 
     changelist = reverse("admin:staff_staffloginlock_changelist")
     page = administrator.get(changelist)
     assert page.status_code == 200 and staff.user.username in page.content.decode()
-    lock = StaffLoginLock.objects.get(scope=LockScope.USERNAME, key=staff.user.username)
+    lock = StaffLoginLock.objects.get(scope=LockScope.USERNAME, subject=staff.user.username)
     address = StaffLoginLock.objects.get(scope=LockScope.ADDRESS)
     response = administrator.post(changelist, {"action": "lift", "_selected_action": [lock.pk, address.pk], "index": 0})
     assert response.status_code == 302
     lock.refresh_from_db()
     assert (lock.failures, lock.locked_until) == (0, None)
     event = AuditEvent.objects.filter(action=AuditAction.STAFF_LOGIN_UNLOCKED).first()
-    assert event.data["key"] in {staff.user.username, "203.0.113.20"} and event.actor_user is not None
+    assert event.data["subject"] in {staff.user.username, "203.0.113.20"} and event.actor_user is not None
     assert _post(client, staff.user.username, code=totp_code(staff.device)).status_code == 302
 
 
