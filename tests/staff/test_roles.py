@@ -121,7 +121,7 @@ def world(member, issue_pin):
         public_id=uuid.uuid4(), member=member, name="x.pdf", mime_type="application/pdf", size=1, sha256="0" * 64,
         signature="Test", storage_name="documents/x", delete_after=timezone.now(),
     )  # fmt: skip
-    lock = StaffLoginLock.objects.create(scope=LockScope.ADDRESS, key="203.0.113.1", failures=3)
+    lock = StaffLoginLock.objects.create(scope=LockScope.ADDRESS, subject="203.0.113.1", failures=3)
     return {
         "member": member, "pin": pin, "letter": letter, "submission": submission, "staff": other_staff,
         "campaign": campaign, "feedback": feedback, "quarantined": quarantined, "lock": lock,
