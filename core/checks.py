@@ -35,14 +35,15 @@ def storage_access(app_configs, **kwargs):
 @register(Tags.files, deploy=True)
 def key_census(app_configs, **kwargs):
     """A key removed from FILE_ENCRYPTION_KEYS while stored files are still sealed under it: they cannot be read."""
-    from django.db import DatabaseError, ProgrammingError
+    from django.db import DatabaseError, connection
 
     from core import rotation
 
     try:
+        tables = set(connection.introspection.table_names())
+        if not all(model._meta.db_table in tables for model in rotation.encrypted_file_models()):
+            return []  # not migrated yet: no row owns a stored file
         census = rotation.census()
-    except ProgrammingError:
-        return []  # not migrated yet: no row owns a stored file
     except (DatabaseError, OSError, RuntimeError) as error:  # RuntimeError: a process without database access
         return [
             Info(
