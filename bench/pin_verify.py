@@ -86,10 +86,10 @@ def run(*, rounds: int, per_round: int) -> None:
 
     def fsync_only(i):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE pins_letterpin SET last_login_at = now() WHERE id = %s", [0])
+            cursor.execute("UPDATE pins_letterpin SET last_login_at = CURRENT_TIMESTAMP WHERE id = %s", [0])
             cursor.execute(
                 "INSERT INTO audit_auditevent (at, actor_kind, action, reason, data) "
-                "VALUES (now(), 'system', 'bench', '', '{}')"
+                "VALUES (CURRENT_TIMESTAMP, 'system', 'bench', '', '{}')"
             )
 
     # Each service case and whether its attempts must succeed.
