@@ -93,7 +93,8 @@ def _child(args: dict) -> dict:
     except ActiveContentLeft as error:
         return {"refused": "active_content", "detail": str(error)}
     except DisarmFailed as error:
-        return {"refused": "unreadable", "detail": str(error)}
+        # A parser's message can quote the file's own bytes: only the class of what failed reaches the log.
+        return {"refused": "unreadable", "detail": type(error.__cause__ or error).__name__}
     except MemoryError:
         return {"refused": "too_complex", "detail": "memory"}
     return {"mime": mime}
@@ -161,7 +162,10 @@ def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime:
         return Outcome(refused="too_complex", peak_rss=peak, detail="wall-clock limit")
     if child.returncode != 0 or not line:
         how = f"signal {-child.returncode}" if child.returncode < 0 else f"exit {child.returncode}"
-        return Outcome(refused="too_complex", peak_rss=peak, detail=" ".join([how, *tail]))
+        # Only the exception's class from the child's last line, never its message (it can quote the file).
+        return Outcome(
+            refused="too_complex", peak_rss=peak, detail=" ".join([how, *(t.split(":", 1)[0] for t in tail)])
+        )
     result = json.loads(line)
     out.seek(0)
     strings.seek(0)
