@@ -72,6 +72,12 @@ if [ "$mode" = test ]; then
 fi
 stamp=.venv/.portal-installed
 wanted=$(cat "$lock" requirements/uv.txt | sha256sum | cut -d' ' -f1)
+# The test install (runtime + dev) holds everything the runtime lock asks for: starting the portal after the tests
+# installs nothing.
+with_dev=$(cat requirements/dev.txt requirements/uv.txt | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$mode" != test ] && [ "$(cat "$stamp")" = "$with_dev" ]; then
+    wanted=$with_dev
+fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     log=$(mktemp)
     echo "Installing the Python packages of $lock ..."

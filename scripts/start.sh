@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port=${PORTAL_PORT:-8000}
+# The demo command prints the portal's address (PORTAL_PUBLIC_URL, also the one in the letters): the port it runs on.
+export PORTAL_PUBLIC_URL=${PORTAL_PUBLIC_URL:-http://127.0.0.1:$port}
 started=$(date +%s)
 step() { echo "==> [$1/4] $2"; }
 
