@@ -318,6 +318,25 @@ class SubmissionDocument(MemberFile, ScanState):
     def member(self):
         return self.submission.member
 
+    @property
+    def refusal_message(self) -> str:
+        """Why a refused document was refused, in words; for a document made of photos it names the page
+        (scan_note "page 3: image_too_large")."""
+        page, _sep, reason = self.scan_note.rpartition(": ")
+        reasons = {
+            "image_too_large": _("zu groß zum Verarbeiten"),
+            "too_complex": _("zu komplex, um sie sicher zu prüfen"),
+            "active_content": _("zu komplex, um sie sicher zu prüfen"),
+            "malware": _("Schadsoftware gefunden"),
+        }
+        why = reasons.get(reason, _("nicht lesbar"))
+        if page.startswith("page "):
+            return _("Seite %(page)s ist %(why)s; das Dokument wurde nicht übernommen.") % {
+                "page": page.removeprefix("page "),
+                "why": why,
+            }
+        return _("Die Datei ist %(why)s; sie wurde nicht übernommen.") % {"why": why}
+
     @classmethod
     def scan_waiting(cls) -> models.QuerySet:
         """Also a document made of photos whose PDF is not assembled yet (no stored file, its pages listed)."""

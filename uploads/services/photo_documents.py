@@ -54,7 +54,9 @@ def photo_document_arrange(
     if len(set(ids)) != len(ids):
         raise UploadError(_("Eine Seite ist doppelt angegeben."))
     with transaction.atomic():
-        locked = Draft.objects.select_for_update().select_related("reason", "member").filter(pk=draft.pk).first()
+        locked = (
+            Draft.objects.select_for_update(of=("self",)).select_related("reason", "member").filter(pk=draft.pk).first()
+        )
         if locked is None:
             raise UploadNotFound(_("Es gibt keinen Entwurf mehr."))
         uploads = {upload.public_id: upload for upload in locked.uploads.filter(public_id__in=ids)}
