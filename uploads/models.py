@@ -341,9 +341,7 @@ class SubmissionDocument(MemberFile, ScanState):
     def scan_waiting(cls) -> models.QuerySet:
         """Also a document made of photos whose PDF is not assembled yet (no stored file, its pages listed)."""
         assembling = models.Exists(DocumentPage.objects.filter(document=models.OuterRef("pk")))
-        return cls._default_manager.filter(scan_status__in=SCAN_WAITING).filter(
-            ~models.Q(storage_name="") | assembling
-        )
+        return cls._default_manager.filter(scan_status__in=SCAN_WAITING).filter(~models.Q(storage_name="") | assembling)
 
 
 class DocumentPage(MemberFile):

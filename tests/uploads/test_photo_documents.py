@@ -145,7 +145,11 @@ def test_transmitted_photos_become_one_upright_pdf_in_the_members_order(draft, a
         boxes = [sorted(float(v) for v in page.mediabox[2:]) for page in opened.pages]
         assert all(box == pytest.approx([595.276, 841.89], abs=0.01) for box in boxes)
     # Page 1 is c (third colour), page 2 is a turned right (its marker now top right), page 3 is b.
-    expected = [((600, 800), "top-left", "top-right"), ((800, 600), "top-right", "bottom-right"), ((600, 800), "top-left", "top-right")]
+    expected = [
+        ((600, 800), "top-left", "top-right"),
+        ((800, 600), "top-right", "bottom-right"),
+        ((600, 800), "top-left", "top-right"),
+    ]
     for number, (picture, marker_at, band_at) in enumerate(expected, start=1):
         corners = corner_colours(render(pdf, number), picture)
         assert near(corners[marker_at], MARKER), (number, corners)
@@ -179,9 +183,7 @@ def test_the_receipt_lists_the_document_with_its_pages_checksums_as_sent(draft, 
     assert SubmissionDocument.objects.get().sha256 in text  # and the PDF the insurer keeps
 
 
-def test_a_page_beyond_the_budget_at_assembly_refuses_the_document_naming_the_page(
-    draft, actor, file_checks, settings
-):
+def test_a_page_beyond_the_budget_at_assembly_refuses_the_document_naming_the_page(draft, actor, file_checks, settings):
     draft = reason(draft, actor)
     small = [upload_whole(draft, actor, photo(colour), name="p.jpg") for colour in COLOURS[:2]]
     big = upload_whole(draft, actor, photo(COLOURS[2], size=(2000, 2000), fmt="PNG"), name="gross.png")
