@@ -113,7 +113,7 @@ def test_an_unreadable_page_refuses_naming_it():
 
 
 def spooled(data: bytes):
-    file = tempfile.TemporaryFile()
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the child, closed by the test
     file.write(data)
     file.flush()
     return file
