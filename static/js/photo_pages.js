@@ -165,7 +165,9 @@
       var image = document.createElement("img");
       image.className = "page__thumb";
       image.alt = format(text.msgThumb, { page: number });
-      image.src = page.thumb || page.url || "";
+      if (page.thumb || page.url) {
+        image.src = page.thumb || page.url;
+      }
       image.style.transform = "rotate(" + page.rotation + "deg)";
       frame.append(image);
       var body = document.createElement("div");
@@ -197,8 +199,8 @@
         drop(index);
       });
       buttons.append(earlier, later, turn, remove);
-      body.append(heading, state, buttons);
-      item.append(frame, body);
+      body.append(heading, state);
+      item.append(frame, body, buttons);
       list.append(item);
       if (focus && focus.index === index) {
         var target = item.querySelector("." + focus.button + ":not(:disabled)") || item.querySelector(".page-turn");
