@@ -7,6 +7,8 @@ rewritten copy (what staff and exporters receive) and the decoded strings of a P
 the copy; or holds it when there is no verdict, quarantines it when clamd finds malware in what was sent or in the
 copy, or refuses it (unreadable, too many pixels, too complex, active content left). Nothing reaches staff before
 that (ScanState.is_deliverable). A check whose process died twice is refused, never redelivered for ever.
+A document made of photos has no file of its own until its check assembles one PDF from its pages' checked
+copies (`_assemble`, in the same sandbox under the same limits; docs/scanning.md "Photos become one PDF").
 """
 
 import contextlib

@@ -9,7 +9,7 @@ submission's documents deleted on schedule).
 from .documents import document_ensure_deliverable, document_open, submission_ensure_deliverable, upload_open
 from .drafts import draft_autosave, draft_get_or_create
 from .housekeeping import drafts_purge_expired, uploads_purge_expired, uploads_purge_orphans
-from .photo_documents import photo_document_arrange, photo_document_title
+from .photo_documents import photo_document_arrange
 from .receiving import (
     file_screen_enqueue,
     upload_append,
@@ -30,7 +30,6 @@ __all__ = [
     "drafts_purge_expired",
     "file_screen_enqueue",
     "photo_document_arrange",
-    "photo_document_title",
     "reference_generate",
     "submission_close",
     "submission_ensure_deliverable",
