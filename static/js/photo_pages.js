@@ -246,7 +246,8 @@
     if (!pages.length) {
       title.focus();
     }
-    announce(format(text.msgRemoved, { page: index + 1, count: pages.length }));
+    var removed = [text.msgRemovedAll, text.msgRemovedOne][pages.length] || text.msgRemoved;
+    announce(format(removed, { page: index + 1, count: pages.length }));
     save(false);
   }
 

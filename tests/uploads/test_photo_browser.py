@@ -160,3 +160,27 @@ def test_without_javascript_photos_are_plain_files(browser, live_server, member,
     assert sorted(Upload.objects.values_list("name", flat=True)) == ["Seite1.jpg", "Seite2.jpg"]
     assert not Upload.objects.filter(photo_document__isnull=False).exists()
     context.close()
+
+
+def test_a_page_removed_with_its_button_is_deleted_and_the_rest_renumbered(browser, live_server, member, issue_pin):
+    context = member_context(browser, live_server, issue_pin(member).pin)
+    page = context.new_page()
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/antrag/")
+    page.locator("#photo-composer").wait_for(state="visible")
+    files = [
+        {"name": f"Seite{n}.jpg", "mimeType": "image/jpeg", "buffer": photo(colour)}
+        for n, colour in enumerate(COLOURS[:2], start=1)
+    ]
+    page.set_input_files("#photo-choose", files=files)  # "Fotos auswählen": several at once, in their order
+    page.wait_for_selector("#photo-pages > li:nth-child(2)[data-page-id*='-']", timeout=60_000)
+    wait_for(lambda: [name for name, _turn in arranged()] == ["Seite1.jpg", "Seite2.jpg"])
+    removed = page.get_attribute("#photo-pages > li:nth-child(1)", "data-page-id")
+    page.locator("#photo-pages > li").first.locator(".page-remove").click()
+    assert page.inner_text("#photo-status") == "Seite 1 entfernt. Noch eine Seite."
+    assert page.inner_text("#photo-pages > li .page__title") == "Seite 1 von 1"
+    # Focus stays in the list (on the remaining page's "Entfernen"), never lost to the page's top.
+    assert page.evaluate("document.activeElement.classList.contains('page-remove')")
+    wait_for(lambda: not Upload.objects.filter(public_id=removed).exists())
+    wait_for(lambda: arranged() == [("Seite2.jpg", 0)])
+    context.close()

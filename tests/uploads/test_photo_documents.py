@@ -224,3 +224,20 @@ def test_a_page_refused_in_the_draft_is_named_and_stops_the_transmission(
     assert "„Formular“, Seite 3" in str(refused.value.message)
     page = member_client.get(reverse("uploads:draft")).content.decode()
     assert "Seite 3 von „Formular“:" in page and "zu groß zum Verarbeiten" in page
+
+
+def test_the_photo_pages_speak_english_too(member_client, member, actor):
+    draft = services.draft_get_or_create(member=member)
+    pages = [upload_whole(draft, actor, photo(colour), name="p.jpg") for colour in COLOURS[:2]]
+    services.photo_document_arrange(
+        draft=draft, key=uuid.uuid4(), title="Formular", pages=[(u.public_id, 0) for u in pages], actor=actor
+    )
+    member_client.cookies["portal_language"] = "en"
+    english = member_client.get(reverse("uploads:draft")).content.decode()
+    for text in ["Take a photo", "Choose photos", "What is this document?", "Pages in this order", "Move up"]:
+        assert text in english
+    assert "Page 2 of “Formular” (sent as one PDF)" in english
+    assert 'data-msg-page="Page %(page)s of %(count)s"' in english  # the script's template, placeholders intact
+    member_client.cookies["portal_language"] = "de"
+    german = member_client.get(reverse("uploads:draft")).content.decode()
+    assert "Foto aufnehmen" in german and 'data-msg-page="Seite %(page)s von %(count)s"' in german
