@@ -1,6 +1,7 @@
 """Photos of one paper document: the member's arrangement (order, turn, name), transmission as one document whose
 PDF the worker assembles from the checked pages, a refused page naming the page, and the receipt's checksums."""
 
+import datetime
 import hashlib
 import io
 import subprocess
@@ -10,6 +11,7 @@ import pikepdf
 import pytest
 from django.core.files.storage import storages
 from django.urls import reverse
+from django.utils import timezone
 
 from core import storage as stored_files
 from tests.scanning.test_assemble import COLOURS, MARKER, corner_colours, near, photo, render
@@ -241,3 +243,29 @@ def test_the_photo_pages_speak_english_too(member_client, member, actor):
     member_client.cookies["portal_language"] = "de"
     german = member_client.get(reverse("uploads:draft")).content.decode()
     assert "Foto aufnehmen" in german and 'data-msg-page="Seite %(page)s von %(count)s"' in german
+
+
+def test_pages_waiting_for_their_pdf_survive_the_orphan_purge_and_go_with_the_submissions_retention(
+    draft, actor, settings
+):
+    draft = reason(draft, actor)
+    photos = three_photos(draft, actor)
+    services.photo_document_arrange(
+        draft=draft, key=uuid.uuid4(), title="Formular", pages=[(u.public_id, 0) for u, _ in photos], actor=actor
+    )
+    submission = services.draft_transmit(draft=draft, actor=actor, confirmed=True)  # the worker has not run yet
+    pages = list(DocumentPage.objects.all())
+    assert len(pages) == 3 and all(page.stored_names for page in pages)
+
+    def stored() -> list[str]:
+        return [name for page in pages for name, _m in stored_files.list_files(storages["default"], "documents")
+                if str(page.public_id) in name]  # fmt: skip
+
+    later = timezone.now() + datetime.timedelta(minutes=settings.UPLOAD_ORPHAN_GRACE_MINUTES + 1)
+    services.uploads_purge_orphans(now=later)
+    assert len(stored()) == 3  # a page's copy is listed by its DocumentPage: not an orphan
+
+    due = submission.transmitted_at + datetime.timedelta(days=settings.SUBMISSION_RETENTION_DAYS_MAX + 1)
+    assert services.submission_forget(submission_id=submission.pk, now=due)
+    assert stored() == []
+    assert not DocumentPage.objects.exclude(storage_name="").exists()
