@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
+from .assemble import Page, PageRefused, pages_assemble
 from .disarm import ActiveContentLeft, DecodeBudget, DisarmFailed, ImageTooLarge, TooComplex, image_disarm, pdf_disarm
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,12 +42,14 @@ class Limits:
 @dataclass(frozen=True)
 class Outcome:
     """The child's answer: the MIME type written, or why the file is refused (image_too_large, too_complex,
-    active_content, unreadable); its peak resident memory in bytes; how it ended (for the log)."""
+    active_content, unreadable); its peak resident memory in bytes; how it ended (for the log); for an assembly,
+    the page (1-based) that refused it, 0 when no one page is to blame."""
 
     mime: str = ""
     refused: str = ""
     peak_rss: int = 0
     detail: str = ""
+    page: int = 0
 
 
 def _status(field: str, pid: int | str = "self") -> int:
@@ -72,9 +75,36 @@ def _limit(memory: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _refusal(error: DisarmFailed) -> dict:
+    """Why the disarm refused, as the child's answer."""
+    if isinstance(error, ImageTooLarge):
+        return {"refused": "image_too_large", "detail": str(error)}
+    if isinstance(error, TooComplex):
+        return {"refused": "too_complex", "detail": str(error)}
+    if isinstance(error, ActiveContentLeft):
+        return {"refused": "active_content", "detail": str(error)}
+    # A parser's message can quote the file's own bytes: only the class of what failed reaches the log.
+    return {"refused": "unreadable", "detail": type(error.__cause__ or error).__name__}
+
+
+def _assemble_child(args: dict, limits: Limits) -> dict:
+    out = os.fdopen(args["out"], "r+b", closefd=False)
+    pages = [Page(src=os.fdopen(fd, "rb", closefd=False), rotation=rotation) for fd, rotation in args["pages"]]
+    try:
+        pages_assemble(pages, out, budget=limits.image_budget)
+        out.flush()
+    except PageRefused as error:
+        return {**_refusal(error.cause), "page": error.number}
+    except MemoryError:
+        return {"refused": "too_complex", "detail": "memory"}
+    return {"mime": "application/pdf"}
+
+
 def _child(args: dict) -> dict:
     limits = Limits(**{key: args[key] for key in ("memory", "cpu_seconds", "wall_seconds", "image_budget", "pdf")})
     _limit(limits.memory, limits.cpu_seconds)
+    if args.get("mode") == "assemble":
+        return _assemble_child(args, limits)
     src = os.fdopen(args["src"], "rb", closefd=False)
     out = os.fdopen(args["out"], "r+b", closefd=False)
     strings = os.fdopen(args["strings"], "wb", closefd=False)
@@ -86,15 +116,8 @@ def _child(args: dict) -> dict:
             mime = image_disarm(src, out, mime=args["mime"], budget=limits.image_budget)
         out.flush()
         strings.flush()
-    except ImageTooLarge as error:
-        return {"refused": "image_too_large", "detail": str(error)}
-    except TooComplex as error:
-        return {"refused": "too_complex", "detail": str(error)}
-    except ActiveContentLeft as error:
-        return {"refused": "active_content", "detail": str(error)}
     except DisarmFailed as error:
-        # A parser's message can quote the file's own bytes: only the class of what failed reaches the log.
-        return {"refused": "unreadable", "detail": type(error.__cause__ or error).__name__}
+        return _refusal(error)
     except MemoryError:
         return {"refused": "too_complex", "detail": "memory"}
     return {"mime": mime}
@@ -125,14 +148,28 @@ def _wait(pid: int, deadline: float) -> tuple[int, int, bool]:
 
 def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime: str, limits: Limits) -> Outcome:
     """Disarm `src` (a real file) into `out` in a limited child; `strings` receives the decoded strings of a PDF."""
-    args = {
-        **asdict(limits),
-        "mime": mime,
-        "src": src.fileno(),
-        "out": out.fileno(),
-        "strings": strings.fileno(),
-    }
+    args = {"mime": mime, "src": src.fileno(), "out": out.fileno(), "strings": strings.fileno()}
     src.seek(0)
+    outcome = _isolated(args, fds=(src.fileno(), out.fileno(), strings.fileno()), limits=limits)
+    out.seek(0)
+    strings.seek(0)
+    return outcome
+
+
+def assemble_isolated(*, pages: list[tuple[IO[bytes], int]], out: IO[bytes], limits: Limits) -> Outcome:
+    """Assemble the pages (real files of checked images, each with the member's clockwise turn) into one PDF in
+    `out`, in a child under the same limits as one disarm (scanning.assemble)."""
+    for src, _rotation in pages:
+        src.seek(0)
+    args = {"mode": "assemble", "out": out.fileno(), "pages": [(src.fileno(), rotation) for src, rotation in pages]}
+    outcome = _isolated(args, fds=(out.fileno(), *(src.fileno() for src, _rotation in pages)), limits=limits)
+    out.seek(0)
+    return outcome
+
+
+def _isolated(task: dict, *, fds: tuple[int, ...], limits: Limits) -> Outcome:
+    """Run the child on `task` with the descriptors `fds` and the limits; its answer, or why it was stopped."""
+    args = {**asdict(limits), **task}
     # No secrets from our environment; few malloc arenas, or a threaded decoder reserves 64 MiB of address space
     # per thread and meets RLIMIT_AS without using the memory.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "MALLOC_ARENA_MAX": "2"}
@@ -144,7 +181,7 @@ def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime:
             stdin=subprocess.DEVNULL,
             stdout=answer,
             stderr=errors,
-            pass_fds=(src.fileno(), out.fileno(), strings.fileno()),
+            pass_fds=fds,
         )
         try:
             status, peak, killed = _wait(child.pid, time.monotonic() + limits.wall_seconds)
@@ -167,13 +204,12 @@ def disarm_isolated(*, src: IO[bytes], out: IO[bytes], strings: IO[bytes], mime:
             refused="too_complex", peak_rss=peak, detail=" ".join([how, *(t.split(":", 1)[0] for t in tail)])
         )
     result = json.loads(line)
-    out.seek(0)
-    strings.seek(0)
     return Outcome(
         mime=result.get("mime", ""),
         refused=result.get("refused", ""),
         peak_rss=max(peak, int(result.get("peak_rss", 0))),
         detail=result.get("detail", ""),
+        page=int(result.get("page", 0)),
     )
 
 

@@ -162,6 +162,33 @@ class Draft(models.Model):
         return {field: getattr(self, field) for field in fields if getattr(self, field)}
 
 
+class Rotation(models.IntegerChoices):
+    """How far the member turned a photographed page, clockwise, before it is assembled upright."""
+
+    NONE = 0, "0°"
+    RIGHT = 90, "90°"
+    HALF = 180, "180°"
+    LEFT = 270, "270°"
+
+
+class PhotoDocument(models.Model):
+    """Photos of one paper document in the draft (uploads.services.photo_documents): its pages are uploads in
+    the member's order and turn, assembled into one PDF after transmission. The key is the page script's."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="photo_documents")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(_("Bezeichnung"), max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Dokument aus Fotos")
+        verbose_name_plural = _("Dokumente aus Fotos")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class Upload(MemberFile, ScanState):
     """A file of a draft: its encrypted segments, one per request, stored as they arrive; complete when all are in."""
 
@@ -180,6 +207,12 @@ class Upload(MemberFile, ScanState):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField(_("verfällt"))
+    # A page of a document made of photos: its place (1, 2, ...) and the member's turn; a plain file without.
+    photo_document = models.ForeignKey(
+        PhotoDocument, on_delete=models.SET_NULL, null=True, blank=True, related_name="pages"
+    )
+    page_number = models.PositiveSmallIntegerField(_("Seite"), default=0)
+    rotation = models.PositiveSmallIntegerField(_("Drehung"), choices=Rotation.choices, default=Rotation.NONE)
 
     class Meta:
         verbose_name = _("Upload")
@@ -284,6 +317,48 @@ class SubmissionDocument(MemberFile, ScanState):
     @property
     def member(self):
         return self.submission.member
+
+    @property
+    def refusal_message(self) -> str:
+        """Why a refused document was refused, in words; for a document made of photos it names the page
+        (scan_note "page 3: image_too_large")."""
+        page, _sep, reason = self.scan_note.rpartition(": ")
+        reasons = {
+            "image_too_large": _("zu groß zum Verarbeiten"),
+            "too_complex": _("zu komplex, um sie sicher zu prüfen"),
+            "active_content": _("zu komplex, um sie sicher zu prüfen"),
+            "malware": _("Schadsoftware gefunden"),
+        }
+        why = reasons.get(reason, _("nicht lesbar"))
+        if page.startswith("page "):
+            return _("Seite %(page)s ist %(why)s; das Dokument wurde nicht übernommen.") % {
+                "page": page.removeprefix("page "),
+                "why": why,
+            }
+        return _("Die Datei ist %(why)s; sie wurde nicht übernommen.") % {"why": why}
+
+    @classmethod
+    def scan_waiting(cls) -> models.QuerySet:
+        """Also a document made of photos whose PDF is not assembled yet (no stored file, its pages listed)."""
+        assembling = models.Exists(DocumentPage.objects.filter(document=models.OuterRef("pk")))
+        return cls._default_manager.filter(scan_status__in=SCAN_WAITING).filter(~models.Q(storage_name="") | assembling)
+
+
+class DocumentPage(MemberFile):
+    """A photographed page of a transmitted document: the member's upload as it was checked (same uuid), its
+    place and turn. Its stored copy is deleted once the document's PDF is assembled; the checksums stay for the
+    receipt."""
+
+    document = models.ForeignKey(SubmissionDocument, on_delete=models.CASCADE, related_name="pages")
+    number = models.PositiveSmallIntegerField(_("Seite"))
+    rotation = models.PositiveSmallIntegerField(_("Drehung"), choices=Rotation.choices, default=Rotation.NONE)
+    sent_sha256 = models.CharField(_("SHA-256 wie gesendet"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("Seite")
+        verbose_name_plural = _("Seiten")
+        ordering = ["document", "number"]
+        constraints = [models.UniqueConstraint(fields=["document", "number"], name="uploads_page_number_once")]
 
 
 class QuarantinedFile(MemberFile):

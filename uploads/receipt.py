@@ -27,7 +27,11 @@ def _contact_rows(submission: Submission) -> list[tuple[str, str]]:
 
 def _hash_lines(document: SubmissionDocument) -> list[tuple[str, str]]:
     """The checksums of a file: of what the member sent and of the disarmed copy the insurer keeps ("pending"
-    while the worker has not checked it yet)."""
+    while the worker has not checked it yet). A document made of photos: each page's as sent, then the PDF's."""
+    pages = list(document.pages.all())
+    if pages:
+        lines = [(f"page:{page.number}", page.sent_sha256 or page.sha256) for page in pages]
+        return [*lines, ("stored", document.sha256) if document.is_deliverable else ("pending", "")]
     sent = document.sent_sha256 or document.sha256
     if not document.is_deliverable:
         return [("sent", sent), ("pending", "")]
@@ -52,7 +56,7 @@ def receipt_pdf(*, submission: Submission) -> bytes:
             return super().fetch(url, headers)
 
     insurer = settings.INSURER
-    documents = list(submission.documents.all())
+    documents = list(submission.documents.prefetch_related("pages"))
     html = render_to_string(
         "uploads/receipt_pdf.html",
         {
@@ -60,7 +64,12 @@ def receipt_pdf(*, submission: Submission) -> bytes:
             "member": submission.member,
             "contact_changes": _contact_rows(submission),
             "documents": [
-                {"number": index, "document": document, "hashes": _hash_lines(document)}
+                {
+                    "number": index,
+                    "document": document,
+                    "pages": len(document.pages.all()),
+                    "hashes": _hash_lines(document),
+                }
                 for index, document in enumerate(documents, start=1)
             ],
             "hashes_explained": str(HASHES_EXPLAINED),

@@ -7,8 +7,11 @@ rewritten copy (what staff and exporters receive) and the decoded strings of a P
 the copy; or holds it when there is no verdict, quarantines it when clamd finds malware in what was sent or in the
 copy, or refuses it (unreadable, too many pixels, too complex, active content left). Nothing reaches staff before
 that (ScanState.is_deliverable). A check whose process died twice is refused, never redelivered for ever.
+A document made of photos has no file of its own until its check assembles one PDF from its pages' checked
+copies (`_assemble`, in the same sandbox under the same limits; docs/scanning.md "Photos become one PDF").
 """
 
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -24,14 +27,14 @@ from django.utils import timezone
 
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
-from core.crypto import iter_file, save_encrypted
-from core.storage import delete_quietly, private_storage
+from core.crypto import DecryptionError, iter_file, save_encrypted
+from core.storage import delete_quietly, errno_name, private_storage
 from scanning import clamd
-from scanning.sandbox import Limits, Outcome, disarm_isolated
+from scanning.sandbox import Limits, Outcome, assemble_isolated, disarm_isolated
 
 from .constants import SCAN_WAITING, ScanStatus
 from .exceptions import UploadError
-from .models import QuarantinedFile, SubmissionDocument, Upload
+from .models import DocumentPage, QuarantinedFile, SubmissionDocument, Upload
 from .services import document_open, file_screen_enqueue, upload_open
 
 logger = logging.getLogger(__name__)
@@ -180,6 +183,8 @@ def file_screen(*, row: Upload | SubmissionDocument) -> str:
 
 
 def _screen(row: Upload | SubmissionDocument) -> str:
+    if isinstance(row, SubmissionDocument) and not row.storage_name:
+        return _assemble(row)
     with tempfile.TemporaryFile() as plain, tempfile.TemporaryFile() as safe, tempfile.TemporaryFile() as strings:
         try:
             _spool(row, plain)
@@ -214,26 +219,99 @@ def _screen(row: Upload | SubmissionDocument) -> str:
                         return _quarantine(row, signature=verdict.signature)
             except clamd.ScannerUnavailable as error:
                 return _hold(row, reason=error.reason)
-        safe.seek(0)
-        stored = save_encrypted(
-            storage=private_storage(),
-            # A name of its own per run: a second run racing this one never overwrites or deletes the live copy.
-            name=f"documents/{row.public_id}.{secrets.token_hex(6)}.safe",
-            chunks=iter_file(safe),
-            aad=row.aad,
-        )
+        copy = _store_copy(row, safe)
     status = ScanStatus.CLEAN if scanned else ScanStatus.UNSCANNED
-    copy = {"storage_name": stored.name, "segments": [], "sha256": stored.sha256, "size": stored.size}
     finding = Finding(
         status, AuditAction.DOCUMENT_CLEARED, data={"scanned": scanned}, fields={**copy, "mime_type": outcome.mime}
     )
     if not _finish(row, finding):
         # Deleted or transmitted meanwhile: the next run (or nobody) needs the copy.
-        delete_quietly([stored.name], what=f"{row.SCAN_KEY} {row.public_id}")
+        delete_quietly([copy["storage_name"]], what=f"{row.SCAN_KEY} {row.public_id}")
         return "gone"
-    if row.storage_name != stored.name:
+    if row.storage_name != copy["storage_name"]:
         row.discard()  # `row` still names what the member sent
     return status
+
+
+def _store_copy(row, src: IO[bytes]) -> dict:
+    """Store the delivered copy encrypted for the row, under a name of its own per run (a second run racing
+    this one never overwrites or deletes the live copy); the row's fields that change."""
+    src.seek(0)
+    stored = save_encrypted(
+        storage=private_storage(),
+        name=f"documents/{row.public_id}.{secrets.token_hex(6)}.safe",
+        chunks=iter_file(src),
+        aad=row.aad,
+    )
+    return {"storage_name": stored.name, "segments": [], "sha256": stored.sha256, "size": stored.size}
+
+
+def _assemble(document: SubmissionDocument) -> str:
+    """A document made of photos: its pages' checked copies into one PDF in the sandbox's child (the disarm's
+    limits), scanned like any delivered copy, stored as the document's file; the pages' copies are deleted then.
+    A page that fails refuses the whole document, its note naming the page ("page 3: image_too_large"); nothing
+    of the PDF stays behind."""
+    pages = list(document.pages.order_by("number"))
+    with contextlib.ExitStack() as stack:
+        spooled = []
+        for page in pages:
+            plain = stack.enter_context(tempfile.TemporaryFile())
+            if not _page_spool(page, plain):
+                return _hold(document, reason="unreadable")
+            spooled.append((plain, page.rotation))
+        safe = stack.enter_context(tempfile.TemporaryFile())
+        outcome = assemble_isolated(pages=spooled, out=safe, limits=disarm_limits())
+        logger.info("document %s assembled: peak RSS %d MiB", document.public_id, outcome.peak_rss // 2**20)
+        if outcome.refused:
+            note = f"page {outcome.page}: {outcome.refused}" if outcome.page else outcome.refused
+            logger.warning("document %s refused (%s): %s", document.public_id, note, outcome.detail)
+            status = _refuse(document, reason=note, data={"peak_rss": outcome.peak_rss, "page": outcome.page})
+            for page in pages:
+                transaction.on_commit(page.discard)  # nobody gets the document: nor its pages
+            return status
+        scanned = clamd.scanner_configured()
+        if scanned:
+            try:
+                verdict = _scan(safe)
+            except clamd.ScannerUnavailable as error:
+                return _hold(document, reason=error.reason)
+            if verdict.infected:
+                # Pixels re-encoded by us cannot carry what clamd finds; if it does, nobody gets the document.
+                logger.error("document %s: the assembled PDF was flagged (%s)", document.public_id, verdict.signature)
+                return _refuse(document, reason="malware", data={})
+        elif settings.CLAMD_REQUIRED:
+            return _hold(document, reason="not_configured")
+        copy = _store_copy(document, safe)
+    status = ScanStatus.CLEAN if scanned else ScanStatus.UNSCANNED
+    finding = Finding(
+        status,
+        AuditAction.DOCUMENT_CLEARED,
+        data={"scanned": scanned, "pages": len(pages)},
+        fields={**copy, "mime_type": outcome.mime},
+    )
+    if not _finish(document, finding):
+        delete_quietly([copy["storage_name"]], what=f"document {document.public_id}")
+        return "gone"
+    # The PDF is what is delivered: the pages' copies go; their checksums stay for the receipt.
+    for page in pages:
+        page.discard()
+    DocumentPage.objects.filter(pk__in=[page.pk for page in pages]).update(storage_name="", segments=[])
+    return status
+
+
+def _page_spool(page: DocumentPage, out: IO[bytes]) -> bool:
+    """The page's checked copy, decrypted, into `out`; False (logged) when it cannot be read."""
+    try:
+        for chunk in page.open():
+            out.write(chunk)
+    except OSError as error:
+        logger.warning("page %s: reading the stored file failed with %s", page.public_id, errno_name(error))
+        return False
+    except DecryptionError:
+        logger.error("page %s: the stored file cannot be decrypted", page.public_id)
+        return False
+    out.flush()
+    return True
 
 
 def files_rescan(*, older_than_minutes: int = 2) -> int:

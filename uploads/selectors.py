@@ -2,13 +2,13 @@
 
 import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from core.queries import count_by
 from members.kvnr import kvnr_normalize
 from members.models import Member
 
-from .models import Draft, Submission, SubmissionDocument, SubmissionReason, Upload
+from .models import Draft, PhotoDocument, Submission, SubmissionDocument, SubmissionReason, Upload
 
 
 def draft_for_member(*, member: Member) -> Draft | None:
@@ -16,9 +16,15 @@ def draft_for_member(*, member: Member) -> Draft | None:
     return Draft.objects.select_related("reason").filter(member=member).first()
 
 
+def draft_photo_documents(*, draft: Draft) -> list[PhotoDocument]:
+    """The draft's documents made of photos, each with its pages in order (prefetched as `ordered_pages`)."""
+    pages = Prefetch("pages", queryset=Upload.objects.order_by("page_number", "id"), to_attr="ordered_pages")
+    return list(draft.photo_documents.prefetch_related(pages))
+
+
 def draft_uploads(*, draft: Draft) -> list[Upload]:
     """The draft's files, complete and unfinished, in the order they were added."""
-    return list(draft.uploads.all())
+    return list(draft.uploads.select_related("photo_document"))
 
 
 def draft_is_empty(*, draft: Draft) -> bool:

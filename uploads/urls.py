@@ -14,6 +14,7 @@ urlpatterns = [
     path("dateien/hochladen/", files.file_upload, name="file_upload"),
     path("dateien/<uuid:public_id>/", files.file_download, name="file_download"),
     path("dateien/<uuid:public_id>/entfernen/", files.file_delete, name="file_delete"),
+    path("dokumente/", files.photo_document_arrange, name="photo_document"),
     path("uploads/", tus.tus_collection, name="tus"),
     path("uploads/<uuid:public_id>/", tus.tus_upload, name="tus_upload"),
     path("pruefen/", transmission.review, name="review"),

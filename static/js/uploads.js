@@ -16,12 +16,14 @@
   var text = form.dataset;
   var chunkSize = parseInt(text.chunkSize, 10) || 2 * 1024 * 1024;
   var MAX_RETRIES = 40;
-  var numberFormat = new Intl.NumberFormat(document.documentElement.lang || "de", {
-    minimumFractionDigits: 1,
-    maximumFractionDigits: 1,
-  });
+  var language = document.documentElement.lang || "de";
+  var megabyteFormat = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  var kilobyteFormat = new Intl.NumberFormat(language, { maximumFractionDigits: 0 });
 
   form.querySelector("[data-fallback]").hidden = true;
+  // The native file button speaks the browser's language ("Choose Files"): the page's own labelled button
+  // stands in for it (the input stays focusable, only visually hidden).
+  dropzone.classList.add("is-enhanced");
   form.addEventListener("submit", function (event) {
     event.preventDefault();
   });
@@ -42,6 +44,17 @@
     startAll(event.dataTransfer.files);
   });
 
+  /* For the photo pages (js/photo_pages.js): upload one file with hooks for its progress, success and failure. */
+  window.PortalUploads = {
+    upload: function (file, hooks) {
+      var row = new Row(file, hooks);
+      row.start();
+      return row;
+    },
+    refresh: refreshFileList,
+    sizeText: sizeText,
+  };
+
   function startAll(files) {
     Array.prototype.forEach.call(files, function (file) {
       new Row(file).start();
@@ -52,8 +65,13 @@
     return ["tus", file.name, file.type, file.size, file.lastModified].join("|");
   }
 
-  function megabytes(bytes) {
-    return numberFormat.format(bytes / (1024 * 1024)) + " MB";
+  /* A size as a person reads it: KB below 1 MB (a 120 KB photo is not "0,1 MB"), MB above; localised. */
+  function sizeText(bytes) {
+    if (bytes < 1024 * 1024) {
+      var kilobytes = bytes > 0 ? Math.max(1, Math.round(bytes / 1024)) : 0;
+      return kilobyteFormat.format(kilobytes) + " KB";
+    }
+    return megabyteFormat.format(bytes / (1024 * 1024)) + " MB";
   }
 
   /* The server's message from a tus-js-client error, when the server sent one. */
@@ -103,8 +121,9 @@
     });
   }
 
-  function Row(file) {
+  function Row(file, hooks) {
     this.file = file;
+    this.hooks = hooks || {};
     this.key = fingerprint(file);
     this.row = document.createElement("li");
     this.row.className = "file upload-item";
@@ -160,12 +179,16 @@
         var match = /([0-9a-f-]{36})\/?$/.exec(self.upload.url || "");
         if (match) {
           self.row.dataset.uploadId = match[1];
+          self.uploadId = match[1];
           hideResumedServerRows();
         }
       },
       onProgress: function (sent, total) {
         self.state("uploading");
         self.progress(sent, total);
+        if (self.hooks.progress) {
+          self.hooks.progress(self.label.textContent);
+        }
       },
       onShouldRetry: function (error) {
         var status = statusOf(error);
@@ -198,7 +221,7 @@
     var percent = size ? Math.floor((sent / size) * 100) : 100;
     this.bar.value = percent;
     this.row.dataset.percent = String(percent);
-    this.label.textContent = percent + " % · " + megabytes(sent) + " " + text.msgOf + " " + megabytes(size);
+    this.label.textContent = percent + " % · " + sizeText(sent) + " " + text.msgOf + " " + sizeText(size);
   };
 
   Row.prototype.start = function () {
@@ -231,6 +254,8 @@
 
   Row.prototype.done = function () {
     var row = this.row;
+    var hooks = this.hooks;
+    var uploadId = this.uploadId;
     this.finish();
     this.bar.value = 100;
     this.state("done");
@@ -239,6 +264,9 @@
     refreshFileList(function () {
       row.remove();
     });
+    if (hooks.done) {
+      hooks.done(uploadId);
+    }
   };
 
   Row.prototype.fail = function (message) {
@@ -246,6 +274,9 @@
     this.finish();
     this.bar.hidden = true;
     this.state("error", this.file.name + ": " + message);
+    if (this.hooks.failed) {
+      this.hooks.failed(message);
+    }
     this.label.setAttribute("role", "alert");
     this.button.textContent = text.msgDismiss;
     this.button.className = "button button--secondary button--small upload-dismiss";
@@ -258,6 +289,9 @@
 
   Row.prototype.cancel = function () {
     var row = this.row;
+    if (this.hooks.cancelled) {
+      this.hooks.cancelled();
+    }
     this.finish();
     this.upload.abort(true).then(
       function () {

@@ -1,13 +1,15 @@
 """Writes of the uploads app, one module per subject; the public functions are importable from here.
 
 drafts (autosave, versions), receiving (tus and form uploads), documents (opening stored files, what staff may get),
-transmission (final, ends all PINs, receipt; case status), housekeeping (purges run by beat), retention (a
+photo_documents (photos of one paper document: their order, turn and name), transmission (final, ends all PINs,
+receipt; case status), housekeeping (purges run by beat), retention (a
 submission's documents deleted on schedule).
 """
 
 from .documents import document_ensure_deliverable, document_open, submission_ensure_deliverable, upload_open
 from .drafts import draft_autosave, draft_get_or_create
 from .housekeeping import drafts_purge_expired, uploads_purge_expired, uploads_purge_orphans
+from .photo_documents import photo_document_arrange
 from .receiving import (
     file_screen_enqueue,
     upload_append,
@@ -27,6 +29,7 @@ __all__ = [
     "draft_transmit",
     "drafts_purge_expired",
     "file_screen_enqueue",
+    "photo_document_arrange",
     "reference_generate",
     "submission_close",
     "submission_ensure_deliverable",

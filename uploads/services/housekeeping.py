@@ -14,7 +14,7 @@ from core import storage as stored_files
 from pins.selectors import pins_of_outer_member_ending_after
 
 from ..constants import UploadStatus
-from ..models import Draft, QuarantinedFile, SubmissionDocument, Upload
+from ..models import DocumentPage, Draft, QuarantinedFile, SubmissionDocument, Upload
 from ._storage import upload_discard_unfinished
 
 
@@ -78,11 +78,13 @@ def uploads_purge_orphans(*, now: datetime.datetime | None = None) -> int:
 
 
 def _listed_names(public_id: str) -> set[str]:
-    """The stored names a row still needs for this uuid (upload, transmitted document or quarantined file)."""
+    """The stored names a row still needs for this uuid (upload, transmitted document, a page of one waiting for
+    its PDF, or quarantined file)."""
     try:
         rows = [
             *Upload.objects.filter(public_id=public_id),
             *SubmissionDocument.objects.filter(public_id=public_id),
+            *DocumentPage.objects.filter(public_id=public_id),
             *QuarantinedFile.objects.filter(public_id=public_id),
         ]
     except (ValueError, ValidationError):

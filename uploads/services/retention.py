@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.constants import AuditAction
 from audit.services import Actor, audit_record
 
-from ..models import Submission, SubmissionDocument
+from ..models import DocumentPage, Submission, SubmissionDocument
 
 # Submissions looked at per query; each one is deleted in its own transaction.
 FORGET_BATCH_SIZE = 100
@@ -50,6 +50,9 @@ def submission_forget(*, submission_id: int, now: datetime.datetime | None = Non
             return False
         documents = list(SubmissionDocument.objects.select_for_update().filter(submission=submission))
         SubmissionDocument.objects.filter(submission=submission).update(storage_name="", segments=[])
+        # Pages of a document made of photos whose PDF was never assembled still have their copies.
+        pages = list(DocumentPage.objects.filter(document__submission=submission).exclude(storage_name=""))
+        DocumentPage.objects.filter(pk__in=[page.pk for page in pages]).update(storage_name="", segments=[])
         # A submission is immutable through save(); forgetting is the one write that empties its content.
         Submission.objects.filter(pk=submission.pk).update(message="", contact_changes={}, documents_deleted_at=now)
         audit_record(
@@ -60,8 +63,8 @@ def submission_forget(*, submission_id: int, now: datetime.datetime | None = Non
         )
     # After the commit: the rows no longer list these names, so a file whose removal failed (storage away) is
     # an orphan the purge (uploads_purge_orphans) removes later.
-    for document in documents:
-        document.discard()
+    for stored in [*documents, *pages]:
+        stored.discard()
     return True
 
 

@@ -15,7 +15,9 @@ from pins.services import pin_invalidate_all
 
 from ..constants import REFERENCE_ALPHABET, REFERENCE_PREFIX, SCAN_REFUSED, ScanStatus, SubmissionStatus
 from ..exceptions import TransmitError
-from ..models import Draft, Submission, SubmissionDocument, Upload
+from ..models import DocumentPage, Draft, Submission, SubmissionDocument, Upload
+from . import receiving
+from .photo_documents import photo_document_file_name
 from .retention import submission_close
 
 # A reference has 40 random bits: a clash is rare, several in a row mean something else is wrong.
@@ -56,13 +58,15 @@ def _transmit_check(draft: Draft, uploads: list[Upload]) -> None:
                 "Mindestens eine Datei ist noch nicht vollständig hochgeladen. Bitte setzen Sie den Upload fort oder löschen Sie die Datei."
             )
         )
-    refused = [upload.name for upload in uploads if upload.scan_status in SCAN_REFUSED]
+    refused = [_file_label(upload) for upload in uploads if upload.scan_status in SCAN_REFUSED]
     if refused:
         raise TransmitError(
             _("Bitte entfernen Sie zuerst diese Dateien, die wir nicht annehmen konnten: %(names)s")
             % {"names": ", ".join(refused)}
         )
-    if any(upload.scan_status == ScanStatus.PENDING for upload in uploads):
+    # A page is assembled from its disarmed copy: it waits for the check, also while the scanner is away.
+    waiting = [u for u in uploads if u.scan_status == ScanStatus.PENDING or (u.photo_document_id and u.is_checking)]
+    if waiting:
         raise TransmitError(
             _("Ihre Dateien werden gerade noch geprüft. Bitte warten Sie einen Moment und senden Sie dann erneut.")
         )
@@ -70,6 +74,39 @@ def _transmit_check(draft: Draft, uploads: list[Upload]) -> None:
         raise TransmitError(
             _("Bitte hängen Sie ein Dokument an, schreiben Sie eine Nachricht oder ändern Sie Ihre Kontaktdaten.")
         )
+
+
+def _file_label(upload: Upload) -> str:
+    """How the member knows a file: its name, or for a page of a document made of photos its document and page."""
+    if upload.photo_document_id is None:
+        return upload.name
+    return _("„%(document)s“, Seite %(page)s") % {"document": upload.photo_document.title, "page": upload.page_number}
+
+
+def _photo_documents_create(submission: Submission, pages: list[Upload]) -> None:
+    """One document per document made of photos, its pages listed in the member's order; its PDF does not exist
+    yet: the worker assembles it from the pages' checked copies (uploads.screening) once this commits."""
+    by_document: dict[int, list[Upload]] = {}
+    for page in sorted(pages, key=lambda upload: (upload.photo_document_id, upload.page_number, upload.pk)):
+        by_document.setdefault(page.photo_document_id, []).append(page)
+    for group in by_document.values():
+        document = SubmissionDocument.objects.create(
+            submission=submission,
+            name=photo_document_file_name(document=group[0].photo_document),
+            mime_type="application/pdf",
+            scan_status=ScanStatus.PENDING,
+        )
+        DocumentPage.objects.bulk_create(
+            DocumentPage(
+                document=document,
+                number=number,
+                rotation=page.rotation,
+                sent_sha256=page.sent_sha256 or page.sha256,
+                **page.shared_with(DocumentPage),
+            )
+            for number, page in enumerate(group, start=1)
+        )
+        receiving._screen_on_commit(document)
 
 
 def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission:
@@ -93,8 +130,9 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
                 return existing
             raise TransmitError(_("Es gibt keinen Entwurf zum Übermitteln."))
         # Locked, so that the worker cannot swap a file for its disarmed copy while it moves to the submission.
-        uploads = list(locked.uploads.select_for_update(of=("self",)))
+        uploads = list(locked.uploads.select_for_update(of=("self",)).select_related("photo_document"))
         _transmit_check(locked, uploads)
+        pages = [upload for upload in uploads if upload.photo_document_id]
         submission = _submission_create(
             member=locked.member,
             draft_public_id=locked.public_id,
@@ -106,8 +144,11 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
         )
         # Same uuid, same encrypted file, same scan state.
         SubmissionDocument.objects.bulk_create(
-            SubmissionDocument(submission=submission, **upload.shared_with(SubmissionDocument)) for upload in uploads
+            SubmissionDocument(submission=submission, **upload.shared_with(SubmissionDocument))
+            for upload in uploads
+            if not upload.photo_document_id
         )
+        _photo_documents_create(submission, pages)
         pin_invalidate_all(member=locked.member, reason=EndReason.TRANSMITTED, actor=actor)
         _submission_audit(submission, action=AuditAction.SUBMISSION_TRANSMITTED, actor=actor, documents=len(uploads))
         # The files now belong to the submission's documents (same uuid, same encrypted file).

@@ -4,7 +4,7 @@ uploads.urls routes to the modules; the names are importable from here too.
 """
 
 from .draft import draft_autosave_view, draft_edit
-from .files import file_delete, file_download, file_list, file_states, file_upload
+from .files import file_delete, file_download, file_list, file_states, file_upload, photo_document_arrange
 from .transmission import RECEIPT_COOKIE, done, receipt, review, transmit
 from .tus import tus_collection, tus_upload
 
@@ -18,6 +18,7 @@ __all__ = [
     "file_list",
     "file_states",
     "file_upload",
+    "photo_document_arrange",
     "receipt",
     "review",
     "transmit",

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
@@ -54,12 +55,30 @@ def _draft_context(request: HttpRequest, draft: Draft, form: DraftForm | None = 
         if not upload.is_complete and upload.fingerprint
     ]
     form = form or DraftForm(instance=draft, initial={"version": draft.version})
+    photo_documents = [
+        {
+            "key": str(document.public_id),
+            "title": document.title,
+            "pages": [
+                {
+                    "id": str(page.public_id),
+                    "name": page.name,
+                    "rotation": page.rotation,
+                    "url": reverse("uploads:file_download", args=[page.public_id]),
+                }
+                for page in document.ordered_pages
+            ],
+        }
+        for document in selectors.draft_photo_documents(draft=draft)
+    ]
     return {
         "draft": draft,
         "form": form,
         "errors": error_list(form) if form.is_bound else [],
         "uploads": uploads,
         "resumable": resumable,
+        "photo_documents": photo_documents,
+        "reasons": selectors.reason_list(),
         "chunk_size": settings.UPLOAD_CHUNK_SIZE,
         "max_file_mb": settings.UPLOAD_MAX_FILE_SIZE // 2**20,
         "max_draft_mb": settings.UPLOAD_MAX_DRAFT_SIZE // 2**20,

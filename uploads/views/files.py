@@ -1,6 +1,9 @@
 """The draft's files without the tus protocol: the list and check states for the page script, the plain upload
 form, download and removal."""
 
+import json
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -17,7 +20,7 @@ from .. import selectors, services
 from ..constants import SCAN_REFUSED
 from ..exceptions import FileTooLarge, UploadError
 from ..files import name_sanitize
-from ._common import member_actor, member_api, member_draft, to_draft
+from ._common import json_message, member_actor, member_api, member_draft, to_draft
 
 # The multipart envelope adds a little to the file; a body announced beyond the limit plus this cannot fit.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -107,3 +110,40 @@ def file_delete(request: HttpRequest, public_id) -> HttpResponse:
         raise Http404
     services.upload_delete(upload=upload, actor=member_actor(request))
     return to_draft(request, success=_("%(name)s wurde entfernt.") % {"name": upload.name})
+
+
+def _arrangement(request: HttpRequest) -> tuple[uuid.UUID, str, list[tuple[uuid.UUID, int]]]:
+    """The posted arrangement of a document made of photos; ValueError when it is not one."""
+    data = json.loads(request.body)
+    pages = data.get("pages")
+    if not isinstance(pages, list) or len(pages) > settings.UPLOAD_MAX_DRAFT_FILES:
+        raise ValueError("pages")
+    title = data.get("title", "")
+    if not isinstance(title, str):
+        raise ValueError("title")
+    arranged = []
+    for page in pages:
+        rotation = page.get("rotation", 0) if isinstance(page, dict) else None
+        if not isinstance(rotation, int) or isinstance(rotation, bool):
+            raise ValueError("rotation")
+        arranged.append((uuid.UUID(str(page.get("id")), version=4), rotation))
+    return uuid.UUID(str(data.get("key")), version=4), title, arranged
+
+
+@require_POST
+@csrf_protect
+@member_api
+def photo_document_arrange(request: HttpRequest) -> HttpResponse:
+    """The page script's arrangement of a document made of photos (JSON: key, title, pages [{id, rotation}]):
+    saved as a whole each time; the answer names the document as it will be sent."""
+    try:
+        key, title, pages = _arrangement(request)
+    except (ValueError, TypeError, AttributeError):
+        return json_message(_("Die Angaben zu den Seiten sind ungültig."), status=400)
+    try:
+        document = services.photo_document_arrange(
+            draft=member_draft(request), key=key, title=title, pages=pages, actor=member_actor(request)
+        )
+    except UploadError as error:
+        return json_message(error.message, status=error.status)
+    return json_message("", status=200, title=document.title if document else "", pages=len(pages))

@@ -1,0 +1,346 @@
+/* Photos of one paper document: the member takes ("Foto aufnehmen", the phone's camera through the file input's
+   capture attribute) or chooses photos page after page; each is made smaller on the phone where the browser can
+   (long edge 2,000 px, JPEG quality 0.8, turned upright from its EXIF orientation) and uploaded through tus like
+   any file (js/uploads.js); the pages show as thumbnails with buttons to move, turn and remove them, every change
+   is announced (aria-live) and the whole arrangement is saved on the server (uploads:photo_document), which
+   assembles one PDF after transmission. Without JavaScript the section stays hidden and photos are plain files. */
+(function () {
+  "use strict";
+  var composer = document.getElementById("photo-composer");
+  if (!composer || !window.PortalUploads || !window.fetch || !window.Portal) {
+    return;
+  }
+  var text = composer.dataset;
+  var list = document.getElementById("photo-pages");
+  var empty = document.getElementById("photo-pages-empty");
+  var status = document.getElementById("photo-status");
+  var title = document.getElementById("photo-title");
+  var newButton = document.getElementById("photo-new");
+  var LONG_EDGE = 2000;
+  var QUALITY = 0.8;
+  var THUMB = 240;
+  var pages = [];
+  var key = null;
+  var saving = Promise.resolve();
+  var titleTimer = null;
+
+  function format(message, values) {
+    return message.replace(/%\((\w+)\)s/g, function (_match, name) {
+      return String(values[name]);
+    });
+  }
+
+  function announce(message) {
+    status.textContent = message;
+  }
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) {
+      return (b + 256).toString(16).slice(1);
+    });
+    return [hex.slice(0, 4), hex.slice(4, 6), hex.slice(6, 8), hex.slice(8, 10), hex.slice(10)]
+      .map(function (part) {
+        return part.join("");
+      })
+      .join("-");
+  }
+
+  /* The photo made smaller and upright where the browser can; the original when it cannot (HEIC in most
+     browsers, an old browser, a photo already small). Resolves to {file, thumb}. */
+  function prepare(file) {
+    if (!window.createImageBitmap || !document.createElement("canvas").toBlob) {
+      return Promise.resolve({ file: file, thumb: "" });
+    }
+    return window
+      .createImageBitmap(file, { imageOrientation: "from-image" })
+      .then(function (bitmap) {
+        var scale = Math.min(1, LONG_EDGE / Math.max(bitmap.width, bitmap.height));
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.round(bitmap.width * scale);
+        canvas.height = Math.round(bitmap.height * scale);
+        canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        var thumbScale = Math.min(1, THUMB / Math.max(canvas.width, canvas.height));
+        var small = document.createElement("canvas");
+        small.width = Math.max(1, Math.round(canvas.width * thumbScale));
+        small.height = Math.max(1, Math.round(canvas.height * thumbScale));
+        small.getContext("2d").drawImage(canvas, 0, 0, small.width, small.height);
+        var thumb = small.toDataURL("image/jpeg", 0.7);
+        if (bitmap.close) {
+          bitmap.close();
+        }
+        return new Promise(function (resolve) {
+          canvas.toBlob(
+            function (blob) {
+              if (!blob || (scale === 1 && blob.size >= file.size)) {
+                resolve({ file: file, thumb: thumb }); // nothing gained: keep the original
+                return;
+              }
+              var name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
+              resolve({ file: new File([blob], name, { type: "image/jpeg", lastModified: file.lastModified }), thumb: thumb });
+            },
+            "image/jpeg",
+            QUALITY
+          );
+        });
+      })
+      .catch(function () {
+        return { file: file, thumb: "" };
+      });
+  }
+
+  /* The server keeps the whole arrangement; each save waits for the one before, so they arrive in order. */
+  function save(announceSaved) {
+    if (!key) {
+      key = newKey();
+    }
+    var body = JSON.stringify({
+      key: key,
+      title: title.value,
+      pages: pages
+        .filter(function (page) {
+          return page.id;
+        })
+        .map(function (page) {
+          return { id: page.id, rotation: page.rotation };
+        }),
+    });
+    saving = saving.then(function () {
+      return fetch(text.url, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: window.Portal.withCsrf({ "Content-Type": "application/json", Accept: "application/json" }),
+      })
+        .then(function (response) {
+          return response.json().then(function (data) {
+            if (!response.ok) {
+              announce(data.message || text.msgFailed);
+              return;
+            }
+            if (announceSaved) {
+              announce(text.msgSaved);
+            }
+            window.PortalUploads.refresh();
+          });
+        })
+        .catch(function () {
+          announce(text.msgFailed);
+        });
+    });
+    return saving;
+  }
+
+  function button(label, pageNumber, className, action) {
+    var element = document.createElement("button");
+    element.type = "button";
+    element.className = "button button--secondary button--small " + className;
+    element.textContent = label;
+    var hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = ": " + format(text.msgPage, { page: pageNumber, count: pages.length });
+    element.append(hidden);
+    element.addEventListener("click", action);
+    return element;
+  }
+
+  function render(focus) {
+    list.textContent = "";
+    empty.hidden = pages.length > 0;
+    newButton.hidden = pages.length === 0;
+    pages.forEach(function (page, index) {
+      var number = index + 1;
+      var item = document.createElement("li");
+      item.className = "page";
+      item.dataset.pageId = page.id || "";
+      item.dataset.rotation = String(page.rotation);
+      var frame = document.createElement("div");
+      frame.className = "page__frame";
+      var image = document.createElement("img");
+      image.className = "page__thumb";
+      image.alt = format(text.msgThumb, { page: number });
+      if (page.thumb || page.url) {
+        image.src = page.thumb || page.url;
+      }
+      image.style.transform = "rotate(" + page.rotation + "deg)";
+      frame.append(image);
+      var body = document.createElement("div");
+      body.className = "page__body";
+      var heading = document.createElement("p");
+      heading.className = "page__title";
+      heading.textContent = format(text.msgPage, { page: number, count: pages.length });
+      if (page.rotation) {
+        heading.textContent += " · " + format(text.msgTurned, { degrees: page.rotation });
+      }
+      var state = document.createElement("p");
+      state.className = "page__state";
+      state.textContent = page.state;
+      page.stateNode = state;
+      var buttons = document.createElement("div");
+      buttons.className = "page__buttons";
+      var earlier = button(text.msgEarlier, number, "page-earlier", function () {
+        move(index, -1);
+      });
+      earlier.disabled = index === 0;
+      var later = button(text.msgLater, number, "page-later", function () {
+        move(index, 1);
+      });
+      later.disabled = index === pages.length - 1;
+      var turn = button(text.msgTurn, number, "page-turn", function () {
+        rotate(index);
+      });
+      var remove = button(text.msgRemove, number, "page-remove", function () {
+        drop(index);
+      });
+      buttons.append(earlier, later, turn, remove);
+      body.append(heading, state);
+      item.append(frame, body, buttons);
+      list.append(item);
+      if (focus && focus.index === index) {
+        var target = item.querySelector("." + focus.button + ":not(:disabled)") || item.querySelector(".page-turn");
+        target.focus();
+      }
+    });
+  }
+
+  function move(index, step) {
+    var to = index + step;
+    if (to < 0 || to >= pages.length) {
+      return;
+    }
+    var page = pages.splice(index, 1)[0];
+    pages.splice(to, 0, page);
+    render({ index: to, button: step < 0 ? "page-earlier" : "page-later" });
+    announce(format(text.msgMoved, { page: to + 1, count: pages.length }));
+    save(false);
+  }
+
+  function rotate(index) {
+    var page = pages[index];
+    page.rotation = (page.rotation + 90) % 360;
+    render({ index: index, button: "page-turn" });
+    announce(format(text.msgRotated, { page: index + 1, degrees: page.rotation }));
+    save(false);
+  }
+
+  function drop(index) {
+    var page = pages.splice(index, 1)[0];
+    if (page.row && !page.id) {
+      page.row.cancel();
+    } else if (page.id) {
+      fetch(text.tus + page.id + "/", {
+        method: "DELETE",
+        credentials: "same-origin",
+        headers: window.Portal.withCsrf({ "Tus-Resumable": "1.0.0" }),
+      }).then(function () {
+        window.PortalUploads.refresh();
+      });
+    }
+    render(pages.length ? { index: Math.min(index, pages.length - 1), button: "page-remove" } : null);
+    if (!pages.length) {
+      title.focus();
+    }
+    var removed = [text.msgRemovedAll, text.msgRemovedOne][pages.length] || text.msgRemoved;
+    announce(format(removed, { page: index + 1, count: pages.length }));
+    save(false);
+  }
+
+  function setState(page, message) {
+    page.state = message;
+    if (page.stateNode) {
+      page.stateNode.textContent = message;
+    }
+  }
+
+  function add(file) {
+    var page = { id: "", rotation: 0, thumb: "", state: text.msgPreparing, row: null };
+    pages.push(page);
+    render();
+    announce(format(text.msgAdded, { page: pages.length }));
+    return prepare(file).then(function (prepared) {
+      if (pages.indexOf(page) < 0) {
+        return; // removed while it was being prepared
+      }
+      page.thumb = prepared.thumb;
+      render();
+      page.row = window.PortalUploads.upload(prepared.file, {
+        progress: function (message) {
+          setState(page, message);
+        },
+        done: function (uploadId) {
+          page.id = uploadId;
+          setState(page, text.msgUploaded);
+          var item = list.children[pages.indexOf(page)];
+          if (item) {
+            item.dataset.pageId = uploadId;
+          }
+          if (pages.indexOf(page) >= 0) {
+            save(false);
+          }
+        },
+        failed: function (message) {
+          setState(page, message);
+        },
+        cancelled: function () {
+          var at = pages.indexOf(page);
+          if (at >= 0) {
+            pages.splice(at, 1);
+            render();
+          }
+        },
+      });
+    });
+  }
+
+  function addAll(input) {
+    var files = Array.prototype.slice.call(input.files);
+    input.value = "";
+    // One after the other, so the pages keep the order in which they were taken or chosen.
+    files.reduce(function (previous, file) {
+      return previous.then(function () {
+        return add(file);
+      });
+    }, Promise.resolve());
+  }
+
+  document.getElementById("photo-camera").addEventListener("change", function (event) {
+    addAll(event.target);
+  });
+  document.getElementById("photo-choose").addEventListener("change", function (event) {
+    addAll(event.target);
+  });
+  title.addEventListener("input", function () {
+    window.clearTimeout(titleTimer);
+    titleTimer = window.setTimeout(function () {
+      if (pages.some(function (page) { return page.id; })) {
+        save(false);
+      }
+    }, 600);
+  });
+  newButton.addEventListener("click", function () {
+    pages = [];
+    key = null;
+    title.value = "";
+    render();
+    title.focus();
+  });
+
+  // After a reload: the latest document made of photos comes back with its pages, as the server has them.
+  var known = JSON.parse(document.getElementById("photo-documents").textContent || "[]");
+  if (known.length) {
+    var latest = known[known.length - 1];
+    key = latest.key;
+    title.value = latest.title;
+    pages = latest.pages.map(function (page) {
+      return { id: page.id, rotation: page.rotation, url: page.url, thumb: "", state: page.name, row: null };
+    });
+  }
+  composer.hidden = false;
+  render();
+})();
