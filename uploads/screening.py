@@ -32,7 +32,7 @@ from scanning.sandbox import Limits, Outcome, disarm_isolated
 from .constants import SCAN_WAITING, ScanStatus
 from .exceptions import UploadError
 from .models import QuarantinedFile, SubmissionDocument, Upload
-from .services import document_open, file_screen_enqueue, upload_open
+from .services import document_open, document_render_enqueue, file_screen_enqueue, upload_open
 
 logger = logging.getLogger(__name__)
 # The rows whose stored file the worker checks; each states what the check needs of it (ScanState).
@@ -233,6 +233,8 @@ def _screen(row: Upload | SubmissionDocument) -> str:
         return "gone"
     if row.storage_name != stored.name:
         row.discard()  # `row` still names what the member sent
+    if isinstance(row, SubmissionDocument):
+        document_render_enqueue(document_id=row.pk)  # deliverable now: the case worker's viewer gets its pages
     return status
 
 
