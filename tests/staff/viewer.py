@@ -6,6 +6,8 @@ height > width for portrait pages, and the numbers 1..N. `rendered_pages` is the
 (uploads.selectors.document_page_images), for tests without a browser.
 """
 
+import time
+
 from django.urls import reverse
 
 from uploads.selectors import document_page_images
@@ -15,6 +17,15 @@ def viewer_url(document) -> str:
     return reverse("staff:viewer", args=[document.submission.reference, document.public_id])
 
 
+def image_loaded(page, selector: str = "#viewer-image", *, seconds: float = 15) -> None:
+    """Wait until the image has loaded (polled with evaluate: the pages' CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + seconds
+    script = f"document.querySelector({selector!r}) && document.querySelector({selector!r}).naturalWidth > 0"
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"{selector} did not load"
+        time.sleep(0.05)
+
+
 def viewer_pages(page, document, *, limit: int = 50) -> list[tuple[int, int, int]]:
     """(page number, image width, image height) of every page the viewer shows, following its next link."""
     page.goto(viewer_url(document))
@@ -22,7 +33,7 @@ def viewer_pages(page, document, *, limit: int = 50) -> list[tuple[int, int, int
     for _ in range(limit):
         image = page.locator("#viewer-image")
         image.wait_for()
-        page.wait_for_function("document.querySelector('#viewer-image').complete")
+        image_loaded(page)
         size = image.evaluate("img => [Number(img.dataset.page), img.naturalWidth, img.naturalHeight]")
         seen.append(tuple(size))
         if page.locator("#viewer-next").count() == 0:
