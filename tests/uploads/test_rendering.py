@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 import time_machine
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
 from core.storage import list_files, private_storage
@@ -121,3 +122,16 @@ def test_retention_deletes_the_renders_with_their_documents(member, settings):
     # A late task for the forgotten document renders nothing again.
     assert document_render(document_id=document.pk) == "skipped"
     assert _renders() == []
+
+
+def test_the_orphan_purge_keeps_listed_renders_and_removes_the_rest(member, settings):
+    document = _document(member)
+    document_render(document_id=document.pk)
+    listed = sorted(_renders())
+    orphan = f"renders/{document.public_id}/dead0000beef/image-1"
+    storages["default"].save(orphan, ContentFile(b"left by a worker that died"))
+    later = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(
+        minutes=settings.UPLOAD_ORPHAN_GRACE_MINUTES + 5
+    )
+    assert services.uploads_purge_orphans(now=later) == 1
+    assert sorted(_renders()) == listed
