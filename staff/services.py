@@ -22,7 +22,7 @@ from letters.models import LetterRequest
 from letters.services import letter_request_create
 from members.models import Member
 from members.services import member_lock
-from uploads.models import DocumentPage, DocumentRender, Submission, SubmissionDocument
+from uploads.models import RenderedPage, DocumentRender, Submission, SubmissionDocument
 from uploads.selectors import document_page_get, document_page_images, document_render_get
 from uploads.services import (
     document_ensure_deliverable,
@@ -242,12 +242,12 @@ class DocumentView:
     is not shown), its page images, the page asked for (1-based, within the pages) and that page's text."""
 
     render: DocumentRender | None
-    pages: list[DocumentPage]
+    pages: list[RenderedPage]
     number: int
     text: str
 
     @property
-    def page(self) -> DocumentPage | None:
+    def page(self) -> RenderedPage | None:
         return self.pages[self.number - 1] if self.pages else None
 
 
@@ -268,7 +268,7 @@ def submission_document_view(
     number = min(max(number, 1), len(pages)) if pages else 1
     text = ""
     if pages:
-        text_file = document_page_get(document=document, kind=DocumentPage.Kind.TEXT, number=number)
+        text_file = document_page_get(document=document, kind=RenderedPage.Kind.TEXT, number=number)
         text = document_page_read(page=text_file).decode("utf-8", "replace") if text_file else ""
     submission = document.submission
     audit_record(
@@ -281,7 +281,7 @@ def submission_document_view(
     return DocumentView(render=render, pages=pages, number=number, text=text)
 
 
-def submission_document_page(*, document: SubmissionDocument, kind: str, number: int) -> tuple[DocumentPage, bytes]:
+def submission_document_page(*, document: SubmissionDocument, kind: str, number: int) -> tuple[RenderedPage, bytes]:
     """A page image or the thumbnail of a deliverable document for the viewer (the page view was audited);
     Http404-worthy LookupError when there is no such page. Raises DocumentNotReady / FileUnavailable as above."""
     document_ensure_deliverable(document=document)

@@ -16,7 +16,7 @@ from core.http import attachment_response, private_response, staff_view
 from core.net import client_ip
 from core.search_token import SEARCH_PARAM, search_token_read, search_token_store
 from uploads.exceptions import DocumentNotReady, FileUnavailable
-from uploads.models import DocumentPage, Draft, Submission
+from uploads.models import RenderedPage, Draft, Submission
 from uploads.selectors import (
     submission_document_get,
     submission_documents,
@@ -246,11 +246,11 @@ def _image(request: HttpRequest, reference: str, document_id, *, kind: str, numb
 @staff_view(VIEW_PERMISSION)
 def document_page_image(request: HttpRequest, reference: str, document_id, number: int) -> HttpResponse:
     """A rendered page's image for the viewer page (which audited the view): no-store, through Django only."""
-    return _image(request, reference, document_id, kind=DocumentPage.Kind.IMAGE, number=number)
+    return _image(request, reference, document_id, kind=RenderedPage.Kind.IMAGE, number=number)
 
 
 @require_GET
 @staff_view(VIEW_PERMISSION)
 def document_thumbnail(request: HttpRequest, reference: str, document_id) -> HttpResponse:
     """The first page's thumbnail (160 px wide) for the inbox row; no-store."""
-    return _image(request, reference, document_id, kind=DocumentPage.Kind.THUMBNAIL, number=1)
+    return _image(request, reference, document_id, kind=RenderedPage.Kind.THUMBNAIL, number=1)

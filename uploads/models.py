@@ -302,7 +302,7 @@ class QuarantinedFile(MemberFile):
 
 class DocumentRender(models.Model):
     """The case worker's view of a deliverable document, rendered once by the worker (uploads.rendering): its
-    pages as images with their text (DocumentPage), or why it is not shown in the browser (too many pages, a page
+    pages as images with their text (RenderedPage), or why it is not shown in the browser (too many pages, a page
     too large, too complex, unreadable). No row yet: not rendered (the viewer asks the worker for it)."""
 
     document = models.OneToOneField(SubmissionDocument, on_delete=models.CASCADE, related_name="render")
@@ -318,7 +318,7 @@ class DocumentRender(models.Model):
         return f"{self.document_id}: {self.refused or self.page_count}"
 
 
-class DocumentPage(EncryptedFile):
+class RenderedPage(EncryptedFile):
     """One stored file of a document's view: a page's image, its text, or the thumbnail of its first page; kept
     encrypted beside the document (renders/<document uuid>/...) and deleted with its documents (retention)."""
 

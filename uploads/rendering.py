@@ -1,5 +1,5 @@
 """The worker's rendering of a deliverable document for the case worker's viewer: its pages as images with their
-text, and a thumbnail of the first page, each stored encrypted beside the document (DocumentPage).
+text, and a thumbnail of the first page, each stored encrypted beside the document (RenderedPage).
 
 Runs only in the Celery worker (uploads.tasks.render_document, by id): the decrypted disarmed copy is spooled to a
 temporary file and rendered in a limited child (scanning.render: the disarm's memory, CPU and wall limits, a page
@@ -21,7 +21,7 @@ from core.storage import delete_quietly, private_storage
 from scanning.render import RenderLimits, RenderOutcome, render_isolated
 
 from .exceptions import UploadError
-from .models import DocumentPage, DocumentRender, Submission, SubmissionDocument
+from .models import RenderedPage, DocumentRender, Submission, SubmissionDocument
 from .services import document_open
 
 logger = logging.getLogger(__name__)
@@ -47,18 +47,18 @@ def _renderable(document_id: int) -> SubmissionDocument | None:
     return document
 
 
-def _store(document: SubmissionDocument, outcome: RenderOutcome, out_dir: Path) -> list[DocumentPage]:
+def _store(document: SubmissionDocument, outcome: RenderOutcome, out_dir: Path) -> list[RenderedPage]:
     """Encrypt every file the child wrote, each under its own row's uuid; the rows are not saved yet."""
     prefix = f"renders/{document.public_id}/{secrets.token_hex(6)}/"
-    wanted = [(DocumentPage.Kind.IMAGE, page["number"], page["image"], page) for page in outcome.pages]
-    wanted += [(DocumentPage.Kind.TEXT, page["number"], page["text"], page) for page in outcome.pages]
+    wanted = [(RenderedPage.Kind.IMAGE, page["number"], page["image"], page) for page in outcome.pages]
+    wanted += [(RenderedPage.Kind.TEXT, page["number"], page["text"], page) for page in outcome.pages]
     if outcome.thumbnail:
-        wanted.append((DocumentPage.Kind.THUMBNAIL, 1, outcome.thumbnail["image"], outcome.thumbnail))
-    rows: list[DocumentPage] = []
+        wanted.append((RenderedPage.Kind.THUMBNAIL, 1, outcome.thumbnail["image"], outcome.thumbnail))
+    rows: list[RenderedPage] = []
     try:
         for kind, number, filename, info in wanted:
-            is_text = kind == DocumentPage.Kind.TEXT
-            row = DocumentPage(
+            is_text = kind == RenderedPage.Kind.TEXT
+            row = RenderedPage(
                 kind=kind,
                 number=number,
                 mime_type="text/plain; charset=utf-8" if is_text else info["mime"],
@@ -77,7 +77,7 @@ def _store(document: SubmissionDocument, outcome: RenderOutcome, out_dir: Path) 
     return rows
 
 
-def _record(document: SubmissionDocument, *, refused: str = "", rows: list[DocumentPage] = ()) -> bool:
+def _record(document: SubmissionDocument, *, refused: str = "", rows: list[RenderedPage] = ()) -> bool:
     """Write the render row and its pages if the document is still deliverable and has none yet."""
     try:
         with transaction.atomic():
@@ -87,11 +87,11 @@ def _record(document: SubmissionDocument, *, refused: str = "", rows: list[Docum
             if Submission.objects.filter(pk=document.submission_id, documents_deleted_at__isnull=False).exists():
                 return False
             render = DocumentRender.objects.create(
-                document=locked, refused=refused, page_count=sum(r.kind == DocumentPage.Kind.IMAGE for r in rows)
+                document=locked, refused=refused, page_count=sum(r.kind == RenderedPage.Kind.IMAGE for r in rows)
             )
             for row in rows:
                 row.render = render
-            DocumentPage.objects.bulk_create(rows)
+            RenderedPage.objects.bulk_create(rows)
     except IntegrityError:
         return False  # another run rendered it first
     return True

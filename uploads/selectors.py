@@ -8,7 +8,7 @@ from core.queries import count_by
 from members.kvnr import kvnr_normalize
 from members.models import Member
 
-from .models import DocumentPage, DocumentRender, Draft, Submission, SubmissionDocument, SubmissionReason, Upload
+from .models import RenderedPage, DocumentRender, Draft, Submission, SubmissionDocument, SubmissionReason, Upload
 
 
 def draft_for_member(*, member: Member) -> Draft | None:
@@ -119,24 +119,24 @@ def document_render_get(*, document: SubmissionDocument) -> DocumentRender | Non
     return DocumentRender.objects.filter(document=document).first()
 
 
-def document_page_images(*, document: SubmissionDocument) -> list[DocumentPage]:
+def document_page_images(*, document: SubmissionDocument) -> list[RenderedPage]:
     """The rendered page images of a document in page order, with their sizes in pixels (upright as shown: a
     portrait page is taller than wide); empty while not rendered or not renderable. What the viewer shows."""
-    return list(DocumentPage.objects.filter(render__document=document, kind=DocumentPage.Kind.IMAGE).order_by("number"))
+    return list(RenderedPage.objects.filter(render__document=document, kind=RenderedPage.Kind.IMAGE).order_by("number"))
 
 
-def document_page_get(*, document: SubmissionDocument, kind: str, number: int) -> DocumentPage | None:
+def document_page_get(*, document: SubmissionDocument, kind: str, number: int) -> RenderedPage | None:
     """One stored file of the document's render: a page's image or text, or the thumbnail (number 1)."""
-    return DocumentPage.objects.filter(render__document=document, kind=kind, number=number).first()
+    return RenderedPage.objects.filter(render__document=document, kind=kind, number=number).first()
 
 
-def submission_thumbnails(*, submissions) -> dict[int, DocumentPage]:
+def submission_thumbnails(*, submissions) -> dict[int, RenderedPage]:
     """{submission id: the thumbnail of its first rendered document's first page} for an inbox page (one query);
     submissions with no rendered document are missing."""
-    thumbnails: dict[int, DocumentPage] = {}
+    thumbnails: dict[int, RenderedPage] = {}
     rows = (
-        DocumentPage.objects.filter(
-            kind=DocumentPage.Kind.THUMBNAIL,
+        RenderedPage.objects.filter(
+            kind=RenderedPage.Kind.THUMBNAIL,
             render__document__submission__in=[submission.pk for submission in submissions],
             render__document__submission__documents_deleted_at__isnull=True,
         )

@@ -7,7 +7,7 @@ from audit.constants import AuditAction
 from audit.models import AuditEvent
 from staff.constants import Role
 from tests.scanning.pages import pages_pdf, photo_jpeg
-from uploads.models import DocumentPage, DocumentRender
+from uploads.models import RenderedPage, DocumentRender
 
 from .factories import transmitted_submission
 from .viewer import rendered_pages, viewer_url
@@ -149,7 +149,7 @@ def test_a_document_too_long_to_render_says_so_and_offers_the_download(staff_cli
     assert "mehr Seiten, als die Ansicht im Browser darstellt" in html
     assert 'id="viewer-download"' in html
     assert DocumentRender.objects.get(document=document).refused == "too_many_pages"
-    assert not DocumentPage.objects.exists()
+    assert not RenderedPage.objects.exists()
     reader = staff_client(Role.CASE_READER).get(viewer_url(document)).content.decode()
     assert "viewer-download" not in reader and "Berechtigung zum Herunterladen" in reader
 

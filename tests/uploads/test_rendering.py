@@ -13,7 +13,7 @@ from tests.scanning.pages import pages_pdf, photo_jpeg
 from tests.staff.factories import transmitted_submission
 from uploads import services, tasks
 from uploads.constants import ScanStatus
-from uploads.models import DocumentPage, DocumentRender, SubmissionDocument
+from uploads.models import RenderedPage, DocumentRender, SubmissionDocument
 from uploads.rendering import document_render
 from uploads.selectors import document_page_get, document_page_images
 
@@ -43,7 +43,7 @@ def test_a_pdf_becomes_its_pages_with_their_text(member):
         for number in (1, 2, 3)
     ]
     assert texts == TEXTS
-    thumbnail = document_page_get(document=document, kind=DocumentPage.Kind.THUMBNAIL, number=1)
+    thumbnail = document_page_get(document=document, kind=RenderedPage.Kind.THUMBNAIL, number=1)
     assert (thumbnail.width, thumbnail.height) == (160, 227)
     assert DocumentRender.objects.get(document=document).page_count == 3
 
@@ -83,7 +83,7 @@ def test_a_second_run_does_nothing(member):
     stored = _renders()
     assert tasks.render_document(document.pk) == "skipped"
     assert _renders() == stored
-    assert DocumentPage.objects.count() == 7
+    assert RenderedPage.objects.count() == 7
 
 
 def test_a_document_not_deliverable_is_not_rendered(member):
@@ -118,7 +118,7 @@ def test_retention_deletes_the_renders_with_their_documents(member, settings):
     with time_machine.travel(later, tick=False):
         assert services.submissions_forget_due() == 1
     assert _renders() == []
-    assert not DocumentRender.objects.exists() and not DocumentPage.objects.exists()
+    assert not DocumentRender.objects.exists() and not RenderedPage.objects.exists()
     # A late task for the forgotten document renders nothing again.
     assert document_render(document_id=document.pk) == "skipped"
     assert _renders() == []

@@ -14,7 +14,7 @@ from core import storage as stored_files
 from pins.selectors import pins_of_outer_member_ending_after
 
 from ..constants import UploadStatus
-from ..models import DocumentPage, Draft, QuarantinedFile, SubmissionDocument, Upload
+from ..models import RenderedPage, Draft, QuarantinedFile, SubmissionDocument, Upload
 from ._storage import upload_discard_unfinished
 
 
@@ -90,7 +90,7 @@ def _listed_names(public_id: str) -> set[str]:
             *Upload.objects.filter(public_id=public_id),
             *SubmissionDocument.objects.filter(public_id=public_id),
             *QuarantinedFile.objects.filter(public_id=public_id),
-            *DocumentPage.objects.filter(render__document__public_id=public_id),
+            *RenderedPage.objects.filter(render__document__public_id=public_id),
         ]
     except (ValueError, ValidationError):
         return set()  # not a uuid: nothing of ours

@@ -13,7 +13,7 @@ from core.storage import errno_name
 
 from ..constants import RENDER_DOCUMENT_TASK
 from ..exceptions import FileUnavailable
-from ..models import DocumentPage, DocumentRender, SubmissionDocument
+from ..models import RenderedPage, DocumentRender, SubmissionDocument
 
 logger = logging.getLogger(__name__)
 # A viewer opening a document without renders asks the worker at most this often per document.
@@ -42,7 +42,7 @@ def document_render_request(*, document: SubmissionDocument) -> bool:
     return document_render_enqueue(document_id=document.pk)
 
 
-def document_page_read(*, page: DocumentPage) -> bytes:
+def document_page_read(*, page: RenderedPage) -> bytes:
     """A rendered page's image or text, decrypted (a page is small); FileUnavailable (503) when it cannot be read."""
     try:
         return b"".join(page.open())
@@ -53,9 +53,9 @@ def document_page_read(*, page: DocumentPage) -> bytes:
     raise FileUnavailable(_("Die Seite kann gerade nicht angezeigt werden. Bitte versuchen Sie es später noch einmal."))
 
 
-def document_renders_take(*, documents: QuerySet[SubmissionDocument] | list) -> list[DocumentPage]:
+def document_renders_take(*, documents: QuerySet[SubmissionDocument] | list) -> list[RenderedPage]:
     """Inside the caller's transaction: remove the render rows of these documents and return their stored files,
     for the caller to discard() once it has committed (retention deletes renders with their documents)."""
-    pages = list(DocumentPage.objects.filter(render__document__in=documents))
+    pages = list(RenderedPage.objects.filter(render__document__in=documents))
     DocumentRender.objects.filter(document__in=documents).delete()
     return pages
