@@ -40,6 +40,7 @@ class AuditAction(models.TextChoices):
     SUBMISSION_TRANSMITTED = "submission.transmitted", _("Übermittelt")
     SUBMISSION_STATUS = "submission.status", _("Bearbeitungsstand geändert")
     SUBMISSION_DOWNLOAD = "submission.download", _("Datei heruntergeladen")
+    SUBMISSION_VIEWED = "submission.viewed", _("Datei im Browser angesehen")
     SUBMISSION_EXPORTED = "submission.exported", _("Vorgang exportiert")
     SUBMISSION_FORGOTTEN = "submission.forgotten", _("Dokumente gelöscht (Aufbewahrungsfrist abgelaufen)")
     STAFF_LOGIN = "staff.login", _("Mitarbeiter-Anmeldung")

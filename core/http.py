@@ -45,6 +45,14 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def private_response(content: bytes, *, content_type: str) -> HttpResponse:
+    """Bytes of a member's document shown in a staff page (a rendered page, a thumbnail): nosniff, never stored
+    by the browser or a cache on the way (no-store, private)."""
+    response = _private(HttpResponse(content, content_type=content_type))
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
 def pdf_inline_response(pdf: bytes, *, name: str) -> HttpResponse:
     """A PDF shown in the browser (a specimen, a preview): inline with an RFC 6266 file name, nosniff, no-store."""
     response = HttpResponse(pdf, content_type="application/pdf")

@@ -311,6 +311,11 @@ UPLOAD_DISARM_WALL_SECONDS = env.float("UPLOAD_DISARM_WALL_SECONDS", default=120
 UPLOAD_PDF_DECODE_TOTAL = env.int("UPLOAD_PDF_DECODE_TOTAL", default=512 * 2**20)
 UPLOAD_PDF_DECODE_RATIO = env.int("UPLOAD_PDF_DECODE_RATIO", default=100)
 UPLOAD_PDF_DECODE_FLOOR = env.int("UPLOAD_PDF_DECODE_FLOOR", default=32 * 2**20)
+# The case worker's viewer: the worker renders a deliverable document's pages once, in a child under the disarm's
+# memory, CPU and wall limits; a document over VIEWER_MAX_PAGES pages, or with a page over VIEWER_MAX_PAGE_PIXELS
+# at the viewer's width, is not shown in the browser (those allowed download it instead).
+VIEWER_MAX_PAGES = env.int("VIEWER_MAX_PAGES", default=100)
+VIEWER_MAX_PAGE_PIXELS = env.int("VIEWER_MAX_PAGE_PIXELS", default=8_000_000)
 
 # PIN letters (letters app): the fonts embedded in every letter (Debian's fonts-dejavu-core), how long a
 # collected letter's PDF is kept, when a request still waiting for the worker is handed to it again, and how

@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     CALL_CENTRE = "call_centre", _("Callcenter")
     PRINT_SHOP = "print_shop", _("Druckerei")
     CASE_WORKER = "case_worker", _("Sachbearbeitung")
+    CASE_READER = "case_reader", _("Sachbearbeitung (nur ansehen)")
     ADMINISTRATOR = "administrator", _("Administration")
     CAMPAIGNS = CAMPAIGN_ROLE, _("Kampagnen")
 

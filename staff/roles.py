@@ -22,6 +22,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "uploads.view_submissiondocument",
         "uploads.download_submissiondocument",
     ],
+    # "View only": reads every document in the browser's viewer (view_submissiondocument), never downloads or
+    # exports one (download_submissiondocument), so no member's file reaches a staff PC's disk.
+    "case_reader": [
+        "uploads.view_submission",
+        "uploads.change_submission",
+        "uploads.view_submissiondocument",
+    ],
     CAMPAIGN_ROLE: CAMPAIGN_PERMISSIONS,
 }
 ADMINISTRATOR = "administrator"

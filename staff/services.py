@@ -1,4 +1,4 @@
-"""Staff writes: login audit, creating staff users, reissuing PINs, downloads and exports."""
+"""Staff writes: login audit, creating staff users, reissuing PINs, views in the browser, downloads and exports."""
 
 import datetime
 from base64 import b32encode
@@ -22,10 +22,13 @@ from letters.models import LetterRequest
 from letters.services import letter_request_create
 from members.models import Member
 from members.services import member_lock
-from uploads.models import Submission, SubmissionDocument
+from uploads.models import DocumentRender, RenderedPage, Submission, SubmissionDocument
+from uploads.selectors import document_page_get, document_page_images, document_render_get
 from uploads.services import (
     document_ensure_deliverable,
     document_open,
+    document_page_read,
+    document_render_request,
     submission_close,
     submission_ensure_deliverable,
 )
@@ -231,6 +234,61 @@ def submission_document_download(
         data={"reference": submission.reference, "document": str(document.public_id)},
     )
     return chunks
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """What the viewer shows of a document: its render (None while the worker renders it; `refused` says why it
+    is not shown), its page images, the page asked for (1-based, within the pages) and that page's text."""
+
+    render: DocumentRender | None
+    pages: list[RenderedPage]
+    number: int
+    text: str
+
+    @property
+    def page(self) -> RenderedPage | None:
+        return self.pages[self.number - 1] if self.pages else None
+
+
+def submission_document_view(
+    *, document: SubmissionDocument, actor: Actor, number: int = 1, ip: str | None = None
+) -> DocumentView:
+    """A case worker reads a document in the browser's viewer: the page `number` with its text; audited like a
+    download (who, which document and page, when). Not rendered yet: the worker is asked again.
+
+    Raises uploads' DocumentNotReady while it is not scanned and disarmed (DocumentsDeleted once deleted), and
+    FileUnavailable when the page's text cannot be read; then nothing is audited.
+    """
+    document_ensure_deliverable(document=document)
+    render = document_render_get(document=document)
+    if render is None and document_render_request(document=document):
+        render = document_render_get(document=document)  # an eager worker (embedded mode) has rendered it now
+    pages = document_page_images(document=document) if render is not None else []
+    number = min(max(number, 1), len(pages)) if pages else 1
+    text = ""
+    if pages:
+        text_file = document_page_get(document=document, kind=RenderedPage.Kind.TEXT, number=number)
+        text = document_page_read(page=text_file).decode("utf-8", "replace") if text_file else ""
+    submission = document.submission
+    audit_record(
+        action=AuditAction.SUBMISSION_VIEWED,
+        actor=actor,
+        member=submission.member,
+        ip=ip,
+        data={"reference": submission.reference, "document": str(document.public_id), "page": number},
+    )
+    return DocumentView(render=render, pages=pages, number=number, text=text)
+
+
+def submission_document_page(*, document: SubmissionDocument, kind: str, number: int) -> tuple[RenderedPage, bytes]:
+    """A page image or the thumbnail of a deliverable document for the viewer (the page view was audited);
+    Http404-worthy LookupError when there is no such page. Raises DocumentNotReady / FileUnavailable as above."""
+    document_ensure_deliverable(document=document)
+    page = document_page_get(document=document, kind=kind, number=number)
+    if page is None:
+        raise LookupError(number)
+    return page, document_page_read(page=page)
 
 
 def submission_exporter() -> SubmissionExporter:

@@ -45,6 +45,8 @@ SCAN_REFUSED = frozenset({ScanStatus.INFECTED, ScanStatus.REFUSED})
 # process never imports uploads.tasks.
 SCREEN_UPLOAD_TASK = "uploads.tasks.screen_upload"
 SCREEN_DOCUMENT_TASK = "uploads.tasks.screen_document"
+# The worker's rendering of one deliverable document's pages for the case worker's viewer, by name with its id.
+RENDER_DOCUMENT_TASK = "uploads.tasks.render_document"
 
 
 class SubmissionStatus(models.TextChoices):

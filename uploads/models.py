@@ -373,3 +373,51 @@ class QuarantinedFile(MemberFile):
         verbose_name = _("Datei in Quarantäne")
         verbose_name_plural = _("Dateien in Quarantäne")
         ordering = ["-found_at"]
+
+
+class DocumentRender(models.Model):
+    """The case worker's view of a deliverable document, rendered once by the worker (uploads.rendering): its
+    pages as images with their text (RenderedPage), or why it is not shown in the browser (too many pages, a page
+    too large, too complex, unreadable). No row yet: not rendered (the viewer asks the worker for it)."""
+
+    document = models.OneToOneField(SubmissionDocument, on_delete=models.CASCADE, related_name="render")
+    refused = models.CharField(_("nicht darstellbar, weil"), max_length=32, blank=True)
+    page_count = models.PositiveIntegerField(_("Seiten"), default=0)
+    rendered_at = models.DateTimeField(_("dargestellt am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Ansicht eines Dokuments")
+        verbose_name_plural = _("Ansichten von Dokumenten")
+
+    def __str__(self) -> str:
+        return f"{self.document_id}: {self.refused or self.page_count}"
+
+
+class RenderedPage(EncryptedFile):
+    """One stored file of a document's view: a page's image, its text, or the thumbnail of its first page; kept
+    encrypted beside the document (renders/<document uuid>/...) and deleted with its documents (retention)."""
+
+    AAD_PREFIX = "page"
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("Seite")
+        TEXT = "text", _("Text der Seite")
+        THUMBNAIL = "thumbnail", _("Vorschau")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    render = models.ForeignKey(DocumentRender, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    number = models.PositiveIntegerField(default=1)
+    mime_type = models.CharField(max_length=100)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    storage_name = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = _("Seite eines Dokuments")
+        verbose_name_plural = _("Seiten von Dokumenten")
+        ordering = ["render", "kind", "number"]
+        constraints = [models.UniqueConstraint(fields=["render", "kind", "number"], name="uploads_document_page_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.number}"

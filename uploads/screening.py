@@ -35,7 +35,7 @@ from scanning.sandbox import Limits, Outcome, assemble_isolated, disarm_isolated
 from .constants import SCAN_WAITING, ScanStatus
 from .exceptions import UploadError
 from .models import DocumentPage, QuarantinedFile, SubmissionDocument, Upload
-from .services import document_open, file_screen_enqueue, upload_open
+from .services import document_open, document_render_enqueue, file_screen_enqueue, upload_open
 
 logger = logging.getLogger(__name__)
 # The rows whose stored file the worker checks; each states what the check needs of it (ScanState).
@@ -230,6 +230,8 @@ def _screen(row: Upload | SubmissionDocument) -> str:
         return "gone"
     if row.storage_name != copy["storage_name"]:
         row.discard()  # `row` still names what the member sent
+    if isinstance(row, SubmissionDocument):
+        document_render_enqueue(document_id=row.pk)  # deliverable now: the case worker's viewer gets its pages
     return status
 
 
@@ -296,6 +298,7 @@ def _assemble(document: SubmissionDocument) -> str:
     for page in pages:
         page.discard()
     DocumentPage.objects.filter(pk__in=[page.pk for page in pages]).update(storage_name="", segments=[])
+    document_render_enqueue(document_id=document.pk)  # deliverable now: the case worker's viewer gets its pages
     return status
 
 

@@ -8,7 +8,16 @@ from core.queries import count_by
 from members.kvnr import kvnr_normalize
 from members.models import Member
 
-from .models import Draft, PhotoDocument, Submission, SubmissionDocument, SubmissionReason, Upload
+from .models import (
+    DocumentRender,
+    Draft,
+    PhotoDocument,
+    RenderedPage,
+    Submission,
+    SubmissionDocument,
+    SubmissionReason,
+    Upload,
+)
 
 
 def draft_for_member(*, member: Member) -> Draft | None:
@@ -118,3 +127,37 @@ def upload_counts_by(*, field: str) -> dict[str, int]:
 def document_counts_by(*, field: str) -> dict[str, int]:
     """{value of `field`: submitted documents} (the metrics count by scan_status)."""
     return count_by(queryset=SubmissionDocument.objects.all(), field=field)
+
+
+def document_render_get(*, document: SubmissionDocument) -> DocumentRender | None:
+    """The document's render for the viewer (its pages, or why it is not shown), or None while not rendered."""
+    return DocumentRender.objects.filter(document=document).first()
+
+
+def document_page_images(*, document: SubmissionDocument) -> list[RenderedPage]:
+    """The rendered page images of a document in page order, with their sizes in pixels (upright as shown: a
+    portrait page is taller than wide); empty while not rendered or not renderable. What the viewer shows."""
+    return list(RenderedPage.objects.filter(render__document=document, kind=RenderedPage.Kind.IMAGE).order_by("number"))
+
+
+def document_page_get(*, document: SubmissionDocument, kind: str, number: int) -> RenderedPage | None:
+    """One stored file of the document's render: a page's image or text, or the thumbnail (number 1)."""
+    return RenderedPage.objects.filter(render__document=document, kind=kind, number=number).first()
+
+
+def submission_thumbnails(*, submissions) -> dict[int, RenderedPage]:
+    """{submission id: the thumbnail of its first rendered document's first page} for an inbox page (one query);
+    submissions with no rendered document are missing."""
+    thumbnails: dict[int, RenderedPage] = {}
+    rows = (
+        RenderedPage.objects.filter(
+            kind=RenderedPage.Kind.THUMBNAIL,
+            render__document__submission__in=[submission.pk for submission in submissions],
+            render__document__submission__documents_deleted_at__isnull=True,
+        )
+        .select_related("render__document")
+        .order_by("render__document_id")
+    )
+    for row in rows:
+        thumbnails.setdefault(row.render.document.submission_id, row)
+    return thumbnails

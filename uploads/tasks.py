@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from . import screening, services
-from .constants import SCREEN_DOCUMENT_TASK, SCREEN_UPLOAD_TASK
+from . import rendering, screening, services
+from .constants import RENDER_DOCUMENT_TASK, SCREEN_DOCUMENT_TASK, SCREEN_UPLOAD_TASK
 from .models import SubmissionDocument, Upload
 
 
@@ -56,3 +56,11 @@ def rescan_held(self) -> int:
 def forget_submissions(self) -> int:
     """Delete the documents, message and contact changes of submissions past their retention; safe to run twice."""
     return services.submissions_forget_due()
+
+
+# Render one deliverable document's pages for the case worker's viewer, by id; a second run is a no-op. Limited
+# like the disarm (a child under memory, CPU and wall limits), so a hostile page ends as "refused", never a loop.
+@shared_task(bind=True, acks_late=True, name=RENDER_DOCUMENT_TASK)
+def render_document(self, pk: int) -> str:
+    """Render the pages of one transmitted document once it is deliverable; "skipped" when there is nothing to do."""
+    return rendering.document_render(document_id=pk)

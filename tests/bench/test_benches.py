@@ -70,3 +70,9 @@ def test_bruteforce_bench_checks_its_guesses_were_evaluated_throttled_and_locked
     )  # fmt: skip
     assert "PASS every attacked PIN locked (1/1)" in output
     assert "PASS all modes" in output
+
+
+def test_render_bench_times_every_page_rendered_for_the_viewer(run_bench):
+    output = run_bench("render.py", "--pages", "2", "--rounds", "1")
+    assert "checked: 2 pages rendered, each an image and its text; the photo one page" in output
+    assert "ratio ours / baseline (CPU):" in output and "peak RSS of the rendering child:" in output

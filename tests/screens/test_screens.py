@@ -146,6 +146,10 @@ def test_staff_pages(browser, live_server, member, issue_pin):
         ("print-queue", "/druckerei/"),
         ("inbox", "/mitarbeiter/eingang/"),
         ("submission", f"/mitarbeiter/eingang/{submission.reference}/"),
+        (
+            "viewer",
+            f"/mitarbeiter/eingang/{submission.reference}/dokumente/{submission.documents.get().public_id}/ansehen/",
+        ),
         ("accessibility-feedback", "/admin/web/accessibilityfeedback/"),
     ]:
         screens.visit(name, path)

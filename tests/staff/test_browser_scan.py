@@ -43,7 +43,7 @@ def test_hostile_pdf_reaches_the_case_worker_disarmed(browser, live_server, memb
     browser_log_in(page, make_staff(Role.CASE_WORKER))
     page.goto(f"/mitarbeiter/eingang/{submission.reference}/")
     with page.expect_download() as download:
-        page.click("text=Attest.pdf")
+        page.get_by_role("link", name="Attest.pdf herunterladen").click()
     saved = tmp_path / "download.pdf"
     download.value.save_as(saved)
     staff.close()

@@ -20,6 +20,7 @@ from staff.models import LockScope, StaffLoginLock
 from tests.letters.factories import LetterRequestFactory
 from tests.uploads.factories import pdf_bytes
 from uploads.models import QuarantinedFile
+from uploads.rendering import document_render
 from web.models import AccessibilityFeedback
 
 from .factories import make_staff, transmitted_submission, verified_client
@@ -27,6 +28,8 @@ from .factories import make_staff, transmitted_submission, verified_client
 pytestmark = pytest.mark.django_db
 
 CC, PS, CW, AD, CP = Role.CALL_CENTRE, Role.PRINT_SHOP, Role.CASE_WORKER, Role.ADMINISTRATOR, Role.CAMPAIGNS
+# "View only": case work with the viewer and without downloads or exports.
+CR = Role.CASE_READER
 
 
 def _model_routes(label: str, viewers: set, writers: set) -> dict[str, set]:
@@ -63,9 +66,12 @@ EXPECTED: dict[str, set] = {
     **_model_routes("uploads_quarantinedfile", {AD}, set()),
     # Staff login locks: administrators see them and lift them (an action); nobody adds or deletes one.
     **_model_routes("staff_staffloginlock", {AD}, set()),
-    "staff:inbox": {CW, AD},
-    "staff:submission": {CW, AD},
-    "staff:submission_status": {CW, AD},
+    "staff:inbox": {CW, CR, AD},
+    "staff:submission": {CW, CR, AD},
+    "staff:submission_status": {CW, CR, AD},
+    "staff:viewer": {CW, CR, AD},
+    "staff:viewer_page": {CW, CR, AD},
+    "staff:thumbnail": {CW, CR, AD},
     "staff:document": {CW, AD},
     "staff:submission_export": {CW, AD},
     "letters:queue": {PS, AD},
@@ -84,6 +90,7 @@ INDEX_MODELS = {
     CC: {"members.Member", "pins.LetterPin"},
     PS: set(),
     CW: set(),
+    CR: set(),
     CP: {"campaigns.Campaign"},
     AD: {f"{model._meta.app_label}.{model.__name__}" for model in admin.site._registry},
 }
@@ -114,6 +121,7 @@ def world(member, issue_pin):
     pin = issue_pin(member).pin
     letter = LetterRequestFactory(member=member, status=LetterStatus.RENDERED, pin=pin)
     submission = transmitted_submission(member, files={"a.pdf": pdf_bytes()})
+    document_render(document_id=submission.documents.get().pk)  # the viewer's pages and thumbnail
     other_staff = make_staff(Role.PRINT_SHOP)
     campaign = Campaign.objects.create(name="Bonus", case_title="Bonusprogramm")
     feedback = AccessibilityFeedback.objects.create(message="Kontrast zu schwach")
@@ -155,6 +163,7 @@ def _kwargs(name: str, pattern: URLPattern, world) -> dict:
         "reference": world["submission"].reference,
         "document_id": world["submission"].documents.get().public_id,
         "batch_id": world["letter"].pk,
+        "number": 1,
     }
     return {key: values[key] for key in pattern.pattern.converters}
 

@@ -2,8 +2,8 @@
 
 drafts (autosave, versions), receiving (tus and form uploads), documents (opening stored files, what staff may get),
 photo_documents (photos of one paper document: their order, turn and name), transmission (final, ends all PINs,
-receipt; case status), housekeeping (purges run by beat), retention (a
-submission's documents deleted on schedule).
+receipt; case status), housekeeping (purges run by beat), retention (a submission's documents deleted on schedule),
+viewing (the case worker's viewer: renders asked for, read, forgotten).
 """
 
 from .documents import document_ensure_deliverable, document_open, submission_ensure_deliverable, upload_open
@@ -20,10 +20,21 @@ from .receiving import (
 )
 from .retention import submission_close, submission_forget, submissions_forget_due
 from .transmission import draft_transmit, reference_generate, submission_set_status
+from .viewing import (
+    document_page_read,
+    document_render_enqueue,
+    document_render_request,
+    document_renders_take,
+    submission_renders_enqueue,
+)
 
 __all__ = [
     "document_ensure_deliverable",
     "document_open",
+    "document_page_read",
+    "document_render_enqueue",
+    "document_render_request",
+    "document_renders_take",
     "draft_autosave",
     "draft_get_or_create",
     "draft_transmit",
@@ -34,6 +45,7 @@ __all__ = [
     "submission_close",
     "submission_ensure_deliverable",
     "submission_forget",
+    "submission_renders_enqueue",
     "submission_set_status",
     "submissions_forget_due",
     "upload_append",

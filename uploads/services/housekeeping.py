@@ -14,7 +14,7 @@ from core import storage as stored_files
 from pins.selectors import pins_of_outer_member_ending_after
 
 from ..constants import UploadStatus
-from ..models import DocumentPage, Draft, QuarantinedFile, SubmissionDocument, Upload
+from ..models import DocumentPage, Draft, QuarantinedFile, RenderedPage, SubmissionDocument, Upload
 from ._storage import upload_discard_unfinished
 
 
@@ -62,7 +62,12 @@ def uploads_purge_orphans(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(minutes=settings.UPLOAD_ORPHAN_GRACE_MINUTES)
     storage = stored_files.private_storage()
-    stale = [name for name, modified in stored_files.list_files(storage, "documents") if modified < cutoff]
+    stale = [
+        name
+        for folder in ("documents", "renders")  # renders/<document uuid>/...: the viewer's pages
+        for name, modified in stored_files.list_files(storage, folder)
+        if modified < cutoff
+    ]
     by_owner: dict[str, list[str]] = {}
     for name in stale:
         # documents/<uuid>/<segment>, or documents/<uuid>.<run>.safe (a disarmed copy)
@@ -79,13 +84,14 @@ def uploads_purge_orphans(*, now: datetime.datetime | None = None) -> int:
 
 def _listed_names(public_id: str) -> set[str]:
     """The stored names a row still needs for this uuid (upload, transmitted document, a page of one waiting for
-    its PDF, or quarantined file)."""
+    its PDF, or quarantined file, and the viewer's pages of that document)."""
     try:
         rows = [
             *Upload.objects.filter(public_id=public_id),
             *SubmissionDocument.objects.filter(public_id=public_id),
             *DocumentPage.objects.filter(public_id=public_id),
             *QuarantinedFile.objects.filter(public_id=public_id),
+            *RenderedPage.objects.filter(render__document__public_id=public_id),
         ]
     except (ValueError, ValidationError):
         return set()  # not a uuid: nothing of ours

@@ -14,6 +14,7 @@ from audit.constants import AuditAction
 from audit.services import Actor, audit_record
 
 from ..models import DocumentPage, Submission, SubmissionDocument
+from .viewing import document_renders_take
 
 # Submissions looked at per query; each one is deleted in its own transaction.
 FORGET_BATCH_SIZE = 100
@@ -40,8 +41,8 @@ def _rule(submission: Submission) -> str:
 
 
 def submission_forget(*, submission_id: int, now: datetime.datetime | None = None) -> bool:
-    """Delete one due submission's documents (every stored file: segments, disarmed copy), its message and
-    contact changes, with its audit row in the same transaction; True if it did. A submission another worker
+    """Delete one due submission's documents (every stored file: segments, disarmed copy, the viewer's pages), its
+    message and contact changes, with its audit row in the same transaction; True if it did. A submission another worker
     holds, one not yet due, or one already forgotten is left alone, so a second run does nothing."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -49,6 +50,7 @@ def submission_forget(*, submission_id: int, now: datetime.datetime | None = Non
         if submission is None:
             return False
         documents = list(SubmissionDocument.objects.select_for_update().filter(submission=submission))
+        renders = document_renders_take(documents=documents)  # the viewer's pages go with their documents
         SubmissionDocument.objects.filter(submission=submission).update(storage_name="", segments=[])
         # Pages of a document made of photos whose PDF was never assembled still have their copies.
         pages = list(DocumentPage.objects.filter(document__submission=submission).exclude(storage_name=""))
@@ -63,7 +65,7 @@ def submission_forget(*, submission_id: int, now: datetime.datetime | None = Non
         )
     # After the commit: the rows no longer list these names, so a file whose removal failed (storage away) is
     # an orphan the purge (uploads_purge_orphans) removes later.
-    for stored in [*documents, *pages]:
+    for stored in [*documents, *pages, *renders]:
         stored.discard()
     return True
 

@@ -19,6 +19,7 @@ from ..models import DocumentPage, Draft, Submission, SubmissionDocument, Upload
 from . import receiving
 from .photo_documents import photo_document_file_name
 from .retention import submission_close
+from .viewing import submission_renders_enqueue
 
 # A reference has 40 random bits: a clash is rare, several in a row mean something else is wrong.
 REFERENCE_ATTEMPTS = 5
@@ -153,6 +154,7 @@ def draft_transmit(*, draft: Draft, actor: Actor, confirmed: bool) -> Submission
         _submission_audit(submission, action=AuditAction.SUBMISSION_TRANSMITTED, actor=actor, documents=len(uploads))
         # The files now belong to the submission's documents (same uuid, same encrypted file).
         locked.delete()
+        transaction.on_commit(lambda: submission_renders_enqueue(submission_id=submission.pk))
     return submission
 
 
