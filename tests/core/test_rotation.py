@@ -23,8 +23,9 @@ def test_every_model_with_a_stored_file_is_found():
     labels = [model._meta.label for model in rotation.encrypted_file_models()]
     assert labels == [
         "letters.LetterRequest",
-        "uploads.RenderedPage",  # the viewer's rendered pages are rotated like every stored file
+        "uploads.DocumentPage",  # a photo document's pages until their PDF is assembled
         "uploads.QuarantinedFile",
+        "uploads.RenderedPage",  # the viewer's rendered pages are rotated like every stored file
         "uploads.SubmissionDocument",
         "uploads.Upload",
     ]
