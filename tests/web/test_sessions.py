@@ -58,3 +58,26 @@ def test_a_login_with_a_stored_session_moves_its_data_to_a_new_key_and_deletes_t
     assert client.session.session_key != before
     assert not Session.objects.filter(session_key=before).exists()
     assert client.session["before_login"] == "kept"
+
+
+def test_a_member_login_is_recorded_on_the_pin_not_again_on_the_user(client, member, issue_pin):
+    from pins.models import LetterPin
+
+    issued = issue_pin(member)
+
+    with CaptureQueriesContext(connection) as queries:
+        login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
+
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "auth_user"')]
+    assert LetterPin.objects.get(pk=issued.pin.pk).last_login_at is not None
+    member.user.refresh_from_db()
+    assert member.user.last_login is None
+
+
+def test_a_staff_login_still_records_last_login(client, django_user_model):
+    staff = django_user_model.objects.create_user(username="sachbearbeitung", password="x", is_staff=True)
+
+    client.force_login(staff)
+
+    staff.refresh_from_db()
+    assert staff.last_login is not None
