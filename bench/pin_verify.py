@@ -5,13 +5,21 @@ PostgreSQL (else SQLite). Cases run interleaved round by round so that machine n
 prints each rate, its ratio to the raw rate (goal >= 0.95) and the Argon2 verifications per attempt (goal 1).
 Every case runs twice: with the commit waiting for its WAL flush (PIN_ATTEMPT_SYNCHRONOUS_COMMIT=True, the
 default) and without; the commit's fsync alone is printed too, since it bounds the ratio on a slow disk.
+Beside the wall clock it prints the CPU each attempt cost: this process's (time.process_time) and, on
+PostgreSQL on this host, the database backend's serving it (/proc/<pid>/schedstat, nanoseconds on the CPU),
+with the ratio of raw Argon2's CPU to the attempt's CPU in both: on a loaded machine the wall-clock ratio also
+charges other jobs' time, the CPU ratio does not. The round trips of one attempt (statements the database
+received, BEGIN and COMMIT included) are counted once per case outside the timed rounds. The load average is
+printed before and after.
 Before it prints, it checks that every timed attempt did the work: each service call answered as its case must
 (the right PIN logs in, every other case is refused) and evaluated exactly one Argon2 hash.
 """
 
 import argparse
+import os
 import statistics
 import time
+from pathlib import Path
 
 from _django import setup_test_database
 
@@ -28,12 +36,28 @@ def main() -> None:
         teardown()
 
 
+def backend_cpu_reader(connection):
+    """A function returning the CPU seconds of the PostgreSQL backend serving `connection`, or None when the
+    database is not PostgreSQL on this host (or its /proc entry cannot be read)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/schedstat")
+    try:
+        stat.read_text()
+    except OSError:
+        return None
+    return lambda: int(stat.read_text().split()[0]) / 1e9
+
+
 def run(*, rounds: int, per_round: int) -> None:
     import datetime
 
     from argon2 import PasswordHasher
     from django.conf import settings
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from audit.services import Actor
@@ -41,12 +65,16 @@ def run(*, rounds: int, per_round: int) -> None:
     from pins import hashing
     from pins.services import pin_issue, pin_verify
 
-    calls = {"n": 0}
+    calls = {"n": 0, "cpu": 0.0}
     original_verify = PasswordHasher.verify
 
     def counting(self, hash_, password):
         calls["n"] += 1
-        return original_verify(self, hash_, password)
+        start = time.process_time()
+        try:
+            return original_verify(self, hash_, password)
+        finally:
+            calls["cpu"] += time.process_time() - start
 
     PasswordHasher.verify = counting
 
@@ -128,16 +156,35 @@ def run(*, rounds: int, per_round: int) -> None:
             cases[name] = with_sync(name, case, True)
             off = name.replace("service", "sync off")
             cases[off] = with_sync(off, case, False)
+    round_trips = {}
+    for name, case in cases.items():
+        if name != "raw argon2 verify":
+            with CaptureQueriesContext(connection) as queries:
+                case(0)
+            round_trips[name] = len(queries.captured_queries)
+    for seen in answers.values():
+        seen.clear()  # the timed rounds' answers only
+    backend_cpu = backend_cpu_reader(connection)
+    load_before = os.getloadavg()
     seconds = dict.fromkeys(cases, 0.0)
+    cpu = dict.fromkeys(cases, 0.0)
+    argon2_cpu = dict.fromkeys(cases, 0.0)
+    db_cpu = dict.fromkeys(cases, 0.0)
     per_attempt = {name: [] for name in cases}
     for _ in range(rounds):
         for name, case in cases.items():
-            before = calls["n"]
+            before, argon2_start = calls["n"], calls["cpu"]
+            db_start = backend_cpu() if backend_cpu else 0.0
+            cpu_start = time.process_time()
             start = time.perf_counter()
             for i in range(per_round):
                 case(i)
             seconds[name] += time.perf_counter() - start
+            cpu[name] += time.process_time() - cpu_start
+            argon2_cpu[name] += calls["cpu"] - argon2_start
+            db_cpu[name] += (backend_cpu() - db_start) if backend_cpu else 0.0
             per_attempt[name].append((calls["n"] - before) / per_round)
+    load_after = os.getloadavg()
 
     total = rounds * per_round
     for name, seen in answers.items():
@@ -148,13 +195,32 @@ def run(*, rounds: int, per_round: int) -> None:
         want = 0 if name == "write + commit alone" else 1
         assert all(count == want for count in counts), f"{name}: {counts} Argon2 verifications per attempt"
     raw_rate = total / seconds["raw argon2 verify"]
+    raw_cpu = argon2_cpu["raw argon2 verify"] / total
     print(f"database: {connection.vendor}; argon2id {settings.PIN_ARGON2}; {rounds} rounds x {per_round}")
-    print(f"{'case':<30}{'per second':>12}{'ms each':>10}{'ratio to raw':>14}{'argon2 per attempt':>20}")
+    print(f"load average before: {_load(load_before)}; after: {_load(load_after)}")
+    db_note = "database backend CPU read from /proc" if backend_cpu else "database backend CPU not measured (0)"
+    print(
+        f"CPU per attempt: argon2 = inside Argon2's verify, other = the rest of this process, db = {db_note};\n"
+        "cpu ratio = raw Argon2's CPU / (raw Argon2's CPU + other + db): what the attempt adds beside its Argon2,\n"
+        "counted apart from Argon2 itself, whose CPU time on a loaded machine varies with the others' cache use"
+    )
+    print(
+        f"{'case':<30}{'per second':>12}{'ms each':>10}{'ratio to raw':>14}{'argon2 per attempt':>20}"
+        f"{'argon2 ms':>11}{'other ms':>10}{'db ms':>8}{'cpu ratio':>11}{'round trips':>13}"
+    )
     for name in cases:
         rate = total / seconds[name]
+        attempt_argon2 = argon2_cpu[name] / total
+        other, attempt_db = cpu[name] / total - attempt_argon2, db_cpu[name] / total
         row = f"{name:<30}{rate:>12.1f}{1000 / rate:>10.2f}{rate / raw_rate:>14.3f}"
-        print(f"{row}{statistics.mean(per_attempt[name]):>20.2f}")
+        row += f"{statistics.mean(per_attempt[name]):>20.2f}{attempt_argon2 * 1000:>11.2f}{other * 1000:>10.2f}"
+        row += f"{attempt_db * 1000:>8.2f}{raw_cpu / (raw_cpu + other + attempt_db):>11.3f}"
+        print(f"{row}{round_trips.get(name, 0):>13}")
     print(f"checked: {len(answers) * total} attempts answered as their case must, one Argon2 verification each")
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in load)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import path
 
+from bench import _argon2_meter
 from portal.urls import urlpatterns as portal_urlpatterns
+
+_argon2_meter.install()  # only with BENCH_ARGON2_CPU_DIR set (bench/login_http.py)
 
 _BARE = engines["django"].from_string("<!DOCTYPE html><title>bare</title><p>{{ text }}</p>")
 

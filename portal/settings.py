@@ -369,7 +369,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Sessions: server-side, short-lived; production cookies are __Host- prefixed, Secure and HttpOnly.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "web.sessions"  # database sessions written once per login (web/sessions.py)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=2 * 3600)

@@ -12,6 +12,7 @@ Log events (for log-based metrics): `login.attack_mode.started` (with `attack_le
 """
 
 import base64
+import datetime
 import json
 import logging
 import math
@@ -24,7 +25,14 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
-from .throttle import CACHE_ERRORS, address_key, cache_count
+from .throttle import (
+    CACHE_ERRORS,
+    address_key,
+    cache_count,
+    login_throttle_block_keys,
+    login_throttle_blocked_until_in,
+    login_throttle_unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,19 +64,50 @@ def _secret(purpose: str) -> str:
 def attack_level() -> int:
     """0 while there is no attack; 1..MAX_LEVEL while one goes on, rising with the guess rate."""
     try:
-        state = cache.get(_STATE_KEY)
-        if isinstance(state, dict) and state.get("until", 0) > time.time():
-            return int(state.get("level", 1))
-        if cache.get(_SEEN_KEY):
-            cache.delete(_SEEN_KEY)
-            logger.warning(
-                "login.attack_mode.ended: guesses back under the global budget",
-                extra={"event": "login.attack_mode.ended"},
-            )
+        return _level_in(cache.get_many([_STATE_KEY, _SEEN_KEY]))
     except CACHE_ERRORS:
         # No cache, no global count: attack mode cannot be known, and the per-PIN rule still holds.
         return 0
+
+
+def _level_in(found: dict) -> int:
+    """attack_level from the values of its keys already read from the cache."""
+    state = found.get(_STATE_KEY)
+    if isinstance(state, dict) and state.get("until", 0) > time.time():
+        return int(state.get("level", 1))
+    if found.get(_SEEN_KEY):
+        cache.delete(_SEEN_KEY)
+        logger.warning(
+            "login.attack_mode.ended: guesses back under the global budget",
+            extra={"event": "login.attack_mode.ended"},
+        )
     return 0
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the login view reads from the cache before an attempt."""
+
+    blocked_until: datetime.datetime | None  # the address throttle (web/throttle.py)
+    level: int  # attack_level
+
+
+def login_gate(*, ip: str) -> Gate:
+    """The address throttle's block and the attack level, read from the cache in one round trip.
+
+    Each fails open as on its own: with the cache away the address is not blocked and the level is 0.
+    """
+    keys = login_throttle_block_keys(ip=ip)
+    try:
+        found = cache.get_many([*keys, _STATE_KEY, _SEEN_KEY])
+    except CACHE_ERRORS as error:
+        login_throttle_unavailable(error)
+        return Gate(blocked_until=None, level=0)
+    try:
+        level = _level_in(found)
+    except CACHE_ERRORS:
+        level = 0
+    return Gate(blocked_until=login_throttle_blocked_until_in(found=found, keys=keys), level=level)
 
 
 def attack_note_global_count(*, count: int) -> None:

@@ -72,21 +72,33 @@ def _count_key(rule: _Rule, key: str) -> str:
 
 def login_throttle_blocked_until(*, ip: str, now: datetime.datetime | None = None) -> datetime.datetime | None:
     """When logins from this address may be tried again, or None when they may be tried now."""
-    now = now or timezone.now()
-    keys = [_block_key(rule, key) for rule, key in _rules(ip=ip)]
+    keys = login_throttle_block_keys(ip=ip)
     try:
         found = cache.get_many(keys)
     except CACHE_ERRORS as error:
-        _unavailable(error)
+        login_throttle_unavailable(error)
         return None
-    until = [value for value in found.values() if isinstance(value, float)]
+    return login_throttle_blocked_until_in(found=found, keys=keys, now=now)
+
+
+def login_throttle_block_keys(*, ip: str) -> list[str]:
+    """The cache keys that say whether this address is blocked (read with others in one round trip)."""
+    return [_block_key(rule, key) for rule, key in _rules(ip=ip)]
+
+
+def login_throttle_blocked_until_in(
+    *, found: dict, keys: list[str], now: datetime.datetime | None = None
+) -> datetime.datetime | None:
+    """login_throttle_blocked_until from the values of login_throttle_block_keys already read from the cache."""
+    now = now or timezone.now()
+    until = [value for key, value in found.items() if key in keys and isinstance(value, float)]
     latest = max(until, default=None)
     if latest is None or latest <= now.timestamp():
         return None
     return datetime.datetime.fromtimestamp(latest, tz=datetime.UTC)
 
 
-def _unavailable(error: Exception) -> None:
+def login_throttle_unavailable(error: Exception) -> None:
     # Only the error's type: neither the PIN nor the KVNR ever reaches this module.
     logger.warning(
         "login throttle cache unreachable (%s): login allowed without the address throttle; "
@@ -121,7 +133,7 @@ def login_throttle_record_guess(
         if on_global is not None:
             on_global(count)
     except CACHE_ERRORS as error:
-        _unavailable(error)
+        login_throttle_unavailable(error)
         return None
     for rule, key in _rules(ip=ip):
         try:
@@ -132,7 +144,7 @@ def login_throttle_record_guess(
             cache.set(_block_key(rule, key), until.timestamp(), timeout=rule.window)
             cache.delete(_count_key(rule, key))
         except CACHE_ERRORS as error:
-            _unavailable(error)
+            login_throttle_unavailable(error)
             return None
         logger.warning("login throttle %s reached for %s until %s", rule.scope, key, until.isoformat())
         blocked_until = max(blocked_until or until, until)

@@ -27,7 +27,7 @@ from pins.session import (
     member_session_keepalive,
 )
 
-from .attack import attack_check, attack_level, attack_note_global_count, challenge_create
+from .attack import attack_check, attack_level, attack_note_global_count, challenge_create, login_gate
 from .forms import AccessibilityFeedbackForm, LoginForm
 from .services import (
     accessibility_feedback_allowed,
@@ -35,7 +35,7 @@ from .services import (
     member_language_at_login,
     member_language_choose,
 )
-from .throttle import login_throttle_blocked_until, login_throttle_record_guess
+from .throttle import login_throttle_record_guess
 
 # Said only when the PIN itself matched (VerifyOutcome.may_explain): why it cannot be used and what to do.
 EXPLANATIONS = {
@@ -127,12 +127,12 @@ def login(request: HttpRequest) -> HttpResponse:
     if current_pin(request) is not None:
         return redirect(next_url or "web:dashboard")
     ip = client_ip(request) or ""
-    blocked_until = login_throttle_blocked_until(ip=ip)
-    if blocked_until:
-        return _throttled(request, blocked_until)
+    gate = login_gate(ip=ip)  # the address throttle and the attack level in one cache round trip
+    if gate.blocked_until:
+        return _throttled(request, gate.blocked_until)
 
     form = LoginForm(request.POST if request.method == "POST" else None)
-    level = attack_level()
+    level = gate.level
     # The page's script solves a challenge on "Anmelden" only while attack mode is on (no extra round trip else).
     context = {"form": form, "next": next_url, "challenge_required": level > 0, **_pin_rules()}
     if form.is_valid():

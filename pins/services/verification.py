@@ -1,15 +1,15 @@
 """Checking a login attempt: the KVNR and PIN parsed once, then one lookup, one Argon2 verification, one write."""
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from audit.constants import AuditAction
-from audit.services import Actor, audit_event, audit_insert
+from audit.services import Actor, audit_event, audit_insert_statement
 from members.kvnr import kvnr_is_valid, kvnr_normalize
 from members.models import Member
 
@@ -69,7 +69,7 @@ class _Attempt:
     member: Member | None = None
     pin: LetterPin | None = None
     matched: bool = False
-    counted: list[LetterPin] = field(default_factory=list)  # the PIN this wrong entry counts against (or none)
+    counted: LetterPin | None = None  # the PIN this wrong entry counts against
     reason: str = ""
 
 
@@ -82,25 +82,125 @@ def _limit_reached(failed_attempts: int) -> bool:
     return failed_attempts >= _max_attempts()
 
 
-def _attempt_rows(*, kvnr: str, selector: str) -> list[LetterPin]:
-    """One statement: the member's active PINs and the PIN the selector names, row-locked, with member and user.
+@dataclass(frozen=True)
+class _Model:
+    """One model's columns in the attempt's lookup: their names for from_db and the ORM's converters."""
+
+    model: type
+    alias: str
+    names: tuple[str, ...]
+    columns: tuple[str, ...]
+    converters: tuple[tuple[int, tuple], ...]  # (position, converters) for the columns that have any
+
+    @classmethod
+    def of(cls, model: type, alias: str, connection) -> "_Model":
+        fields = model._meta.concrete_fields
+        converters = []
+        for position, field in enumerate(fields):
+            col = field.get_col(alias)
+            found = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+            if found:
+                converters.append((position, (col, found)))
+        quote = connection.ops.quote_name
+        return cls(
+            model=model,
+            alias=alias,
+            names=tuple(field.attname for field in fields),
+            columns=tuple(f"{alias}.{quote(field.column)}" for field in fields),
+            converters=tuple(converters),
+        )
+
+    def build(self, values: list, connection):
+        """A model instance from its columns of a row, converted as the ORM would convert them."""
+        for position, (col, found) in self.converters:
+            for converter in found:
+                values[position] = converter(values[position], col, connection)
+        return self.model.from_db(connection.alias, self.names, values)
+
+
+@dataclass(frozen=True)
+class _AttemptSql:
+    """The attempt's statements, rendered once per database vendor from the models' metadata.
+
+    The login path runs them on every attempt; compiling them through the ORM cost more CPU than the
+    statements themselves (issue 26), so they are written here as the ORM would write them.
+    """
+
+    lookup: str
+    update: str
+    pin: _Model
+    member: _Model
+    user: _Model
+
+
+_SQL: dict[str, _AttemptSql] = {}
+
+
+def _attempt_sql() -> _AttemptSql:
+    sql = _SQL.get(connection.vendor)
+    if sql is None:
+        sql = _SQL[connection.vendor] = _attempt_sql_render()
+    return sql
+
+
+def _attempt_sql_render() -> _AttemptSql:
+    quote = connection.ops.quote_name
+    pin, member = _Model.of(LetterPin, "p", connection), _Model.of(Member, "m", connection)
+    user_model = get_user_model()
+    user = _Model.of(user_model, "u", connection)
+
+    def column(model: type, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    pins, members, users = (quote(m._meta.db_table) for m in (LetterPin, Member, user_model))
+    lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
+    # Only names from the models' metadata and placeholders go into the text; every value is a parameter.
+    lookup = (
+        f"SELECT {', '.join(pin.columns + member.columns + user.columns)}"  # noqa: S608 - names from _meta
+        f" FROM {pins} p"
+        f" INNER JOIN {members} m ON m.{quote(Member._meta.pk.column)} = p.{column(LetterPin, 'member')}"
+        f" INNER JOIN {users} u ON u.{quote(user_model._meta.pk.column)} = m.{column(Member, 'user')}"
+        f" WHERE m.{column(Member, 'kvnr')} = %s"
+        f" AND (p.{column(LetterPin, 'selector')} = %s OR p.{column(LetterPin, 'status')} = %s)"
+        f" ORDER BY CASE WHEN p.{column(LetterPin, 'selector')} = %s THEN 0 ELSE 1 END, p.{quote('id')}"
+        f" LIMIT 1{lock}"
+    )
+    written = ", ".join(f"{column(LetterPin, name)} = %s" for name in _WRITTEN)
+    update = f"UPDATE {pins} SET {written} WHERE {quote(LetterPin._meta.pk.column)} = %s"  # noqa: S608 - _meta
+    return _AttemptSql(lookup=lookup, update=update, pin=pin, member=member, user=user)
+
+
+# The PIN's columns an attempt writes, all of them every time (the row is locked, so its values are current).
+_WRITTEN = ("failed_attempts", "status", "ended_at", "last_login_at", "pin_hash")
+_NO_ROW = 0  # the id the UPDATE names when the attempt counts against no PIN: no row has it
+
+
+def _attempt_row(*, kvnr: str, selector: str) -> LetterPin | None:
+    """One statement: the PIN the selector names (else one active PIN of the member), row-locked, with member
+    and user; None when the KVNR has neither.
 
     The same query runs for every attempt; an unknown KVNR (or a malformed entry, kvnr "") finds no rows.
-    Rows are locked in id order, so two attempts on one member never wait for each other in a circle.
+    Only the one row it returns is locked (LIMIT 1 before FOR UPDATE): the PIN an entry is counted against.
     """
-    return list(
-        LetterPin.objects.select_for_update(of=("self",))
-        .select_related("member__user")
-        .filter(member__kvnr=kvnr)
-        .filter(Q(status=PinStatus.ACTIVE) | Q(selector=selector))
-        .order_by("pk")
-    )
+    sql = _attempt_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.lookup, [kvnr, selector, PinStatus.ACTIVE.value, selector])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    sizes = len(sql.pin.names), len(sql.member.names)
+    pin = sql.pin.build(row[: sizes[0]], connection)
+    member = sql.member.build(row[sizes[0] : sizes[0] + sizes[1]], connection)
+    member.user = sql.user.build(row[sizes[0] + sizes[1] :], connection)
+    pin.member = member
+    return pin
 
 
-def _attempt_decide(*, rows: list[LetterPin], selector: str, normalized: str, now: datetime.datetime) -> _Attempt:
+def _attempt_decide(*, row: LetterPin | None, selector: str, normalized: str, now: datetime.datetime) -> _Attempt:
     """The PIN rules for one attempt. Exactly one Argon2 verification on every path."""
-    member = rows[0].member if rows else None
-    target = next((row for row in rows if row.selector == selector), None) if selector else None
+    member = row.member if row else None
+    target = row if row and selector and row.selector == selector else None
     if member is None or target is None:
         hashing.pin_hash_verify_dummy(normalized)
         if member is None:
@@ -113,7 +213,7 @@ def _attempt_decide(*, rows: list[LetterPin], selector: str, normalized: str, no
         hashing.pin_hash_verify_dummy(normalized)
         return _Attempt(result=VerifyResult.LOCKED, member=member, pin=target, reason="PIN locked")
     if not hashing.pin_hash_verify(target.pin_hash, normalized):
-        return _Attempt(result=VerifyResult.WRONG, member=member, pin=target, counted=[target], reason="wrong PIN")
+        return _Attempt(result=VerifyResult.WRONG, member=member, pin=target, counted=target, reason="wrong PIN")
     result = _result_after_match(pin=target, member=member, now=now)
     reason = "" if result == VerifyResult.SUCCESS else f"PIN matched but {result.value}"
     return _Attempt(result=result, member=member, pin=target, matched=True, reason=reason)
@@ -130,34 +230,50 @@ def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetim
 
 
 def _attempt_write(*, attempt: _Attempt, normalized: str, ip: str | None, now: datetime.datetime) -> None:
-    """Two statements for every attempt, whatever it decided: one UPDATE of PINs and one INSERT of audit rows.
+    """Two statements for every attempt, whatever it decided, sent together: one UPDATE of a PIN and one INSERT
+    of audit rows (and, with PIN_ATTEMPT_SYNCHRONOUS_COMMIT off, the commit's setting).
 
-    A wrong entry adds one to the PIN it names and locks it when it reaches the limit; an attempt that counts
-    against nothing (unknown KVNR, a selector naming no PIN, a locked PIN, a match) still runs its UPDATE, on an
-    id no row has, so the database does the same kind of work whether or not the KVNR exists. The counted rows
-    are row-locked since the lookup, so their counts here are the database's.
+    A wrong entry adds one to the PIN it names and locks it when it reaches the limit; a success records the
+    login (and a renewed hash). An attempt that counts against nothing (unknown KVNR, a selector naming no PIN,
+    a locked PIN, a match that cannot be used) still runs its UPDATE, on an id no row has, so the database does
+    the same kind of work whether or not the KVNR exists. The row is locked since the lookup, so the values
+    written are the database's plus this attempt.
     """
     locked = []
-    for row in attempt.counted:
-        row.failed_attempts += 1
-        if _limit_reached(row.failed_attempts):
-            row.status, row.ended_at = PinStatus.LOCKED, now
-            locked.append(row)
-    if attempt.result == VerifyResult.SUCCESS:
-        changes = {"last_login_at": now}
-        if hashing.pin_hash_needs_rehash(attempt.pin.pin_hash):
-            changes["pin_hash"] = hashing.pin_hash_create(normalized)
-        LetterPin.objects.filter(pk=attempt.pin.pk).update(**changes)
-        for name, value in changes.items():
-            setattr(attempt.pin, name, value)
+    target = attempt.counted
+    if target is not None:
+        target.failed_attempts += 1
+        if _limit_reached(target.failed_attempts):
+            target.status, target.ended_at = PinStatus.LOCKED, now
+            locked.append(target)
+    elif attempt.result == VerifyResult.SUCCESS:
+        target = attempt.pin
+        target.last_login_at = now
+        if hashing.pin_hash_needs_rehash(target.pin_hash):
+            target.pin_hash = hashing.pin_hash_create(normalized)
+    if target is not None:
+        values = [getattr(target, name) for name in _WRITTEN] + [target.pk]
     else:
-        locks = Q(pk__in=[row.pk for row in locked] or [0])
-        LetterPin.objects.filter(pk__in=[row.pk for row in attempt.counted] or [0]).update(
-            failed_attempts=F("failed_attempts") + 1,
-            status=Case(When(locks, then=Value(PinStatus.LOCKED)), default=F("status")),
-            ended_at=Case(When(locks, then=Value(now)), default=F("ended_at")),
-        )
-    audit_insert(events=_attempt_events(attempt=attempt, locked=locked, ip=ip, limit=_max_attempts()))
+        values = [0, "", None, None, "", _NO_ROW]
+    events = _attempt_events(attempt=attempt, locked=locked, ip=ip, limit=_max_attempts())
+    statements = [
+        (_attempt_sql().update, values),
+        audit_insert_statement(events=events, connection=connection),
+    ]
+    if not settings.PIN_ATTEMPT_SYNCHRONOUS_COMMIT and connection.vendor == "postgresql":
+        # The commit returns before its WAL reaches the disk (see pin_verify_entry).
+        statements.append(("SET LOCAL synchronous_commit TO off", []))
+    _execute_together(statements)
+
+
+def _execute_together(statements: list[tuple[str, list]]) -> None:
+    """Run statements in one round trip where the database takes several at once (PostgreSQL), else in turn."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
 
 
 def _attempt_events(*, attempt: _Attempt, locked: list[LetterPin], ip: str | None, limit: int) -> list:
@@ -191,33 +307,24 @@ def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
 def pin_verify_entry(*, entry: LoginEntry, ip: str | None) -> VerifyOutcome:
     """Check a parsed login attempt with equal work on every path: one lookup, one Argon2 verification, one write.
 
-    Unknown KVNR, wrong PIN, a selector naming no PIN and a locked PIN run the same statements: the lookup
-    (one SELECT ... FOR UPDATE), one Argon2 verification (a dummy one where there is no hash to check), one
-    UPDATE of the counted PINs and one INSERT of audit rows, then the commit. The PIN rows stay locked while
-    the hash is checked and the attempt counted, so concurrent attempts on one PIN are evaluated one after
-    another and each sees the count the previous one left: never more than PIN_MAX_FAILED_ATTEMPTS wrong
-    guesses are evaluated.
+    Every attempt runs the same statements: the lookup (one SELECT ... FOR UPDATE), one Argon2 verification
+    (a dummy one where there is no hash to check), one UPDATE of the counted PIN and one INSERT of audit rows
+    (sent together), then the commit. The PIN row stays locked while the hash is checked and the attempt
+    counted, so concurrent attempts on one PIN are evaluated one after another and each sees the count the
+    previous one left: never more than PIN_MAX_FAILED_ATTEMPTS wrong guesses are evaluated.
+
+    PIN_ATTEMPT_SYNCHRONOUS_COMMIT=False (PostgreSQL) lets the attempt's commit return before its WAL reaches
+    the disk: the commit's flush is the largest cost beside Argon2 on a slow disk. Off, a crash of the database
+    server can lose the attempts of its last fraction of a second (wal_writer_delay x 3): counters and audit
+    rows that were answered but not yet on disk. The row lock and the five-entry rule are unchanged.
     """
     now = timezone.now()
     parsed = entry.pin
     selector = parsed.selector if parsed else ""
     normalized = parsed.normalized if parsed else ""
     with transaction.atomic():
-        _attempt_durability()
         # A malformed PIN finds no rows, as an unknown KVNR does.
-        rows = _attempt_rows(kvnr=entry.kvnr if parsed else "", selector=selector)
-        attempt = _attempt_decide(rows=rows, selector=selector, normalized=normalized, now=now)
+        row = _attempt_row(kvnr=entry.kvnr if parsed else "", selector=selector)
+        attempt = _attempt_decide(row=row, selector=selector, normalized=normalized, now=now)
         _attempt_write(attempt=attempt, normalized=normalized, ip=ip, now=now)
     return VerifyOutcome(result=attempt.result, matched=attempt.matched, member=attempt.member, pin=attempt.pin)
-
-
-def _attempt_durability() -> None:
-    """PIN_ATTEMPT_SYNCHRONOUS_COMMIT=False lets the attempt's commit return before its WAL reaches the disk.
-
-    The commit's flush is the largest cost beside Argon2 on a slow disk. Off, a crash of the database server
-    can lose the attempts of its last fraction of a second (wal_writer_delay x 3): counters and audit rows
-    that were answered but not yet on disk. The row lock and the five-entry rule are unchanged while it runs.
-    """
-    if not settings.PIN_ATTEMPT_SYNCHRONOUS_COMMIT and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO off")

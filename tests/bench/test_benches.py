@@ -22,6 +22,7 @@ def test_scan_bench_times_real_checks_of_complete_uploads(run_bench):
 def test_pin_verify_bench_times_attempts_that_answer_as_their_case_must(run_bench):
     output = run_bench("pin_verify.py", "--rounds", "1", "--per-round", "2", database="any")
     assert "checked: 24 attempts answered as their case must, one Argon2 verification each" in output
+    assert "load average before:" in output and "cpu ratio" in output
 
 
 def test_letters_bench_times_letters_that_carry_their_pin(run_bench):
@@ -53,6 +54,8 @@ def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):
         database="postgres",
     )  # fmt: skip
     assert "checked: 4 logins, each reached the dashboard; every latency request answered 200" in output
+    assert "ratio raw Argon2 CPU : server CPU per login (all, goal 0.85) =" in output
+    assert "ratio logins/s : raw Argon2/s (2 processes) =" in output and "load average before the login run:" in output
 
 
 def test_enumeration_bench_times_refused_logins_of_every_case(run_bench):
