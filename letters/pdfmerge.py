@@ -20,7 +20,9 @@ CATALOG_ID, PAGES_ID = 1, 2
 class PdfConcatenator:
     """Append the pages of PDFs in order to `out`; call close() to finish the file."""
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: IO[bytes], *, share: bool = True) -> None:
+        """share=False writes every letter's objects again (the concatenation as it was; for comparison)."""
+        self.share = share
         self.out = out
         self.position = 0
         self.offsets: dict[int, int] = {}
@@ -65,7 +67,7 @@ class PdfConcatenator:
                 self._write_body(numbers[key], body)
                 return numbers[key]
             digest = hashlib.sha256(body).digest()
-            number = self.written.get(digest)
+            number = self.written.get(digest) if self.share else None
             if number is None:
                 number = self.written[digest] = self._next()
                 self._write_body(number, body)
