@@ -44,11 +44,11 @@ def campaign_contents(count: int):
     ]
 
 
-def pixels(pdf: bytes) -> Image.Image:
+def pixels(pdf: bytes, page: int = 1) -> Image.Image:
     """The page as pdftoppm renders it at 150 dpi."""
     with tempfile.TemporaryDirectory() as folder:
         subprocess.run(
-            ["pdftoppm", "-r", "150", "-png", "-singlefile", "-", f"{folder}/page"],
+            ["pdftoppm", "-r", "150", "-f", str(page), "-l", str(page), "-png", "-singlefile", "-", f"{folder}/page"],
             input=pdf,
             check=True,
             capture_output=True,
@@ -121,6 +121,10 @@ def test_a_batch_of_200_letters_weighs_at_most_10_kb_a_letter_stored_and_merged_
     assert len([page for page in pages if page.strip()]) == BATCH
     for page, content in zip(pages, contents, strict=False):
         assert content.pin_display in page and content.reference in page
+    # A page of the merged PDF, whose static page and fonts an earlier letter wrote, is that letter's page.
+    for number in (1, 137):
+        merged_page = pixels(out.getvalue(), page=number)
+        assert ImageChops.difference(merged_page, pixels(letters[number - 1].document)).getbbox() is None
 
 
 def test_composing_is_deterministic_and_a_wrong_layer_is_not_a_letter():
