@@ -3,9 +3,10 @@
 A campaign's letters share everything but a few fields (address, salutation, reference, KVNR, date, PIN, validity).
 The static layer is rendered once per process, template, language and case with those fields' slots left empty;
 the slots' positions are read from its layout. Per letter WeasyPrint lays out only the slots at those positions
-(a small document), and pikepdf puts the static page under it as a form XObject: one page, text extractable, the
-variable document's PDF/A-2b declaration. A field that needs more room than its slot (a long name or street) makes
-the letter fall back to the full render of the same template.
+(a small document). What a letter stores is its page of fields; the static page, the fields' fonts and the
+PDF/A-2b declaration are its shared layer, stored once (letters.composition, which also composes the complete
+letter: one page, text extractable). A field that needs more room than its slot (a long name or street) makes
+the letter fall back to the full render of the same template, stored whole.
 """
 
 import datetime
