@@ -1,7 +1,9 @@
 """Benchmark for PIN letters: letters/second through the worker's render path against plain WeasyPrint, and peak
 memory of the worker and the print-shop collection for batches of 10 and 500 letters; campaign letters (static layer
-laid out once, variable fields per letter, ten letters a document) against plain WeasyPrint, and the campaign
-renderer's peak memory for 10,000 letters against 100.
+laid out once, variable fields per letter, ten letters a document) against plain WeasyPrint, the campaign
+renderer's peak memory for 10,000 letters against 100, and the bytes a campaign letter weighs: stored (its
+variable page plus its share of the shared layers) and in the print shop's merged PDF of a batch of 1,000, beside
+the letter with everything embedded.
 
 Run by hand from the project folder:  .venv/bin/python bench/letters.py [--letters 30] [--rounds 3]
 
@@ -182,8 +184,9 @@ def campaign_throughput(count: int, rounds: int, group: int) -> None:
     def plain(source: str) -> bytes:
         return HTML(string=source, base_url=base_url).write_pdf(pdf_variant=PDF_VARIANT)
 
-    def campaign(batch) -> list[bytes]:
-        return [letter.pdf for letter in render_campaign_letters(contents=batch, template="standard")]
+    def campaign(batch) -> list:
+        # What the worker stores: the variable page (the shared layer is stored once); composed for the checks.
+        return render_campaign_letters(contents=batch, template="standard")
 
     groups = [letters[i : i + group] for i in range(0, count, group)]
     campaign(groups[0])  # static layers are laid out at the first letters, once per process and language
@@ -195,7 +198,7 @@ def campaign_throughput(count: int, rounds: int, group: int) -> None:
         for name, func, items in (("plain", plain, html), ("campaign", campaign, groups)):
             results: list = []
             cpu, wall = spent[name] = timed(func, items, results)
-            pdfs = results if name == "plain" else [pdf for group_pdfs in results for pdf in group_pdfs]
+            pdfs = results if name == "plain" else [letter.document for group in results for letter in group]
             assert_letters(pdfs, letters, f"{name} round {number}")
             best[name] = (min(best[name][0], cpu), min(best[name][1], wall))
             print(f"  round {number} {name:8}: {count / cpu:6.1f} letters/CPU-s  {count / wall:6.1f} letters/s wall")
@@ -213,6 +216,72 @@ def campaign_throughput(count: int, rounds: int, group: int) -> None:
     print(
         f"speed-up per round   : {', '.join(f'{ratio:.2f}x' for ratio in ratios)} CPU (median {statistics.median(ratios):.2f}x)"
     )
+
+
+def encrypted_size(data: bytes) -> int:
+    from core.crypto import encrypt_chunks
+
+    return sum(len(piece) for piece in encrypt_chunks([data], aad=b"letter:1"))
+
+
+def merged_size(pdfs, *, share: bool = True) -> tuple[int, bytes]:
+    from letters.pdfmerge import PdfConcatenator
+
+    out = io.BytesIO()
+    merged = PdfConcatenator(out, share=share)
+    for pdf in pdfs:
+        merged.append(io.BytesIO(pdf))
+    merged.close()
+    return out.tell(), out.getvalue()
+
+
+def campaign_sizes(count: int, plain_sample: int, group: int) -> None:
+    """Bytes per campaign letter: stored (encrypted: each letter's file plus the shared layers, once each) and in
+    the print shop's merged PDF of `count` letters, beside the letter with everything embedded (the full render
+    of the same template, as every letter was before the layers were shared: its own fonts, static page and
+    PDF/A declaration), measured on a sample of `plain_sample` letters (its size does not depend on the batch)."""
+    from letters.layered import render_campaign_letters, static_layer
+
+    letters = campaign_contents(count)
+    rendered = []
+    for start in range(0, count, group):
+        rendered += render_campaign_letters(contents=letters[start : start + group], template="standard")
+    layers = {letter.layer.digest: letter.layer for letter in rendered if letter.layer is not None}
+    parts = sum(encrypted_size(letter.pdf) for letter in rendered)
+    shared = sum(encrypted_size(layer.pdf) for layer in layers.values())
+    batch, merged = merged_size(letter.document for letter in rendered)
+    # The batch PDF carries every letter on its own page with its PIN and reference, in order.
+    pages = pdf_text_pages(merged)
+    assert len(pages) == count, f"sizes: {len(pages)} pages in the merged PDF for {count} letters"
+    for page, content in zip(pages, letters, strict=True):
+        assert content.pin_display in page and content.reference in page, f"sizes: {content.reference} unreadable"
+
+    sample = letters[:plain_sample]
+    full = [
+        static_layer(template="standard", language=c.language, case_title=c.case_title).render_full(c).pdf
+        for c in sample
+    ]
+    assert_letters(full, sample, "sizes, full render")
+    plain_stored = sum(encrypted_size(pdf) for pdf in full) / len(full)
+    plain_batch, _ = merged_size(full)
+    unshared_batch, _ = merged_size(full, share=False)
+    stored = (parts + shared) / count
+    print(
+        f"stored per letter    : {stored / 1024:6.1f} KB (variable page {parts / count / 1024:.1f} KB + "
+        f"{len(layers)} shared layers of {shared / 1024:.0f} KB over {count} letters), everything embedded "
+        f"{plain_stored / 1024:.1f} KB -> {plain_stored / stored:.1f}x smaller (goal <= 10 KB)"
+    )
+    print(
+        f"merged PDF per letter: {batch / count / 1024:6.1f} KB in a batch of {count} ({batch / 2**20:.1f} MiB), "
+        f"everything embedded {plain_batch / len(full) / 1024:.1f} KB ({unshared_batch / len(full) / 1024:.1f} KB merged "
+        f"without sharing objects) -> {unshared_batch / len(full) / (batch / count):.1f}x smaller (goal <= 10 KB)"
+    )
+    print(f"checked: pdftotext finds each of the {count} PINs and references on its own page of the merged PDF")
+
+
+def pdf_text_pages(pdf: bytes) -> list[str]:
+    out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return ["".join(page.split()) for page in out.split("\f")[:-1]]
 
 
 def campaign_memory_child(count: int, group: int) -> None:
@@ -346,6 +415,8 @@ def main() -> None:
     parser.add_argument("--campaign-memory-sizes", default="100,10000", help="letters for the campaign memory figures")
     parser.add_argument("--campaign-memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--campaign-only", action="store_true", help="only the campaign figures")
+    parser.add_argument("--size-letters", type=int, default=1000, help="campaign letters in the size batch (1000)")
+    parser.add_argument("--size-sample", type=int, default=30, help="full renders for the embedded figure (30)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-letters-") as workdir:
         setup_django(Path(workdir))
@@ -357,6 +428,8 @@ def main() -> None:
             return
         print(f"== campaign path: {args.letters} letters per round, {args.rounds} rounds, {args.group} a document")
         campaign_throughput(args.letters, args.rounds, args.group)
+        print(f"== campaign letter sizes: a batch of {args.size_letters} (load average {os.getloadavg()[0]:.1f})")
+        campaign_sizes(args.size_letters, min(args.size_sample, args.size_letters), args.group)
         print("== campaign renderer memory (fresh process per count)")
         campaign_memory([int(size) for size in args.campaign_memory_sizes.split(",")], args.group)
         if args.campaign_only:

@@ -3,9 +3,10 @@
 A campaign's letters share everything but a few fields (address, salutation, reference, KVNR, date, PIN, validity).
 The static layer is rendered once per process, template, language and case with those fields' slots left empty;
 the slots' positions are read from its layout. Per letter WeasyPrint lays out only the slots at those positions
-(a small document), and pikepdf puts the static page under it as a form XObject: one page, text extractable, the
-variable document's PDF/A-2b declaration. A field that needs more room than its slot (a long name or street) makes
-the letter fall back to the full render of the same template.
+(a small document). What a letter stores is its page of fields; the static page, the fields' fonts and the
+PDF/A-2b declaration are its shared layer, stored once (letters.composition, which also composes the complete
+letter: one page, text extractable). A field that needs more room than its slot (a long name or street) makes
+the letter fall back to the full render of the same template, stored whole.
 """
 
 import datetime
@@ -38,6 +39,18 @@ from .rendering import (
 logging.getLogger("pikepdf._core").setLevel(logging.WARNING)
 import pikepdf  # noqa: E402
 
+from .composition import (  # noqa: E402
+    REPERTOIRE,
+    FontCover,
+    SharedLayer,
+    colour_fingerprint,
+    compose,
+    fonts_of,
+    share_resources,
+    shared_layer,
+    variable_part,
+)
+
 CAMPAIGN_STYLESHEET = Path(__file__).with_name("campaign.css")
 VARIABLE_STYLESHEET = Path(__file__).with_name("campaign_variable.css")
 # The reviewed campaign templates: a choice in the admin, never HTML typed there.
@@ -60,9 +73,18 @@ class Slot:
 
 @dataclass(frozen=True)
 class LayeredLetter(RenderedLetter):
-    """A rendered letter and how: "layered" (static layer + variable fields) or "full" (the fallback)."""
+    """A rendered letter and how: "layered" (static layer + variable fields) or "full" (the fallback).
+
+    `pdf` is what is stored for the letter: for "full" the complete letter, for "layered" its variable page, which
+    `layer` (the shared layer, stored once) completes; `document` is the complete letter either way.
+    """
 
     method: str = "layered"
+    layer: SharedLayer | None = None
+
+    @property
+    def document(self) -> bytes:
+        return self.pdf if self.layer is None else compose(variable=self.pdf, layer=self.layer)
 
 
 def _salutation(content: LetterContent) -> str:
@@ -106,8 +128,21 @@ class StaticLayer:
         self.slots = self._slots(document.pages[0]._page_box)
         out = io.BytesIO()
         document.write_pdf(out, pdf_variant=PDF_VARIANT)
-        self.pdf = pikepdf.open(io.BytesIO(out.getvalue()))
-        self.xobject = self.pdf.pages[0].as_form_xobject()
+        with pikepdf.open(io.BytesIO(out.getvalue())) as static, pikepdf.open(io.BytesIO(self._carrier())) as carrier:
+            self.shared = SharedLayer.of(shared_layer(static=static, carrier=carrier))
+            self.covers = {name: FontCover.of(font) for name, font in fonts_of(carrier).items()}
+            self.colour = colour_fingerprint(carrier)
+
+    def _carrier(self) -> bytes:
+        """A document in the variable layer's fonts (regular, bold, mono) with every glyph of the repertoire: its
+        font subsets are the shared fonts of the variable pages."""
+        text = " ".join(REPERTOIRE).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        styles = ("font-weight: normal", "font-weight: bold", "font-family: 'Letter Mono'")
+        html = "".join(f'<p style="{style}">{text}</p>' for style in styles)
+        document = self._document(f"<html><body>{html}</body></html>", variable=True)
+        out = io.BytesIO()
+        document.write_pdf(out, pdf_variant=PDF_VARIANT)
+        return out.getvalue()
 
     def html(self, content: LetterContent, *, layer: str, slots: list[Slot] | None = None) -> str:
         context = self.renderer.context(content)
@@ -182,8 +217,8 @@ class StaticLayer:
         """The letters as static + variable layer; None for a letter with a field that does not fit its slot.
 
         The variable layers of all letters are laid out in one WeasyPrint document, one page each (the per-document
-        cost is shared), then split: each letter gets its page, the static page as a form XObject under it and
-        the document's PDF/A declaration.
+        cost is shared), then split: each letter keeps its page, its fonts replaced by the shared layer's where
+        those cover them (letters.composition); the shared layer completes it.
         """
         sheets = [{"slots": self.variable_slots(c), "address_lines": c.address_lines} for c in contents]
         context = self.renderer.context(contents[0])
@@ -198,20 +233,10 @@ class StaticLayer:
         document.write_pdf(variable, pdf_variant=PDF_VARIANT)
         results: list[LayeredLetter | None] = []
         with pikepdf.open(io.BytesIO(variable.getvalue())) as source:
-            intents = source.make_indirect(source.Root.OutputIntents)
+            share_resources(document=source, covers=self.covers, colour=self.colour)
             for index, fit in enumerate(fits):
-                if not fit:
-                    results.append(None)
-                    continue
-                with pikepdf.new() as pdf:
-                    pdf.pages.append(source.pages[index])
-                    pdf.Root.Metadata = pdf.copy_foreign(source.Root.Metadata)
-                    pdf.Root.OutputIntents = pdf.copy_foreign(intents)
-                    page = pdf.pages[0]
-                    page.add_underlay(pdf.copy_foreign(self.xobject), pikepdf.Rectangle(*page.mediabox))
-                    out = io.BytesIO()
-                    pdf.save(out)
-                results.append(LayeredLetter(pdf=out.getvalue(), pages=1, method="layered"))
+                part = variable_part(document=source, index=index) if fit else None
+                results.append(part and LayeredLetter(pdf=part, pages=1, method="layered", layer=self.shared))
         return results
 
     def render(self, content: LetterContent) -> LayeredLetter | None:

@@ -52,12 +52,36 @@ class PrintBatch(models.Model):
         return f"D-{self.pk:06d}"
 
 
+class LetterLayer(EncryptedFile):
+    """What a campaign's letters share, stored once (letters.composition): the static page, the fonts of the
+    variable fields, the PDF/A declaration. Named by its plaintext's SHA-256, so every worker process that lays
+    out the same static layer finds and uses the same stored file. Deleted once no letter's PDF needs it."""
+
+    AAD_PREFIX = "letterlayer"
+    AAD_FIELD = "digest"
+
+    digest = models.CharField(_("SHA-256"), max_length=64, unique=True)
+    size = models.PositiveIntegerField(_("Größe"), default=0)
+    created_at = models.DateTimeField(_("angelegt am"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("gemeinsame Briefebene")
+        verbose_name_plural = _("gemeinsame Briefebenen")
+
+    def __str__(self) -> str:
+        return self.digest[:12]
+
+    @property
+    def storage_name(self) -> str:
+        return f"letters/layers/{self.digest}.pdf.enc"
+
+
 class LetterRequest(EncryptedFile):
     """A PIN letter for a member: requested, rendered by the worker, collected by the print shop.
 
     The PIN is created by the worker together with the PDF; its plaintext is only ever inside the encrypted PDF
     (one encrypted file, storage_name; `pdf_name` is set while it exists). The row and its history stay when the
-    PDF is deleted after collection.
+    PDF is deleted after collection. A campaign letter's file is its variable page; its `layer` completes it.
     """
 
     # Binds the encrypted PDF to this row: a file moved to another letter does not decrypt.
@@ -84,6 +108,15 @@ class LetterRequest(EncryptedFile):
     )
     pdf_name = models.CharField(_("PDF-Datei"), max_length=255, blank=True)
     pdf_sha256 = models.CharField(_("SHA-256 des PDF"), max_length=64, blank=True)
+    # A campaign letter stores only its variable page; this layer (stored once) completes it.
+    layer = models.ForeignKey(
+        LetterLayer,
+        verbose_name=_("gemeinsame Ebene"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letters",
+    )
     pages = models.PositiveSmallIntegerField(_("Seiten"), null=True, blank=True)
     created_at = models.DateTimeField(_("angefordert am"), default=timezone.now)
     enqueued_at = models.DateTimeField(_("zuletzt an den Worker gegeben"), null=True, blank=True)

@@ -34,6 +34,6 @@ def campaign_preview(*, campaign_id: int, count: int = 3) -> bytes:
             case_title=campaign.case_title,
             kvnr=member.kvnr,
         )
-        merged.append(io.BytesIO(render_campaign_letter(content=content, template=campaign.template).pdf))
+        merged.append(io.BytesIO(render_campaign_letter(content=content, template=campaign.template).document))
     merged.close()
     return out.getvalue()

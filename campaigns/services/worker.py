@@ -14,7 +14,11 @@ from django.utils import timezone
 
 from audit.services import Actor
 from letters.rendering import LetterRenderError
-from letters.selectors import letter_ids_rendered_unbatched_in_campaign, letter_newest_created_at_in_campaign
+from letters.selectors import (
+    letter_ids_rendered_unbatched_in_campaign,
+    letter_newest_created_at_in_campaign,
+    letters_rendered_unbatched_in_campaign_reach,
+)
 from letters.services import batch_prepare, letters_create_rendered
 
 from ..constants import CampaignStatus
@@ -69,7 +73,9 @@ def campaign_render_chunk(*, campaign_id: int, first_id: int, last_id: int) -> i
 
     Letters are made CAMPAIGN_RENDER_GROUP at a time, each group in one transaction; the campaign's status is read
     before every group, so pause and cancel take effect within about a second. A group that cannot be rendered
-    is retried one letter at a time, so one bad address fails only its own letter (with the reason).
+    is retried one letter at a time, so one bad address fails only its own letter (with the reason). After each
+    group, a print batch is formed as soon as CAMPAIGN_BATCH_SIZE rendered letters wait for one (whichever
+    process rendered them), not only when a chunk ends.
     """
     made = 0
     # Members of one language share a static layer and a document: grouped by language, the documents stay full.
@@ -96,6 +102,7 @@ def campaign_render_chunk(*, campaign_id: int, first_id: int, last_id: int) -> i
                     CampaignRecipient.objects.filter(pk=recipient_id, letter__isnull=True).update(
                         failure_reason=str(error)[:200]
                     )
+        campaign_batch_ready(campaign_id=campaign_id)
     return made
 
 
@@ -123,6 +130,8 @@ def campaign_batch_ready(*, campaign_id: int, final: bool = False) -> int:
     """Form print batches of CAMPAIGN_BATCH_SIZE rendered letters (and, when `final`, one of the rest)."""
     size = settings.CAMPAIGN_BATCH_SIZE
     made = 0
+    if not final and not letters_rendered_unbatched_in_campaign_reach(campaign_id=campaign_id, count=size):
+        return made  # the cheap probe that runs after every group: not enough letters wait yet
     campaign = Campaign.objects.get(pk=campaign_id)
     while True:
         with transaction.atomic():

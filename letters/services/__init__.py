@@ -5,7 +5,7 @@ requests (request, retry, cancel, give up, requeue), worker (render, a campaign'
 prepared batches, re-release) and housekeeping (purges). None of them imports letters.tasks.
 """
 
-from .housekeeping import letter_purge_pdfs
+from .housekeeping import letter_purge_layers, letter_purge_pdfs
 from .printing import (
     MANIFEST_HEADER,
     ManifestRow,
@@ -39,6 +39,7 @@ __all__ = [
     "letter_cancel",
     "letter_mark_failed",
     "letter_pdf",
+    "letter_purge_layers",
     "letter_purge_pdfs",
     "letter_release",
     "letter_render",

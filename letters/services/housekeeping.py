@@ -5,13 +5,14 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from audit.services import Actor
 from pins.constants import PinStatus
 
 from ..constants import LetterStatus
-from ..models import LetterRequest, LetterStatusChange
+from ..models import LetterLayer, LetterRequest, LetterStatusChange
 from .common import letter_pdf_delete_on_commit
 from .requests import letter_cancel
 
@@ -54,6 +55,31 @@ def letter_purge_pdfs(*, now: datetime.datetime | None = None, batch_size: int =
     for letter in dead.select_related("pin")[:batch_size]:
         letter_cancel(letter=letter, actor=Actor.system())
         total += 1
-    if total:
-        logger.info("deleted %d letter PDFs", total)
+    layers = letter_purge_layers(now=now)
+    if total or layers:
+        logger.info("deleted %d letter PDFs and %d shared letter layers", total, layers)
     return total
+
+
+def letter_purge_layers(*, now: datetime.datetime | None = None) -> int:
+    """Delete shared layers (letters.composition) that no stored letter needs any more; returns the count.
+
+    A layer is kept while any letter with a stored PDF refers to it. The check is repeated under the row's lock:
+    a letter being linked to the layer at that moment holds a key-share lock on it (its foreign key), so the
+    purge either waits and then sees the letter, or deletes first and that letter's transaction fails and is
+    retried (a new layer is stored then).
+    """
+    now = now or timezone.now()
+    needed = LetterRequest.objects.filter(layer=OuterRef("pk")).exclude(pdf_name="")
+    cutoff = now - datetime.timedelta(hours=1)
+    count = 0
+    for pk in LetterLayer.objects.filter(created_at__lt=cutoff).exclude(Exists(needed)).values_list("pk", flat=True):
+        with transaction.atomic():
+            layer = LetterLayer.objects.select_for_update().filter(pk=pk).exclude(Exists(needed)).first()
+            if layer is None:
+                continue
+            LetterRequest.objects.filter(layer=layer).update(layer=None)
+            layer.delete()
+            transaction.on_commit(layer.discard)
+        count += 1
+    return count

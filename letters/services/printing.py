@@ -22,9 +22,10 @@ from core.streams import SPOOL_BYTES
 from pins.constants import PinStatus
 from pins.services import pin_is_usable
 
+from ..composition import SharedLayer, compose
 from ..constants import PRINT_BATCH_MAX, BatchChannel, LetterStatus
 from ..exceptions import LetterStateError
-from ..models import LetterRequest, LetterStatusChange, PrintBatch
+from ..models import LetterLayer, LetterRequest, LetterStatusChange, PrintBatch
 from ..pdfmerge import PdfConcatenator
 from ..selectors import print_queue
 from .common import letter_history_add, letter_locked
@@ -46,21 +47,41 @@ class ManifestRow:
 MANIFEST_HEADER = ["position", "letter_id", "reference", "first_page", "pages", "sha256"]
 
 
-def letter_pdf(*, letter: LetterRequest) -> bytes:
-    """The letter's plaintext PDF; a wrong key, a moved file or a changed file fails loudly."""
+def _layer(*, letter: LetterRequest, layers: dict[int, SharedLayer] | None) -> SharedLayer:
+    """The letter's shared layer, decrypted once per print batch; checked against its name (its SHA-256)."""
+    if layers is not None and letter.layer_id in layers:
+        return layers[letter.layer_id]
+    layer: LetterLayer = letter.layer
+    shared = SharedLayer.of(b"".join(layer.open()))
+    if shared.digest != layer.digest:
+        raise DecryptionError(f"letter layer {layer.pk}: PDF does not match its SHA-256")
+    if layers is not None:
+        layers[layer.pk] = shared
+    return shared
+
+
+def letter_pdf(*, letter: LetterRequest, layers: dict[int, SharedLayer] | None = None) -> bytes:
+    """The letter's complete plaintext PDF (a campaign letter's variable page composed with its shared layer);
+    a wrong key, a moved file or a changed file fails loudly. `layers` caches shared layers across calls."""
     pdf = b"".join(letter.open())
     if hashlib.sha256(pdf).hexdigest() != letter.pdf_sha256:
         raise DecryptionError(f"letter {letter.pk}: PDF does not match its recorded SHA-256")
-    return pdf
+    if letter.layer_id is None:
+        return pdf
+    return compose(variable=pdf, layer=_layer(letter=letter, layers=layers))
 
 
 def _write_batch(*, letters: list[LetterRequest], pdf_out: IO[bytes], manifest_out: IO[str]) -> list[ManifestRow]:
+    """The merged PDF (objects the letters share, such as a campaign's static page and fonts, written once) and
+    the manifest; each row's SHA-256 is that of the complete letter as letter_pdf returns it."""
     merged = PdfConcatenator(pdf_out)
     rows: list[ManifestRow] = []
+    layers: dict[int, SharedLayer] = {}
     page = 1
     for position, letter in enumerate(letters, start=1):
-        pages = merged.append(io.BytesIO(letter_pdf(letter=letter)))
-        rows.append(ManifestRow(position, letter.pk, letter.reference, page, pages, letter.pdf_sha256))
+        pdf = letter_pdf(letter=letter, layers=layers)
+        pages = merged.append(io.BytesIO(pdf))
+        rows.append(ManifestRow(position, letter.pk, letter.reference, page, pages, hashlib.sha256(pdf).hexdigest()))
         page += pages
     merged.close()
     manifest = csv.writer(manifest_out, lineterminator="\n")

@@ -7,7 +7,7 @@ rendered and stored in one transaction.
 import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -18,9 +18,10 @@ from core.storage import private_storage
 from members.models import Member
 from pins.services import pin_issue
 
+from ..composition import SharedLayer
 from ..constants import LetterStatus
-from ..layered import render_campaign_letters
-from ..models import LetterRequest, LetterStatusChange
+from ..layered import LayeredLetter, render_campaign_letters
+from ..models import LetterLayer, LetterRequest, LetterStatusChange
 from ..rendering import LetterContent, RenderedLetter, render_letter
 from .common import letter_history_add
 
@@ -49,6 +50,23 @@ def _store(*, letter: LetterRequest, rendered: RenderedLetter) -> None:
     letter.pdf_sha256 = stored.sha256
     letter.pages = rendered.pages
     letter.rendered_at = timezone.now()
+
+
+def _layer_stored(*, layer: SharedLayer) -> LetterLayer:
+    """The stored shared layer with this content, stored now if no process did before (in the caller's
+    transaction: a concurrent process with the same layer waits on the unique digest, then finds it)."""
+    found = LetterLayer.objects.filter(digest=layer.digest).first()
+    if found is not None:
+        return found
+    row = LetterLayer(digest=layer.digest, size=len(layer.pdf))
+    # Content-addressed: a retry after a rollback writes the same bytes under the same name again.
+    save_encrypted(storage=private_storage(), name=row.storage_name, chunks=[layer.pdf], aad=row.aad)
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        return LetterLayer.objects.get(digest=layer.digest)
+    return row
 
 
 def letter_render(*, request_id: int) -> None:
@@ -82,6 +100,14 @@ def letter_render(*, request_id: int) -> None:
         )
 
 
+def _layer_for(result: LayeredLetter, layers: dict[str, LetterLayer]) -> LetterLayer | None:
+    if result.layer is None:
+        return None
+    if result.layer.digest not in layers:
+        layers[result.layer.digest] = _layer_stored(layer=result.layer)
+    return layers[result.layer.digest]
+
+
 def letters_create_rendered(
     *, members: list[Member], purpose: str, case_title: str, template: str, validity_days: int, actor: Actor
 ) -> list[LetterRequest]:
@@ -111,16 +137,20 @@ def letters_create_rendered(
             contents.append(_content(letter=letter, pin_display=issued.display, valid_until=issued.pin.expires_at))
         rendered = render_campaign_letters(contents=contents, template=template)
         del contents  # the PINs' plaintext: not kept longer than the rendering needs it
+        layers: dict[str, LetterLayer] = {}
         history = []
         for letter, result in zip(letters, rendered, strict=True):
             _store(letter=letter, rendered=result)
+            letter.layer = _layer_for(result, layers)
             history += [
                 LetterStatusChange(letter=letter, status=LetterStatus.REQUESTED, at=now, by=actor.user),
                 LetterStatusChange(
                     letter=letter, status=LetterStatus.RENDERED, at=letter.rendered_at, note=result.method
                 ),
             ]
-        LetterRequest.objects.bulk_update(letters, ["status", "pin", "pdf_name", "pdf_sha256", "pages", "rendered_at"])
+        LetterRequest.objects.bulk_update(
+            letters, ["status", "pin", "pdf_name", "pdf_sha256", "pages", "rendered_at", "layer"]
+        )
         LetterStatusChange.objects.bulk_create(history)
         audit_record_many(
             action=AuditAction.LETTER_RENDERED,

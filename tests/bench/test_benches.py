@@ -5,6 +5,10 @@ logins that reached the dashboard, letters rendered with their PIN, uploads stor
 at a tiny size so that a change that makes a bench time nothing fails the suite. Speed is never asserted.
 """
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from tests.clamav import daemon as clamav
@@ -29,11 +33,25 @@ def test_letters_bench_times_letters_that_carry_their_pin(run_bench):
     output = run_bench(
         "letters.py",
         "--letters", "2", "--rounds", "1", "--group", "2",
-        "--campaign-memory-sizes", "2", "--memory-sizes", "1",
+        "--campaign-memory-sizes", "2", "--memory-sizes", "1", "--size-letters", "4", "--size-sample", "2",
         database="sqlite",
     )  # fmt: skip
     assert "speed-up (goal 5x)" in output and "speed-up (goal 1.3x)" in output
+    assert "checked: pdftotext finds each of the 4 PINs and references on its own page of the merged PDF" in output
+    assert "stored per letter" in output and "merged PDF per letter" in output
     assert "batch of   1:" in output
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not Path("/usr/lib/postgresql/15/bin/initdb").exists() or not shutil.which("redis-server"),
+    reason="bench/campaign.py starts its own PostgreSQL cluster (as root, through runuser) and redis-server",
+)
+def test_campaign_bench_counts_each_letter_once_all_its_cpu_and_the_first_batch(run_bench):
+    output = run_bench("campaign.py", "--members", "24", "--batch-size", "10", "--timeout", "240", timeout=420)
+    assert "-> PASS" in output
+    assert "first print batch formed when 10 letters were rendered (CAMPAIGN_BATCH_SIZE 10)" in output
+    assert "ratio per CPU second, worker only" in output and "ratio per CPU second, all CPU" in output
+    assert "bytes stored per letter:" in output and "load average" in output
 
 
 def test_upload_bench_times_uploads_stored_whole(run_bench):

@@ -5,7 +5,6 @@ import io
 import zipfile
 
 import pytest
-from django.core.files.storage import storages
 from pypdf import PdfReader
 
 from campaigns.constants import CampaignStatus
@@ -20,12 +19,11 @@ from campaigns.services import (
     campaign_resume,
     campaign_start,
 )
-from core.crypto import read_decrypted
 from letters.constants import LetterStatus
 from letters.exceptions import LetterStateError
 from letters.models import LetterRequest, PrintBatch
 from letters.rendering import SPECIMEN_PIN, LetterRenderError
-from letters.services import batch_collect_prepared_archive
+from letters.services import batch_collect_prepared_archive, letter_pdf
 from pins.constants import PinStatus
 from pins.models import LetterPin
 from tests.helpers import broker_unreachable
@@ -58,8 +56,7 @@ def test_start_gives_every_member_exactly_one_letter_with_a_pin_in_its_pdf(make_
     assert len(letters) == 5
     assert sorted(letter.member_id for letter in letters) == sorted(member.pk for member in members)
     letter = letters[0]
-    pdf = read_decrypted(storage=storages["default"], name=letter.pdf_name, aad=letter.aad)
-    assert pin_in(pdf)
+    assert pin_in(letter_pdf(letter=letter))
     assert letter.case_title == "Familienversicherung 2027"
     assert LetterPin.objects.filter(member__in=members).count() == 5
 
@@ -124,6 +121,32 @@ def test_batches_hold_each_letter_once_and_are_collected_once(make_campaign, mem
     with pytest.raises(LetterStateError, match="bereits abgeholt"):
         batch_collect_prepared_archive(batch_id=batches[0].pk, user=user, out=io.BytesIO())
     assert _letters(campaign).filter(status=LetterStatus.COLLECTED).count() == 2
+
+
+def test_a_print_batch_forms_as_soon_as_its_size_is_rendered_not_when_the_chunk_ends(
+    make_campaign, run, settings, monkeypatch
+):
+    """The issue saw the first batch of 1,000 at about 2,000 letters: batches formed only when a chunk ended."""
+    from campaigns.services import worker
+    from tests.factories import MemberFactory
+
+    settings.CAMPAIGN_CHUNK_SIZE = 50
+    settings.CAMPAIGN_RENDER_GROUP = 5
+    settings.CAMPAIGN_BATCH_SIZE = 10
+    campaign = make_campaign(MemberFactory.create_batch(25))
+    rendered_when_formed = []
+    prepare = worker.batch_prepare
+
+    def recording(**kwargs):
+        rendered_when_formed.append(_letters(campaign).count())
+        return prepare(**kwargs)
+
+    monkeypatch.setattr(worker, "batch_prepare", recording)
+    run(campaign_start, campaign)
+    # One chunk of 25: a batch at 10 and at 20 rendered letters, the rest of 5 when the campaign finishes.
+    assert rendered_when_formed == [10, 20, 25]
+    sizes = [link.batch.letter_count for link in CampaignBatch.objects.filter(campaign=campaign).order_by("batch_id")]
+    assert sizes == [10, 10, 5]
 
 
 def test_cancel_ends_the_pins_not_yet_printed_and_keeps_collected_ones(make_campaign, members, run, settings):

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_every_model_with_a_stored_file_is_found():
     labels = [model._meta.label for model in rotation.encrypted_file_models()]
     assert labels == [
+        "letters.LetterLayer",
         "letters.LetterRequest",
         "uploads.DocumentPage",  # a photo document's pages until their PDF is assembled
         "uploads.QuarantinedFile",

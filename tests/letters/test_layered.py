@@ -39,8 +39,8 @@ def pdftotext(pdf: bytes) -> str:
 def test_the_layered_letter_is_one_page_and_pdftotext_reads_pin_case_and_fields(content):
     letter = render_campaign_letter(content=content, template="standard")
     assert letter.method == "layered"
-    assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
-    text = pdftotext(letter.pdf)
+    assert len(PdfReader(io.BytesIO(letter.document)).pages) == 1
+    text = pdftotext(letter.document)
     for expected in (
         "AB3D-EFGH-JKLM",
         "Ihr Anliegen: Familienversicherung 2027",
@@ -58,7 +58,8 @@ def test_the_layered_letter_is_one_page_and_pdftotext_reads_pin_case_and_fields(
 
 def test_every_field_sits_exactly_where_the_full_render_puts_it(content):
     layered = {
-        run.text.strip(): run for run in text_runs(render_campaign_letter(content=content, template="standard").pdf)
+        run.text.strip(): run
+        for run in text_runs(render_campaign_letter(content=content, template="standard").document)
     }
     full = {run.text.strip(): run for run in text_runs(_full(content).pdf)}
     for text in ("AB3D-EFGH-JKLM", "Guten Tag Erika Mustermann,", "T000100007", "31. Januar 2027", "Heidestraße 17"):
@@ -68,12 +69,12 @@ def test_every_field_sits_exactly_where_the_full_render_puts_it(content):
 
 
 def test_the_address_lies_inside_the_din_5008_window(content):
-    pdf = render_campaign_letter(content=content, template="standard").pdf
+    pdf = render_campaign_letter(content=content, template="standard").document
     assert_address_in_window(pdf=pdf, lines=content.address_lines)
 
 
 def test_the_layered_letter_declares_pdf_a_2b(content):
-    root = PdfReader(io.BytesIO(render_campaign_letter(content=content, template="standard").pdf)).trailer["/Root"]
+    root = PdfReader(io.BytesIO(render_campaign_letter(content=content, template="standard").document)).trailer["/Root"]
     xmp = root["/Metadata"].get_object().get_data().decode()
     assert 'pdfaid:part="2"' in xmp
     assert 'pdfaid:conformance="B"' in xmp
@@ -101,14 +102,14 @@ def test_the_layered_letter_declares_pdf_a_2b(content):
 def test_a_field_that_does_not_fit_its_slot_falls_back_to_the_full_render(content, change):
     letter = render_campaign_letter(content=dataclasses.replace(content, **change), template="standard")
     assert letter.method == "full"
-    text = pdftotext(letter.pdf)
+    text = pdftotext(letter.document)
     assert "AB3D-EFGH-JKLM" in text
-    assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
+    assert len(PdfReader(io.BytesIO(letter.document)).pages) == 1
 
 
 def test_english_letter_uses_the_english_static_layer(content):
     letter = render_campaign_letter(content=dataclasses.replace(content, language="en"), template="standard")
-    text = pdftotext(letter.pdf)
+    text = pdftotext(letter.document)
     assert "Your case: Familienversicherung 2027" in text
     assert "2 December 2026" in text
 
@@ -138,9 +139,9 @@ def test_letters_rendered_together_each_carry_only_their_own_pin_and_address(con
     letters = render_campaign_letters(contents=contents, template="standard")
     assert [letter.method for letter in letters] == ["layered", "layered", "full", "layered"]
     for index, letter in enumerate(letters):
-        assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
-        text = pdftotext(letter.pdf)
+        assert len(PdfReader(io.BytesIO(letter.document)).pages) == 1
+        text = pdftotext(letter.document)
         assert [pin for pin in pins if pin in text] == [pins[index]]
-    assert "Anna Eins" in pdftotext(letters[0].pdf)
-    assert "Anna Eins" not in pdftotext(letters[3].pdf)
-    assert "Your case" in pdftotext(letters[1].pdf)
+    assert "Anna Eins" in pdftotext(letters[0].document)
+    assert "Anna Eins" not in pdftotext(letters[3].document)
+    assert "Your case" in pdftotext(letters[1].document)

@@ -207,7 +207,7 @@ def test_letters_and_the_receipt_show_only_the_second_insurer(second, member, tm
     )
     receipt = receipt_pdf(submission=transmitted_submission(member))
 
-    for name, pdf in [("letter", letter.pdf), ("campaign", campaign[0].pdf), ("receipt", receipt)]:
+    for name, pdf in [("letter", letter.pdf), ("campaign", campaign[0].document), ("receipt", receipt)]:
         text = pdf_text(pdf, tmp_path, name)
         assert_second_identity(text, second, name)
         assert "Mo-Fr 7-19 Uhr" in text, name
