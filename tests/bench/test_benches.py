@@ -42,7 +42,11 @@ def test_upload_bench_times_uploads_stored_whole(run_bench):
         "--small-mb", "1", "--memory-mb", "2", "--page-cache-mb", "1",
         database="sqlite",
     )  # fmt: skip
-    assert "checked: 1 uploads complete with the file's SHA-256, every sink and copy wrote all bytes" in output
+    assert (
+        "checked: 1 uploads complete with the file's SHA-256, every sink and copy wrote all bytes; "
+        "each stored upload decrypts to the bytes sent"
+    ) in output
+    assert "upload/ceiling" in output and "load average" in output
 
 
 def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):
