@@ -17,6 +17,12 @@ from PIL import Image, ImageOps
 pi_heif.register_heif_opener()
 
 
+def warm_up() -> None:
+    """Import what the first image or PDF would import on first use (a fork server does it once for its children):
+    Pillow's common plugins."""
+    Image.preinit()
+
+
 class DisarmFailed(Exception):
     """The file cannot be read well enough to be rewritten safely."""
 

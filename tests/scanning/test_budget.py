@@ -186,7 +186,7 @@ def test_an_interrupted_check_leaves_no_child_behind(monkeypatch):
 
     started = []
 
-    def interrupted(pid, deadline):
+    def interrupted(pid, deadline, ended=None):
         started.append(pid)
         raise KeyboardInterrupt
 
