@@ -411,6 +411,16 @@ def pdf_verify(src: IO[bytes]) -> None:
         raise ActiveContentLeft(", ".join(sorted(set(left))))
 
 
+def pdf_hidden_data(src: IO[bytes], strings: IO[bytes], *, budget: DecodeBudget) -> None:
+    """Write to `strings`, for the scan of what is delivered, the decoded value of every string in the PDF and the
+    decoded data of every inline image, one a line (a scan of the PDF's bytes does not see them decoded)."""
+    with pikepdf.open(src) as copy:
+        for value in pdf_strings(copy):
+            strings.write(value + b"\n")
+        for data in pdf_inline_images(copy, budget):
+            strings.write(data + b"\n")
+
+
 def pdf_disarm(
     src: IO[bytes], out: IO[bytes], *, budget: DecodeBudget | None = None, strings: IO[bytes] | None = None
 ) -> None:
@@ -443,11 +453,7 @@ def pdf_disarm(
         pdf_verify(out)
         if strings is not None:
             out.seek(0)
-            with pikepdf.open(out) as copy:
-                for value in pdf_strings(copy):
-                    strings.write(value + b"\n")
-                for data in pdf_inline_images(copy, budget):
-                    strings.write(data + b"\n")
+            pdf_hidden_data(out, strings, budget=budget)
     except DisarmFailed:
         raise
     except MemoryError as error:
