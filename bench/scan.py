@@ -60,7 +60,7 @@ def own_cpu() -> float:
 def fork_server_cpu() -> float:
     from scanning import sandbox
 
-    server = sandbox._fork_server
+    server = getattr(sandbox, "_fork_server", None)  # none before the fork server existed (older code)
     return process_cpu(server.process.pid) if server is not None else 0.0
 
 
