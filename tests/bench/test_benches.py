@@ -16,7 +16,7 @@ pytestmark = pytest.mark.bench
 def test_scan_bench_times_real_checks_of_complete_uploads(run_bench):
     output = run_bench("scan.py", "--tiny", "--rounds", "1", database="any")
     assert "checked: 3 uploads clean, each a disarmed copy stored in the timed window" in output
-    assert "ratio (goal >= 0.8):" in output
+    assert "ratio (goal >= 0.8):" in output and "ratio (CPU):" in output and "load average" in output
 
 
 def test_pin_verify_bench_times_attempts_that_answer_as_their_case_must(run_bench):
