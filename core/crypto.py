@@ -122,18 +122,30 @@ def encrypt_chunks(chunks: Iterable[bytes], *, aad: bytes = b"") -> Iterator[byt
     header = MAGIC + bytes([len(key_id.encode())]) + key_id.encode() + salt + prefix
     yield header
     associated = header + aad
-    rest = b""
+    # The bytes not sealed yet (at most one segment): the last segment is sealed only once the stream ends, with
+    # the last flag. A view of an immutable chunk, so the chunk is never copied whole: only a tail shorter than a
+    # segment is topped up (at most SEGMENT_SIZE bytes copied per chunk). Segment boundaries are those of one
+    # stream cut every SEGMENT_SIZE bytes, whatever the chunk sizes: the format is unchanged.
+    held: bytes | memoryview = b""
     counter = 0
     for chunk in chunks:
-        # Segments are sealed straight out of the chunk (a view, no copy); only the tail waits for the next one.
-        data = memoryview(rest + chunk if rest else chunk)
+        data = memoryview(chunk)
         start = 0
+        if held:
+            if len(held) < SEGMENT_SIZE:
+                start = min(SEGMENT_SIZE - len(held), len(data))
+                held = bytes(held) + data[:start]
+            if start == len(data):
+                continue  # the chunk only topped up the held segment: it may still be the last
+            yield aead.encrypt(_nonce(prefix, counter, False), held, associated)
+            counter += 1
         while len(data) - start > SEGMENT_SIZE:
             yield aead.encrypt(_nonce(prefix, counter, False), data[start : start + SEGMENT_SIZE], associated)
             start += SEGMENT_SIZE
             counter += 1
-        rest = bytes(data[start:])
-    yield aead.encrypt(_nonce(prefix, counter, True), rest, associated)
+        # A mutable chunk (bytearray) may be reused by its producer: what waits of it is copied.
+        held = data[start:] if isinstance(chunk, bytes) else bytes(data[start:])
+    yield aead.encrypt(_nonce(prefix, counter, True), held, associated)
 
 
 def _read_header(src: IO[bytes]) -> tuple[bytes, bytes, AESGCM]:

@@ -11,7 +11,8 @@ from typing import IO
 
 from django.conf import settings
 
-CHUNK = 256 * 1024
+# One INSTREAM chunk: read into one buffer and sent as it is (its length header apart, never joined to it).
+CHUNK = 1024 * 1024
 
 
 class ScannerUnavailable(Exception):
@@ -104,8 +105,11 @@ def scan_stream(src: IO[bytes], *, timeout: float | None = None) -> Verdict:
     with _connect(timeout) as conn:
         try:
             conn.sendall(b"zINSTREAM\0")
-            while chunk := src.read(CHUNK):
-                conn.sendall(struct.pack("!L", len(chunk)) + chunk)
+            buffer = bytearray(CHUNK)
+            view = memoryview(buffer)
+            while count := src.readinto(buffer):
+                conn.sendall(struct.pack("!L", count))
+                conn.sendall(view[:count])
             conn.sendall(struct.pack("!L", 0))
             return _verdict(_reply(conn))
         except TimeoutError as error:

@@ -17,6 +17,12 @@ from PIL import Image, ImageOps
 pi_heif.register_heif_opener()
 
 
+def warm_up() -> None:
+    """Import what the first image or PDF would import on first use (a fork server does it once for its children):
+    Pillow's common plugins."""
+    Image.preinit()
+
+
 class DisarmFailed(Exception):
     """The file cannot be read well enough to be rewritten safely."""
 
@@ -405,6 +411,16 @@ def pdf_verify(src: IO[bytes]) -> None:
         raise ActiveContentLeft(", ".join(sorted(set(left))))
 
 
+def pdf_hidden_data(src: IO[bytes], strings: IO[bytes], *, budget: DecodeBudget) -> None:
+    """Write to `strings`, for the scan of what is delivered, the decoded value of every string in the PDF and the
+    decoded data of every inline image, one a line (a scan of the PDF's bytes does not see them decoded)."""
+    with pikepdf.open(src) as copy:
+        for value in pdf_strings(copy):
+            strings.write(value + b"\n")
+        for data in pdf_inline_images(copy, budget):
+            strings.write(data + b"\n")
+
+
 def pdf_disarm(
     src: IO[bytes], out: IO[bytes], *, budget: DecodeBudget | None = None, strings: IO[bytes] | None = None
 ) -> None:
@@ -437,11 +453,7 @@ def pdf_disarm(
         pdf_verify(out)
         if strings is not None:
             out.seek(0)
-            with pikepdf.open(out) as copy:
-                for value in pdf_strings(copy):
-                    strings.write(value + b"\n")
-                for data in pdf_inline_images(copy, budget):
-                    strings.write(data + b"\n")
+            pdf_hidden_data(out, strings, budget=budget)
     except DisarmFailed:
         raise
     except MemoryError as error:
@@ -524,23 +536,51 @@ def jpeg_coefficient_cost(image: Image.Image) -> int:
     return blocks * 64 * 2
 
 
-def _fit_budget(image: Image.Image, budget: int) -> None:
+# The re-encoded copy of a photo keeps a long edge of at least this many pixels (smaller images stay as they are):
+# an A4 page across 2,000 px is 171 dpi, above the 150 dpi at which a case worker reads print down to 6 pt. A
+# larger photo is shrunk only by halving (a JPEG by the DCT scaling of its decoder, which decodes at 1/2, 1/4 or
+# 1/8 at a fraction of the cost; others by a 2x2 box): no resampling pass, and a 12 MP phone photo (4032 x 3024)
+# becomes 2016 x 1512, a quarter of the pixels to re-encode and to scan again. docs/scanning.md has the figures.
+PHOTO_MIN_LONG_EDGE = 2000
+# Modes a 2x2 box reduce keeps as they are (a bilevel or palette image would gain colours it does not have).
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA"})
+
+
+def _halvings(size: tuple[int, int], min_long_edge: int | None) -> int:
+    """The largest scale of 1, 2, 4, 8 that leaves the long edge at least `min_long_edge` (1 without a minimum)."""
+    if not min_long_edge:
+        return 1
+    return max(scale for scale in (1, 2, 4, 8) if scale == 1 or max(size) // scale >= min_long_edge)
+
+
+def _fit_budget(image: Image.Image, budget: int, *, min_long_edge: int | None = None) -> int:
     """Shrink a JPEG while decoding (its DCT scales by 1/2, 1/4, 1/8 for free) or refuse what does not fit.
 
-    A progressive JPEG's coefficient buffers do not shrink with the draft: they count in full at every scale.
+    With `min_long_edge` a JPEG is also decoded at the smallest of those scales that keeps its long edge at least
+    that long. Returns the factor still to shrink by after decoding (a power of two; 1 for a JPEG, whose decoder
+    did it). A progressive JPEG's coefficient buffers do not shrink with the draft: they count in full at every
+    scale.
     """
     fixed = jpeg_coefficient_cost(image)
-    if fixed + image_decode_cost(image) <= budget:
-        return
-    if image.format == "JPEG" and fixed < budget:
-        width, height = image.size
-        for scale in (2, 4, 8):
-            if fixed + image_decode_cost(image) // (scale * scale) <= budget:
-                image.draft("RGB" if image.mode != "L" else "L", (width // scale, height // scale))
-                if fixed + image_decode_cost(image) <= budget:
-                    return
-                break
-    raise ImageTooLarge(*image.size)
+    wanted = _halvings(image.size, min_long_edge)
+    if image.format != "JPEG":
+        if fixed + image_decode_cost(image) <= budget:
+            return wanted if image.mode in _REDUCIBLE else 1
+        raise ImageTooLarge(*image.size)
+    width, height = image.size
+    scale = wanted
+    if fixed + image_decode_cost(image) // (scale * scale) > budget:
+        if fixed >= budget:
+            raise ImageTooLarge(*image.size)
+        fitting = [s for s in (2, 4, 8) if s > scale and fixed + image_decode_cost(image) // (s * s) <= budget]
+        if not fitting:
+            raise ImageTooLarge(*image.size)
+        scale = fitting[0]
+    if scale > 1:
+        image.draft("RGB" if image.mode != "L" else "L", (width // scale, height // scale))
+    if fixed + image_decode_cost(image) > budget:
+        raise ImageTooLarge(width, height)
+    return 1
 
 
 def image_check(src: IO[bytes], *, budget: int) -> tuple[int, int]:
@@ -558,14 +598,21 @@ def image_check(src: IO[bytes], *, budget: int) -> tuple[int, int]:
     return size
 
 
-def image_disarm(src: IO[bytes], out: IO[bytes], *, mime: str, budget: int) -> str:
+def image_disarm(
+    src: IO[bytes], out: IO[bytes], *, mime: str, budget: int, min_long_edge: int | None = PHOTO_MIN_LONG_EDGE
+) -> str:
     """Re-encode from pixels only (orientation applied first): no EXIF, XMP, IPTC, comments, ICC, text chunks or
-    trailing bytes. PNG stays PNG; JPEG and HEIC become JPEG. Returns the MIME type written."""
+    trailing bytes. PNG stays PNG; JPEG and HEIC become JPEG. Returns the MIME type written.
+
+    An image larger than twice `min_long_edge` is halved (once or more) while its long edge stays at least that
+    long (PHOTO_MIN_LONG_EDGE; None keeps every pixel)."""
     try:
         with _open(src) as image:
-            _fit_budget(image, budget)
+            reduce = _fit_budget(image, budget, min_long_edge=min_long_edge)
             image.load()
             ImageOps.exif_transpose(image, in_place=True)
+            if reduce > 1:
+                image = image.reduce(reduce)  # a new image: nothing of the file's info comes with it
             transparency = image.info.get("transparency") if mime == "image/png" else None
             # Pillow's savers copy the JPEG comment and the ICC profile from im.info; nothing may survive.
             image.info.clear()

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.bench
 def test_scan_bench_times_real_checks_of_complete_uploads(run_bench):
     output = run_bench("scan.py", "--tiny", "--rounds", "1", database="any")
     assert "checked: 3 uploads clean, each a disarmed copy stored in the timed window" in output
-    assert "ratio (goal >= 0.8):" in output
+    assert "ratio (goal >= 0.8):" in output and "ratio (CPU):" in output and "load average" in output
 
 
 def test_pin_verify_bench_times_attempts_that_answer_as_their_case_must(run_bench):
@@ -61,7 +61,11 @@ def test_upload_bench_times_uploads_stored_whole(run_bench):
         "--small-mb", "1", "--memory-mb", "2", "--page-cache-mb", "1",
         database="sqlite",
     )  # fmt: skip
-    assert "checked: 1 uploads complete with the file's SHA-256, every sink and copy wrote all bytes" in output
+    assert (
+        "checked: 1 uploads complete with the file's SHA-256, every sink and copy wrote all bytes; "
+        "each stored upload decrypts to the bytes sent"
+    ) in output
+    assert "upload/ceiling" in output and "load average" in output
 
 
 def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):

@@ -58,10 +58,11 @@ def available() -> bool:
     return os.access(CLAMD, os.X_OK)
 
 
-def start() -> Daemon:
-    """Start clamd in the foreground and wait until it answers PING (at most 30 s)."""
+def start(*, extra: str = "") -> Daemon:
+    """Start clamd in the foreground and wait until it answers PING (at most 30 s); `extra` lines are added to
+    its configuration (bench/scan.py turns its cache of clean verdicts off)."""
     folder = Path(tempfile.mkdtemp(prefix="clamd-"))
-    conf = (HERE / "clamd.conf").read_text().replace("@DIR@", str(folder)).replace("@DB@", str(HERE / "db"))
+    conf = (HERE / "clamd.conf").read_text().replace("@DIR@", str(folder)).replace("@DB@", str(HERE / "db")) + extra
     (folder / "clamd.conf").write_text(conf)
     process = subprocess.Popen(
         [CLAMD, "-c", str(folder / "clamd.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -155,3 +155,60 @@ def test_a_tampered_salt_fails_to_decrypt(storage, keys):
     raw[len(b"EPF2") + 1 + 1] ^= 1
     with pytest.raises(crypto.DecryptionError):
         b"".join(crypto.decrypt_stream(io.BytesIO(bytes(raw))))
+
+
+def _sealed_lengths(encrypted: bytes) -> list[int]:
+    """The length of each sealed segment after the header (the last may be shorter)."""
+    header = len(crypto.MAGIC) + 1 + encrypted[len(crypto.MAGIC)] + crypto.SALT_SIZE + crypto.NONCE_PREFIX_SIZE
+    body = len(encrypted) - header
+    full, tail = divmod(body, crypto.SEGMENT_SIZE + crypto.TAG_SIZE)
+    return [crypto.SEGMENT_SIZE + crypto.TAG_SIZE] * full + ([tail] if tail else [])
+
+
+SEG = crypto.SEGMENT_SIZE
+
+
+@pytest.mark.parametrize(
+    "cuts",
+    [
+        [SEG * 16],  # one request piece of 1 MiB: its last segment waits for the next piece
+        [SEG * 16, SEG * 16, 5],
+        [SEG - 1, 1, SEG, SEG + 1, 2 * SEG - 1],
+        [7, 0, SEG * 3, 3],
+        [SEG, SEG],
+    ],
+)
+def test_segments_are_cut_every_segment_size_whatever_the_chunks(storage, keys, cuts):
+    """Chunks of any size (1 MiB request pieces, odd sizes, empty ones) give the layout the readers rely on: full
+    segments, then one last of 1..SEGMENT_SIZE bytes, so a seek lands on segment k at header + k * sealed size."""
+    data = os.urandom(sum(cuts))
+    pieces, at = [], 0
+    for cut in cuts:
+        pieces.append(data[at : at + cut])
+        at += cut
+    encrypted = b"".join(crypto.encrypt_chunks(pieces, aad=b"doc:1"))
+    lengths = _sealed_lengths(encrypted)
+    assert len(lengths) == -(-len(data) // SEG)
+    assert all(length == SEG + crypto.TAG_SIZE for length in lengths[:-1])
+    with storage.open("f.bin", "wb") as out:
+        out.write(encrypted)
+    assert crypto.read_decrypted(storage=storage, name="f.bin", aad=b"doc:1") == data
+    with crypto.open_decrypting_reader(storage=storage, name="f.bin", size=len(data), aad=b"doc:1") as reader:
+        reader.seek(len(data) - SEG - 3)
+        assert reader.read() == data[len(data) - SEG - 3 :]
+
+
+def test_a_reused_chunk_buffer_does_not_change_what_was_sealed(storage, keys):
+    """A producer that fills one bytearray again for each chunk: the tail waiting for the next chunk is a copy."""
+    first, second = os.urandom(SEG + 100), os.urandom(SEG + 100)
+    buffer = bytearray(first)
+
+    def chunks():
+        yield buffer
+        buffer[:] = second
+        yield buffer
+
+    encrypted = b"".join(crypto.encrypt_chunks(chunks()))
+    with storage.open("f.bin", "wb") as out:
+        out.write(encrypted)
+    assert crypto.read_decrypted(storage=storage, name="f.bin") == first + second

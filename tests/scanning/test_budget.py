@@ -140,7 +140,10 @@ def test_the_memory_limit_stops_the_child_not_the_caller():
 
 
 def test_the_wall_clock_limit_kills_the_child():
-    outcome, _copy = isolated(pdf_bytes(), limits=Limits(wall_seconds=0.01))
+    # A forked child disarms a small PDF in a few milliseconds: the file must take far longer than the limit.
+    photo = io.BytesIO()
+    Image.effect_noise((4000, 4000), 64).convert("RGB").save(photo, "PNG", compress_level=1)
+    outcome, _copy = isolated(photo.getvalue(), mime="image/png", limits=Limits(wall_seconds=0.05))
     assert (outcome.refused, outcome.detail) == ("too_complex", "wall-clock limit")
 
 
@@ -186,7 +189,7 @@ def test_an_interrupted_check_leaves_no_child_behind(monkeypatch):
 
     started = []
 
-    def interrupted(pid, deadline):
+    def interrupted(pid, deadline, ended=None):
         started.append(pid)
         raise KeyboardInterrupt
 

@@ -137,9 +137,93 @@ def test_a_large_jpeg_is_shrunk_while_decoding_to_fit_the_budget():
     out = io.BytesIO()
     Image.new("RGB", (8000, 6000), (10, 200, 10)).save(out, "JPEG", quality=50)
     cleaned = io.BytesIO()
-    image_disarm(io.BytesIO(out.getvalue()), cleaned, mime="image/jpeg", budget=BUDGET)
+    image_disarm(io.BytesIO(out.getvalue()), cleaned, mime="image/jpeg", budget=BUDGET, min_long_edge=None)
     with Image.open(cleaned) as result:
         assert result.size == (4000, 3000)
+
+
+def photographed_page(size: tuple[int, int], *, orientation: int, **save) -> tuple[bytes, int]:
+    """A phone photo of a page, stored sideways with an EXIF orientation as phones do: a black bar across the
+    top of the page as its "text line" (the stroke height of 8 pt print photographed at 12 MP) and a black square
+    in the page's top left corner; with EXIF, XMP, ICC and a comment. Returns the file and the stroke height."""
+    from PIL import ImageDraw
+
+    upright = Image.new("RGB", size, (250, 250, 245))
+    draw = ImageDraw.Draw(upright)
+    width, height = size
+    stroke = max(width, height) // 180  # 8 pt cap height (2 mm) on an A4 page (297 mm) filling the long edge
+    draw.rectangle((width // 4, height // 8, width * 3 // 4, height // 8 + stroke), fill=(0, 0, 0))
+    draw.rectangle((0, 0, width // 10, width // 10), fill=(0, 0, 0))
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)  # orientation 6 turns it back clockwise
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "Phone"
+    out = io.BytesIO()
+    xmp = b"<x:xmpmeta>secret</x:xmpmeta>"
+    sideways.save(out, "JPEG", quality=85, exif=exif.tobytes(), icc_profile=b"ICCPROFILE" * 20, xmp=xmp, **save)
+    return out.getvalue(), stroke
+
+
+def dark_rows(image: Image.Image, column: int) -> list[int]:
+    grey = image.convert("L")
+    return [y for y in range(image.height) if grey.getpixel((column, y)) < 100]
+
+
+def test_a_12_megapixel_photo_is_decoded_at_half_size_upright_legible_and_without_metadata():
+    """A 12 MP phone photo (4032 x 3024, stored sideways) becomes 1512 x 2016 upright: the long edge stays at
+    least PHOTO_MIN_LONG_EDGE, the text line keeps at least the stroke of 8 pt print at 150 dpi (4 px), the
+    corner mark is top left, and no EXIF, XMP, ICC or comment survives."""
+    from scanning.disarm import PHOTO_MIN_LONG_EDGE
+
+    source, stroke = photographed_page((3024, 4032), orientation=6)
+    with Image.open(io.BytesIO(source)) as original:
+        assert original.size == (4032, 3024) and original.getexif()[0x0112] == 6
+    out = io.BytesIO()
+    assert image_disarm(io.BytesIO(source), out, mime="image/jpeg", budget=BUDGET) == "image/jpeg"
+    data = out.getvalue()
+    assert not {m for m in markers(data) if 0xE1 <= m <= 0xEF or m == 0xFE}
+    for secret in (b"Exif", b"xmpmeta", b"ICCPROFILE", b"Phone"):
+        assert secret not in data
+    with Image.open(io.BytesIO(data)) as result:
+        assert result.size == (1512, 2016) and max(result.size) >= PHOTO_MIN_LONG_EDGE
+        assert not result.getexif() and "icc_profile" not in result.info and "xmp" not in result.info
+        line = dark_rows(result, result.width // 2)
+        assert len(line) >= stroke // 2 >= 4  # halved, never thinner: 2 mm print is still 11 px
+        assert line[0] < result.height // 4  # the text line is near the top: upright
+        assert result.convert("L").getpixel((5, 5)) < 100  # the corner mark is top left
+        assert result.convert("L").getpixel((result.width - 5, 5)) > 200
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((1200, 1600), (1200, 1600)),  # below twice the minimum: every pixel kept
+        ((3000, 4000), (1500, 2000)),
+        ((4284, 5712), (2142, 2856)),  # 24 MP
+        ((6000, 8000), (1500, 2000)),  # 48 MP: a quarter each way, decoded so
+    ],
+)
+def test_photos_keep_a_long_edge_of_at_least_the_minimum(size, expected):
+    source, _stroke = photographed_page(size, orientation=6, progressive=False)
+    out = io.BytesIO()
+    image_disarm(io.BytesIO(source), out, mime="image/jpeg", budget=200 * 2**20)
+    with Image.open(out) as result:
+        assert result.size == expected
+
+
+def test_a_large_png_is_halved_by_a_box_and_keeps_its_orientation_and_pixels():
+    image = Image.new("RGB", (4400, 3000), (255, 255, 255))
+    image.paste((0, 0, 0), (0, 0, 400, 400))
+    exif = Image.Exif()
+    exif[0x0112] = 3  # upside down
+    source = io.BytesIO()
+    image.save(source, "PNG", exif=exif.tobytes())
+    out = io.BytesIO()
+    assert image_disarm(io.BytesIO(source.getvalue()), out, mime="image/png", budget=200 * 2**20) == "image/png"
+    assert b"eXIf" not in out.getvalue()
+    with Image.open(out) as result:
+        assert result.size == (2200, 1500)
+        assert result.getpixel((2199, 1499)) == (0, 0, 0) and result.getpixel((0, 0)) == (255, 255, 255)
 
 
 def test_the_default_budget_takes_a_24_megapixel_phone_photo_and_refuses_49_megapixels():

@@ -28,8 +28,14 @@ def storage_failed(error: OSError, *, upload: Upload, step: str) -> StorageFaile
 
 
 def upload_discard_unfinished(*, upload: Upload, **conditions) -> bool:
-    """Delete the upload and its files if it is still in progress (and matches `conditions`); True if it was."""
-    deleted, _detail = Upload.objects.filter(pk=upload.pk, status=UploadStatus.IN_PROGRESS, **conditions).delete()
+    """Delete the upload and its files if it is still in progress (and matches `conditions`); True if it was.
+
+    Each PATCH asks twice whether its upload expired; almost always it did not. A read answers that without a write
+    transaction (its lock and commit); the DELETE runs, and decides again, only for a row that matched."""
+    matching = Upload.objects.filter(pk=upload.pk, status=UploadStatus.IN_PROGRESS, **conditions)
+    if not matching.exists():
+        return False
+    deleted, _detail = matching.delete()
     if deleted:
         upload.discard()
     return bool(deleted)
