@@ -12,6 +12,7 @@ from tests.clamav import daemon as clamav
 pytestmark = pytest.mark.bench
 
 
+@pytest.mark.slow(11)
 @pytest.mark.skipif(not clamav.available(), reason="clamd is not installed (Debian package clamav-daemon)")
 def test_scan_bench_times_real_checks_of_complete_uploads(run_bench):
     output = run_bench("scan.py", "--tiny", "--rounds", "1", database="any")
@@ -19,11 +20,13 @@ def test_scan_bench_times_real_checks_of_complete_uploads(run_bench):
     assert "ratio (goal >= 0.8):" in output
 
 
+@pytest.mark.slow(4)
 def test_pin_verify_bench_times_attempts_that_answer_as_their_case_must(run_bench):
     output = run_bench("pin_verify.py", "--rounds", "1", "--per-round", "2", database="any")
     assert "checked: 24 attempts answered as their case must, one Argon2 verification each" in output
 
 
+@pytest.mark.slow(16)
 def test_letters_bench_times_letters_that_carry_their_pin(run_bench):
     output = run_bench(
         "letters.py",
@@ -35,6 +38,7 @@ def test_letters_bench_times_letters_that_carry_their_pin(run_bench):
     assert "batch of   1:" in output
 
 
+@pytest.mark.slow(10)
 def test_upload_bench_times_uploads_stored_whole(run_bench):
     output = run_bench(
         "upload.py",
@@ -45,6 +49,7 @@ def test_upload_bench_times_uploads_stored_whole(run_bench):
     assert "checked: 1 uploads complete with the file's SHA-256, every sink and copy wrote all bytes" in output
 
 
+@pytest.mark.slow(9)
 def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):
     output = run_bench(
         "login_http.py",
@@ -55,12 +60,14 @@ def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):
     assert "checked: 4 logins, each reached the dashboard; every latency request answered 200" in output
 
 
+@pytest.mark.slow(10)
 def test_enumeration_bench_times_refused_logins_of_every_case(run_bench):
     output = run_bench("enumeration.py", "--samples", "2", database="postgres")
     assert "2 interleaved samples per case over HTTP" in output
     assert "same status, headers and body for all four: PASS" in output
 
 
+@pytest.mark.slow(13)
 def test_bruteforce_bench_checks_its_guesses_were_evaluated_throttled_and_locked(run_bench):
     output = run_bench(
         "bruteforce.py",
