@@ -69,13 +69,18 @@ MAX_WORKERS = 4
 def pytest_cmdline_main(config):
     """A run over folders (the whole suite, as scripts/test.sh starts it) spreads over the machine's cores.
 
-    pytest-xdist's workers, one per core up to MAX_WORKERS, with its `load` scheduling: each worker runs its tests
-    in collection order, so pytest-django's order (transactional tests last) holds on every worker. Named files or
-    tests run in this process; `-n N` chooses, `-n 0` or `-p no:xdist` turns distribution off.
+    pytest-xdist's workers, one more than the machine has cores, up to MAX_WORKERS: part of the suite waits rather
+    than computes (on servers and subprocesses it started, on a slow client's minute), and the extra worker runs
+    while one waits; each worker costs its own collection, test database and servers, so not more. Its `load` scheduling hands out one test at a time (`--maxschedchunk 1`), in
+    the order pytest_collection_modifyitems leaves them, and each worker runs its tests in that order, so
+    pytest-django's rule (transactional tests after the others) holds on every worker. Named files or tests run
+    in this process; `-n N` chooses, `-n 0` or `-p no:xdist` turns distribution off.
     """
     option = config.option
     if not config.pluginmanager.has_plugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
         return
+    if getattr(option, "maxschedchunk", 0) is None:
+        option.maxschedchunk = 1
     if option.numprocesses is not None or option.tx or option.dist != "no":
         return
     if option.usepdb or option.collectonly or getattr(option, "looponfail", False):
@@ -83,8 +88,63 @@ def pytest_cmdline_main(config):
     if not all(os.path.isdir(arg.split("::", 1)[0]) for arg in config.args):
         return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if min(cores, MAX_WORKERS) > 1:
-        option.numprocesses = min(cores, MAX_WORKERS)
+    if workers_for(cores):
+        option.numprocesses = workers_for(cores)
+
+
+def workers_for(cores: int) -> int:
+    """How many xdist workers a machine with `cores` cores gets; 0: the run stays in one process."""
+    return min(cores + 1, MAX_WORKERS) if cores > 1 else 0
+
+
+def transactional(item) -> bool:
+    """pytest-django's own test of whether a test runs outside a transaction (it orders those last)."""
+    from django.test import TestCase, TransactionTestCase
+    from pytest_django.fixtures import validate_django_db
+
+    test_class = getattr(item, "cls", None)
+    if test_class and issubclass(test_class, TransactionTestCase):
+        return not issubclass(test_class, TestCase)
+    marker = item.get_closest_marker("django_db")
+    if marker is not None:
+        transaction, reset_sequences, *_rest = validate_django_db(marker)
+        if transaction or reset_sequences:
+            return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+def slow_seconds(item) -> float:
+    """The seconds of the test's `slow` mark; 0 for a test without it."""
+    marker = item.get_closest_marker("slow")
+    return float(marker.args[0]) if marker is not None else 0.0
+
+
+def run_order(items: list) -> list:
+    """`items` in the order to run them: the longest first, in each of the two parts transactional tests demand.
+
+    pytest-django sorts the tests into those in a transaction, the transactional ones, and those without a
+    database. Tests without a database can run anywhere, so they join the first part. Within each part the tests
+    marked `slow(seconds)` start first, the longest first, each followed by a short test: an xdist worker holds
+    the test it runs and the next one, and the next one should not be another long test that waits behind the
+    first while other workers have nothing to do. The rest keep their collected order (tests of one module
+    together, for its module-scoped fixtures).
+    """
+    ordered = []
+    for part in (False, True):
+        tests = [item for item in items if transactional(item) is part]
+        slow = sorted((item for item in tests if slow_seconds(item)), key=slow_seconds, reverse=True)
+        short = [item for item in tests if not slow_seconds(item)]
+        for index, item in enumerate(slow):
+            ordered += [item, *short[index : index + 1]]
+        ordered += short[len(slow) :]
+    return ordered
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Run the longest tests first (run_order), so that no minute-long test starts while the other workers have
+    nothing left to do."""
+    items[:] = run_order(items)
 
 
 def pytest_configure(config):

@@ -1,4 +1,5 @@
-"""The suite's own plumbing (tests/conftest.py): Redis databases per xdist worker, cheap Argon2 except where marked."""
+"""The suite's own plumbing (tests/conftest.py): workers and the order they run tests in, Redis databases per xdist
+worker, cheap Argon2 except where marked."""
 
 import os
 
@@ -6,7 +7,15 @@ import pytest
 from django.conf import settings
 
 from pins import hashing
-from tests.conftest import CHEAP_PIN_ARGON2, PRODUCTION_ARGON2, redis_urls_for_worker
+from tests.conftest import (
+    CHEAP_PIN_ARGON2,
+    PRODUCTION_ARGON2,
+    redis_urls_for_worker,
+    run_order,
+    slow_seconds,
+    transactional,
+    workers_for,
+)
 
 CI = {"CACHE_URL": "redis://127.0.0.1:6379/1", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
 
@@ -62,3 +71,59 @@ def test_a_test_marked_production_argon2_hashes_with_the_real_parameters():
     assert f"m={params['memory_cost']},t={params['time_cost']},p={params['parallelism']}" in hashing.pin_hash_create(
         "ABCD"
     )
+
+
+class Collected:
+    """What the ordering reads of a collected test: its marks and its fixtures."""
+
+    cls = None
+
+    def __init__(self, name: str, *marks: pytest.MarkDecorator, fixturenames: tuple[str, ...] = ()):
+        self.name = name
+        self.marks = {mark.mark.name: mark.mark for mark in marks}
+        self.fixturenames = fixturenames
+
+    def get_closest_marker(self, name: str):
+        return self.marks.get(name)
+
+
+def test_one_worker_more_than_cores_up_to_four_and_none_on_one_core():
+    assert [workers_for(cores) for cores in (1, 2, 3, 8)] == [0, 3, 4, 4]
+
+
+def test_the_longest_tests_start_first_each_before_a_short_one_and_transactional_ones_stay_last():
+    items = [
+        Collected("plain"),
+        Collected("in a transaction", pytest.mark.django_db),
+        Collected("transactional", pytest.mark.django_db(transaction=True)),
+        Collected("live server", fixturenames=("page", "live_server")),
+        Collected("in a transaction, 10 s", pytest.mark.django_db, pytest.mark.slow(10)),
+        Collected("no database, 30 s", pytest.mark.slow(30)),
+        Collected("transactional, 60 s", pytest.mark.django_db(transaction=True), pytest.mark.slow(60)),
+        Collected("transactional, 5 s", pytest.mark.django_db(transaction=True), pytest.mark.slow(5)),
+        Collected("transactional, 70 s", pytest.mark.django_db(transaction=True), pytest.mark.slow(70)),
+    ]
+    assert [item.name for item in run_order(items)] == [
+        "no database, 30 s",
+        "plain",
+        "in a transaction, 10 s",
+        "in a transaction",
+        "transactional, 70 s",
+        "transactional",
+        "transactional, 60 s",
+        "live server",
+        "transactional, 5 s",
+    ]
+
+
+def test_this_runs_order_keeps_transactional_tests_last_and_starts_the_longest_first(request):
+    """The order of this very run (each xdist worker collects and sorts the whole suite the same way)."""
+    items = request.session.items
+    parts = [transactional(item) for item in items]
+    assert parts == sorted(parts), "a transactional test before one that runs in a transaction"
+    for part in (False, True):
+        seconds = [slow_seconds(item) for item in items if transactional(item) is part]
+        marked = [value for value in seconds if value]
+        assert marked == sorted(marked, reverse=True)
+        if marked:
+            assert seconds[0] == marked[0]

@@ -16,6 +16,7 @@ from tests.clamav import daemon as clamav
 pytestmark = pytest.mark.bench
 
 
+@pytest.mark.slow(11)
 @pytest.mark.skipif(not clamav.available(), reason="clamd is not installed (Debian package clamav-daemon)")
 def test_scan_bench_times_real_checks_of_complete_uploads(run_bench):
     output = run_bench("scan.py", "--tiny", "--rounds", "1", database="any")
@@ -23,12 +24,14 @@ def test_scan_bench_times_real_checks_of_complete_uploads(run_bench):
     assert "ratio (goal >= 0.8):" in output and "ratio (CPU):" in output and "load average" in output
 
 
+@pytest.mark.slow(4)
 def test_pin_verify_bench_times_attempts_that_answer_as_their_case_must(run_bench):
     output = run_bench("pin_verify.py", "--rounds", "1", "--per-round", "2", database="any")
     assert "checked: 24 attempts answered as their case must, one Argon2 verification each" in output
     assert "load average before:" in output and "cpu ratio" in output
 
 
+@pytest.mark.slow(16)
 def test_letters_bench_times_letters_that_carry_their_pin(run_bench):
     output = run_bench(
         "letters.py",
@@ -42,6 +45,7 @@ def test_letters_bench_times_letters_that_carry_their_pin(run_bench):
     assert "batch of   1:" in output
 
 
+@pytest.mark.slow(60)
 @pytest.mark.skipif(
     os.geteuid() != 0 or not Path("/usr/lib/postgresql/15/bin/initdb").exists() or not shutil.which("redis-server"),
     reason="bench/campaign.py starts its own PostgreSQL cluster (as root, through runuser) and redis-server",
@@ -54,6 +58,7 @@ def test_campaign_bench_counts_each_letter_once_all_its_cpu_and_the_first_batch(
     assert "bytes stored per letter:" in output and "load average" in output
 
 
+@pytest.mark.slow(10)
 def test_upload_bench_times_uploads_stored_whole(run_bench):
     output = run_bench(
         "upload.py",
@@ -68,6 +73,7 @@ def test_upload_bench_times_uploads_stored_whole(run_bench):
     assert "upload/ceiling" in output and "load average" in output
 
 
+@pytest.mark.slow(9)
 def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):
     output = run_bench(
         "login_http.py",
@@ -80,12 +86,14 @@ def test_login_http_bench_times_logins_that_reach_the_dashboard(run_bench):
     assert "ratio logins/s : raw Argon2/s (2 processes) =" in output and "load average before the login run:" in output
 
 
+@pytest.mark.slow(10)
 def test_enumeration_bench_times_refused_logins_of_every_case(run_bench):
     output = run_bench("enumeration.py", "--samples", "2", database="postgres")
     assert "2 interleaved samples per case over HTTP" in output
     assert "same status, headers and body for all four: PASS" in output
 
 
+@pytest.mark.slow(13)
 def test_bruteforce_bench_checks_its_guesses_were_evaluated_throttled_and_locked(run_bench):
     output = run_bench(
         "bruteforce.py",

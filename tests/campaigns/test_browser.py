@@ -47,6 +47,7 @@ def _campaigns_staff():
     return SimpleNamespace(user=user, device=TOTPDevice.objects.create(user=user, name="Telefon", confirmed=True))
 
 
+@pytest.mark.slow(5)
 def test_a_campaign_is_created_previewed_started_and_its_batch_collected(open_page):
     members = MemberFactory.create_batch(3)
     page = open_page()

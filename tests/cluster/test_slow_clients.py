@@ -140,6 +140,7 @@ def member_visit(cluster, issue_pin) -> tuple[requests.Session, dict[str, float]
     return web, timings
 
 
+@pytest.mark.slow(80)
 def test_slow_posts_and_a_members_slow_chunks_held_for_a_minute_do_not_stall_pages_or_logins(cluster, issue_pin):
     member_visit(cluster, issue_pin)
     # 20 anonymous slow POSTs, and a member's tus PATCHes as slow as nginx lets them be, as many as it lets one

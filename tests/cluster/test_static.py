@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,7 @@ def test_the_images_static_step_is_the_script_the_tests_run():
     assert "manage.py collectstatic" in (ROOT / "scripts" / "collectstatic.sh").read_text()
 
 
+@pytest.mark.slow(6)
 def test_every_collected_script_names_a_source_map_that_was_collected_too(collected_static):
     paths = manifest(collected_static)
     assert HASHED.search(paths["vendor/tus-js-client/tus.min.js"])

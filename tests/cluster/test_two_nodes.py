@@ -27,6 +27,7 @@ CHUNK = 256 * 1024
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.slow(35)
 def test_member_flow_across_two_nodes_ends_byte_identical(
     cluster,
     collected_static,

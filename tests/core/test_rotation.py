@@ -150,6 +150,7 @@ def test_an_object_whose_row_went_is_deleted_unless_another_row_shares_it(settin
     assert b"".join(Upload.objects.get(public_id=shared.public_id).open()) == b"data"
 
 
+@pytest.mark.slow(8)
 @pytest.mark.django_db(transaction=True)
 def test_the_command_killed_mid_run_leaves_every_object_whole_and_the_next_run_finishes(settings, tmp_path):
     import hashlib

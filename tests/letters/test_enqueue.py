@@ -58,6 +58,7 @@ def test_letters_services_does_not_import_its_tasks_module():
         assert not imported & {".tasks", "..tasks", "letters.tasks"}, module.name
 
 
+@pytest.mark.slow(6)
 def test_production_refuses_to_start_without_the_public_url(tmp_path):
     env = production_env(tmp_path, PORTAL_PUBLIC_URL=None)
     result = start_settings(env)

@@ -157,6 +157,7 @@ def build_portal(request_letter):
     return drafter, issued, submission, letter, [draft_file, document]
 
 
+@pytest.mark.slow(6)
 def test_drill_backup_then_restore_into_a_fresh_database_and_storage(
     storage_kind, request_letter, tmp_path, capsys, settings
 ):

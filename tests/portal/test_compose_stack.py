@@ -254,6 +254,7 @@ def get(url: str, *, host: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
+@pytest.mark.slow(45)
 @needs_services
 @pytest.mark.django_db(transaction=True)
 def test_the_compose_files_services_start_in_their_order_and_become_healthy(moto_endpoint, tmp_path):  # noqa: F811

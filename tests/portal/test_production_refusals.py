@@ -12,6 +12,7 @@ REAL_SERVICES = {
 }
 
 
+@pytest.mark.slow(8)
 def test_production_with_its_insurer_and_real_services_starts(tmp_path):
     # Loading the settings connects to nothing, so addresses that do not resolve are enough here.
     result = start_settings(production_env(tmp_path, **REAL_SERVICES))
@@ -55,6 +56,7 @@ def test_production_refuses_an_embedded_service_and_says_what_to_set(tmp_path, u
     assert "PORTAL_ALLOW_EMBEDDED_SERVICES=1" in result.stderr
 
 
+@pytest.mark.slow(5)
 def test_production_on_embedded_services_starts_when_the_installation_opts_in(tmp_path):
     embedded = dict.fromkeys(("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL"))
 
@@ -65,6 +67,7 @@ def test_production_on_embedded_services_starts_when_the_installation_opts_in(tm
     assert allowed.returncode == 0, allowed.stderr
 
 
+@pytest.mark.slow(4)
 def test_production_refuses_local_storage_on_several_nodes_unless_it_is_shared(tmp_path):
     nodes = {**REAL_SERVICES, "STORAGE_BACKEND": "local", "WEB_NODES": "2"}
 

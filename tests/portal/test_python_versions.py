@@ -33,6 +33,7 @@ def test_pyproject_declares_311_to_313():
     assert {f"Programming Language :: Python :: {v}" for v in SUPPORTED} <= set(project["classifiers"])
 
 
+@pytest.mark.slow(10)
 @pytest.mark.parametrize("python_version", SUPPORTED)
 def test_the_lock_resolves_for_each_supported_python_from_wheels_alone(python_version, tmp_path):
     """uv resolves pyproject (runtime + dev) against requirements.lock for the target version, building nothing
@@ -96,6 +97,7 @@ def run_bootstrap(tmp_path: Path, python: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow(5)
 @pytest.mark.parametrize("version", SUPPORTED)
 def test_bootstrap_accepts_each_supported_python(tmp_path, version):
     python = interpreters().get(version)

@@ -67,6 +67,7 @@ def recreate_database(name: str, *, drop_only: bool = False) -> None:
             admin.execute(f'CREATE DATABASE "{name}"')
 
 
+@pytest.mark.slow(35)
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")),
     reason="the upgrade check needs PostgreSQL (DATABASE_URL): pytest-django keeps no SQLite test database",

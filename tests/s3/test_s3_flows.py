@@ -119,6 +119,7 @@ def test_letter_is_rendered_stored_encrypted_and_collected(
     assert_no_plaintext(objects)
 
 
+@pytest.mark.slow(5)
 def test_a_large_object_streams_as_multipart_both_ways_in_bounded_memory(bucket, moto_endpoint):
     size, piece = 48 * 2**20, 2**20
     digest = hashlib.sha256()

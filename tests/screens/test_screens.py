@@ -67,6 +67,7 @@ def context_with_session(browser, live_server, client: Client):
     return context
 
 
+@pytest.mark.slow(13)
 def test_member_pages(browser, live_server, member, issue_pin):
     SubmissionReasonFactory(code="certificate", label_de="Bescheinigung", label_en="Certificate")
     anonymous = browser.new_context(base_url=live_server.url, locale="de-DE")
@@ -125,6 +126,7 @@ def test_member_pages(browser, live_server, member, issue_pin):
     assert screens.problems == [], "\n".join(screens.problems)
 
 
+@pytest.mark.slow(12)
 def test_staff_pages(browser, live_server, member, issue_pin):
     # A letter ready to print (so the print queue shows its table) whose PIN the transmission below ends.
     LetterRequestFactory(

@@ -97,6 +97,7 @@ def assert_second_identity(text: str, insurer: Insurer, where: str) -> None:
         assert value in flat, f"{where} lacks {value!r}"
 
 
+@pytest.mark.slow(8)
 def test_member_pages_show_only_the_second_insurer(browser, live_server, second, member, issue_pin):
     SubmissionReasonFactory(code="certificate", label_de="Bescheinigung", label_en="Certificate")
     anonymous = browser.new_context(base_url=live_server.url, locale="de-DE")

@@ -181,6 +181,7 @@ def axe_violations(page: Page) -> str:
     return results.generate_report() if results.violations_count else ""
 
 
+@pytest.mark.slow(5)
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_axe_finds_no_violations_on_any_page(page, live_server, member, issue_pin, settings, language):
     settings.LOGIN_THROTTLE_IP_LIMIT = 1

@@ -52,6 +52,7 @@ def probe(production_env) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow(6)
 def test_deploy_check_passes_without_warnings(production_env):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
