@@ -123,7 +123,7 @@ class _AttemptSql:
     """The attempt's statements, rendered once per database vendor from the models' metadata.
 
     The login path runs them on every attempt; compiling them through the ORM cost more CPU than the
-    statements themselves (issue 26), so they are written here as the ORM would write them.
+    statements themselves, so they are written here as the ORM would write them.
     """
 
     lookup: str

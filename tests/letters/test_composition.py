@@ -19,7 +19,7 @@ from letters.layered import render_campaign_letters, static_layer
 from letters.pdfmerge import PdfConcatenator
 from tests.letters.factories import letter_content
 
-# The goal of issue 26: at most 10 KB per letter, stored and in the print shop's merged PDF.
+# The goal: at most 10 KB per letter, stored and in the print shop's merged PDF.
 GOAL_BYTES = 10 * 1024
 BATCH = 200
 
