@@ -39,7 +39,9 @@ def test_cancelled_pin_is_revoked(member, issue_pin):
 @pytest.mark.django_db
 def test_expiry_task_marks_only_pins_past_their_validity(member, issue_pin):
     now = timezone.now()
-    old = issue_pin(member, now=now - datetime.timedelta(days=61))
+    old = issue_pin(
+        member, now=now - datetime.timedelta(days=62)
+    )  # past its last day at any hour (days count in Berlin)
     fresh = issue_pin(member, now=now)
     assert pin_expire_due(now=now) == 1
     old.pin.refresh_from_db()

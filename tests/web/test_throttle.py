@@ -118,7 +118,9 @@ def test_blocked_address_is_not_checked_against_any_pin(client, settings, member
 @pytest.mark.django_db
 def test_matched_pins_do_not_count_as_guesses(client, settings, member, issue_pin):
     settings.LOGIN_THROTTLE_IP_LIMIT = 1
-    issued = issue_pin(member, now=timezone.now() - datetime.timedelta(days=61))
+    issued = issue_pin(
+        member, now=timezone.now() - datetime.timedelta(days=62)
+    )  # past its last day at any hour (days count in Berlin)
     login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
 
     response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext)

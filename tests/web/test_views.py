@@ -174,7 +174,9 @@ def test_locked_pin_shows_only_the_generic_message_even_when_correct(client, mem
 
 
 def test_expired_pin_that_matched_is_explained(client, member, issue_pin):
-    issued = issue_pin(member, now=timezone.now() - datetime.timedelta(days=61))
+    issued = issue_pin(
+        member, now=timezone.now() - datetime.timedelta(days=62)
+    )  # past its last day at any hour (days count in Berlin)
 
     response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
 
@@ -210,7 +212,9 @@ def test_revoked_pin_is_explained_as_no_longer_valid(client, member, issue_pin):
 
 
 def test_wrong_pin_for_an_expired_pin_is_not_explained(client, member, issue_pin):
-    issued = issue_pin(member, now=timezone.now() - datetime.timedelta(days=61))
+    issued = issue_pin(
+        member, now=timezone.now() - datetime.timedelta(days=62)
+    )  # past its last day at any hour (days count in Berlin)
 
     response = login_post(client, kvnr=member.kvnr, pin=wrong_secret(issued.plaintext))
 
