@@ -327,9 +327,14 @@ class SubmissionDocument(MemberFile, ScanState):
             "image_too_large": _("zu groß zum Verarbeiten"),
             "too_complex": _("zu komplex, um sie sicher zu prüfen"),
             "active_content": _("zu komplex, um sie sicher zu prüfen"),
-            "malware": _("Schadsoftware gefunden"),
         }
         why = reasons.get(reason, _("nicht lesbar"))
+        if reason == "malware":  # a finding, not a state of the page: a sentence of its own
+            if page.startswith("page "):
+                return _("Auf Seite %(page)s wurde Schadsoftware gefunden; das Dokument wurde nicht übernommen.") % {
+                    "page": page.removeprefix("page ")
+                }
+            return _("In der Datei wurde Schadsoftware gefunden; sie wurde nicht übernommen.")
         if page.startswith("page "):
             return _("Seite %(page)s ist %(why)s; das Dokument wurde nicht übernommen.") % {
                 "page": page.removeprefix("page "),

@@ -109,3 +109,13 @@ def test_render_bench_times_every_page_rendered_for_the_viewer(run_bench):
     output = run_bench("render.py", "--pages", "2", "--rounds", "1")
     assert "checked: 2 pages rendered, each an image and its text; the photo one page" in output
     assert "ratio ours / baseline (CPU):" in output and "peak RSS of the rendering child:" in output
+
+
+@pytest.mark.browser
+def test_photo_upload_bench_counts_the_bytes_of_photos_that_arrived_whole_both_ways(run_bench):
+    output = run_bench("photo_upload.py", "--photos", "1", "--size", "600x800", database="any")
+    assert (
+        "checked: 1 + 1 photos arrived complete (offset = length), the originals byte for byte, "
+        "the resized as JPEGs of at most 2000 px"
+    ) in output
+    assert "ratio with / without" in output and "load average" in output

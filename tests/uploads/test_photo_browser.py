@@ -1,7 +1,9 @@
 """Photos of one paper document on a phone, in Chromium at 375 px: three photos taken through the camera input,
 made smaller on the phone, reordered and one turned with the buttons (announced to screen readers), named,
-transmitted, and assembled into one PDF with three upright pages in the chosen order; axe clean; screenshots of
-the page-order step. Without JavaScript photos stay plain files; sizes below 1 MB read in KB."""
+transmitted, and assembled into one PDF with three upright pages in the chosen order; then a case worker, also on a
+375 px phone, opens the submission's viewer and sees the same three pages, upright and in that order, in the pixels
+the viewer serves; axe clean on both sides; screenshots of the page-order step. Without JavaScript photos stay plain
+files; sizes below 1 MB read in KB."""
 
 import io
 import time
@@ -11,9 +13,14 @@ import pikepdf
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings as django_settings
+from django.db import OperationalError
 from PIL import Image
 
+from scanning.assemble import page_box
+from staff.constants import Role
 from tests.scanning.test_assemble import COLOURS, MARKER, corner_colours, near, photo, render
+from tests.staff.factories import browser_log_in, make_staff
+from tests.staff.viewer import image_loaded
 from uploads import services
 from uploads.models import PhotoDocument, Submission, SubmissionDocument, Upload
 
@@ -26,18 +33,75 @@ SHOTS = Path(django_settings.BASE_DIR) / "var" / "screenshots"
 AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 
+def axe_violations(page) -> list:
+    """axe's WCAG 2.1 A/AA violations on the page as it is now: (rule, first targets) each."""
+    return [
+        (v["id"], [n["target"] for n in v["nodes"]][:3]) for v in Axe().run(page, options=AA).response["violations"]
+    ]
+
+
 def wait_for(condition, timeout=30.0):
+    """Poll the database until `condition()` holds. Embedded mode's SQLite test database is in memory, shared with
+    the live server's thread: a read that meets the server's write is refused ("table is locked") and is asked
+    again, and polling is slow enough to leave the server's writes room."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
+        try:
+            if condition():
+                return
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        time.sleep(0.5)
     raise AssertionError("condition not met in time")
 
 
 def arranged() -> list[tuple[str, int]]:
     """The names and turns of the draft's photo document's pages, in order, as the server has them."""
     return [(u.name, u.rotation) for u in Upload.objects.filter(photo_document__isnull=False).order_by("page_number")]
+
+
+def viewer_corners(image: Image.Image, picture: tuple[int, int]) -> dict[str, tuple]:
+    """The colour a little inside each corner of the picture on a page image the viewer serves (the A4 page
+    rendered at its width: scaled from points as scanning.assemble.page_box places the picture)."""
+    page_w, _page_h, x, y, shown_w, shown_h = page_box(*picture)
+    scale = image.width / page_w
+    x, y, shown_w, shown_h = (value * scale for value in (x, y, shown_w, shown_h))
+    top = image.height - (y + shown_h)  # PDF counts from the bottom, pixels from the top
+    inset_x, inset_y = shown_w * 0.05, shown_h * 0.05
+    left, right, upper, lower = x + inset_x, x + shown_w - inset_x, top + inset_y, top + shown_h - inset_y
+    return {
+        "top-left": image.getpixel((int(left), int(upper))),
+        "top-right": image.getpixel((int(right), int(upper))),
+        "bottom-left": image.getpixel((int(left), int(lower))),
+        "bottom-right": image.getpixel((int(right), int(lower))),
+    }
+
+
+def viewer_images(page) -> list[tuple[int, Image.Image]]:
+    """Every page the viewer shows, following its "next page" link: the page number and the image fetched from
+    the viewer's own page URL in the browser's context (the case worker's session, as the <img> loads it)."""
+    seen = []
+    for _ in range(10):
+        image_loaded(page)
+        number, src = page.eval_on_selector("#viewer-image", "img => [Number(img.dataset.page), img.src]")
+        response = page.request.get(src)
+        assert response.ok and response.headers["content-type"].startswith("image/"), response.status
+        seen.append((number, Image.open(io.BytesIO(response.body())).convert("RGB")))
+        if page.locator("#viewer-next").count() == 0:
+            return seen
+        page.click("#viewer-next")
+        page.wait_for_url(f"**seite={number + 1}**")
+    raise AssertionError("the viewer's next link never ended")
+
+
+# The chosen order: the third photo, the first (turned right: its marker now top right, its band on the right), the
+# second. (picture's aspect, where the red marker is, a corner inside the colour band, the band's colour)
+CHOSEN = [
+    ((600, 800), "top-left", "top-right", COLOURS[2]),
+    ((800, 600), "top-right", "bottom-right", COLOURS[0]),
+    ((600, 800), "top-left", "top-right", COLOURS[1]),
+]
 
 
 def test_three_photos_reordered_and_turned_on_a_phone_arrive_as_one_upright_pdf(
@@ -87,11 +151,11 @@ def test_three_photos_reordered_and_turned_on_a_phone_arrive_as_one_upright_pdf(
     composer.scroll_into_view_if_needed()
     composer.screenshot(path=str(SHOTS / "member-photo-pages-phone.png"))
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert axe_violations(page) == []  # on the phone
     page.set_viewport_size({"width": 1280, "height": 900})
     composer.screenshot(path=str(SHOTS / "member-photo-pages-wide.png"))
     page.screenshot(path=str(SHOTS / "member-draft-photos-wide.png"), full_page=True)
-    violations = Axe().run(page, options=AA).response["violations"]
-    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+    assert axe_violations(page) == []
     page.set_viewport_size({"width": 375, "height": 740})
 
     page.goto("/antrag/pruefen/")
@@ -107,16 +171,33 @@ def test_three_photos_reordered_and_turned_on_a_phone_arrive_as_one_upright_pdf(
     with pikepdf.open(io.BytesIO(pdf)) as opened:
         assert len(opened.pages) == 3
         assert all(int(p.obj.get("/Rotate", 0)) == 0 for p in opened.pages)
-    # The chosen order: the third photo, the first (turned right: its marker now top right), the second.
-    expected = [
-        ((600, 800), "top-left", "top-right", COLOURS[2]),
-        ((800, 600), "top-right", "bottom-right", COLOURS[0]),
-        ((600, 800), "top-left", "top-right", COLOURS[1]),
-    ]
-    for number, (picture, marker_at, band_at, colour) in enumerate(expected, start=1):
+    for number, (picture, marker_at, band_at, colour) in enumerate(CHOSEN, start=1):
         corners = corner_colours(render(pdf, number), picture)
         assert near(corners[marker_at], MARKER), (number, corners)
         assert near(corners[band_at], colour), (number, corners)
+
+    # The case worker, on a phone too, opens the submission and reads the document in the viewer.
+    staff = browser.new_context(base_url=live_server.url, locale="de-DE")
+    worker = staff.new_page()
+    worker.set_viewport_size({"width": 375, "height": 740})
+    browser_log_in(worker, make_staff(Role.CASE_WORKER))
+    worker.goto(f"/mitarbeiter/eingang/{document.submission.reference}/")
+    worker.get_by_role("link", name="Arbeitgeberbescheinigung.pdf ansehen").click()
+    assert worker.inner_text("#viewer-position") == "Seite 1 von 3"
+    image_loaded(worker)
+    worker.screenshot(path=str(SHOTS / "viewer-photo-document-phone.png"), full_page=True)
+    assert worker.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert axe_violations(worker) == []
+    shown = viewer_images(worker)
+    assert [number for number, _image in shown] == [1, 2, 3]
+    for (number, image), (picture, marker_at, band_at, colour) in zip(shown, CHOSEN, strict=True):
+        landscape = picture[0] > picture[1]
+        assert (image.width > image.height) == landscape, (number, image.size)
+        corners = viewer_corners(image, picture)
+        # Only one corner is red: the marker, where the member's turn put it (not a mirror, not another turn).
+        assert [at for at, pixel in corners.items() if near(pixel, MARKER)] == [marker_at], (number, corners)
+        assert near(corners[band_at], colour), (number, corners)
+    staff.close()
 
 
 def test_the_file_button_speaks_the_pages_language_and_small_sizes_read_in_kb(browser, live_server, member, issue_pin):
