@@ -234,12 +234,19 @@
     if (page.row && !page.id) {
       page.row.cancel();
     } else if (page.id) {
-      fetch(text.tus + page.id + "/", {
-        method: "DELETE",
-        credentials: "same-origin",
-        headers: window.Portal.withCsrf({ "Tus-Resumable": "1.0.0" }),
-      }).then(function () {
-        window.PortalUploads.refresh();
+      // In the same queue as the saves: the upload is gone before the arrangement without it arrives.
+      saving = saving.then(function () {
+        return fetch(text.tus + page.id + "/", {
+          method: "DELETE",
+          credentials: "same-origin",
+          headers: window.Portal.withCsrf({ "Tus-Resumable": "1.0.0" }),
+        })
+          .then(function () {
+            window.PortalUploads.refresh();
+          })
+          .catch(function () {
+            announce(text.msgFailed);
+          });
       });
     }
     render(pages.length ? { index: Math.min(index, pages.length - 1), button: "page-remove" } : null);
