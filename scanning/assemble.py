@@ -16,7 +16,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 from PIL import Image, ImageOps
 
-from .disarm import DisarmFailed, TooComplex, _fit_budget, _open
+from .disarm import DisarmFailed, _fit_budget, _image_errors, _open
 
 # A4 in PDF points (1/72 inch), portrait; the picture keeps a margin of 10 mm.
 A4 = (595.276, 841.89)
@@ -46,27 +46,20 @@ class Page:
 
 def _page_pixels(src: IO[bytes], *, rotation: int, budget: int) -> tuple[bytes, int, int, str]:
     """The page's picture upright and turned, as JPEG bytes, its size and PDF colour space."""
-    try:
-        with _open(src) as image:
-            _fit_budget(image, budget)
-            image.load()
-            ImageOps.exif_transpose(image, in_place=True)
-            pixels = image if image.mode in ("RGB", "L") else image.convert("RGB")
-            if rotation in _TRANSPOSE:
-                pixels = pixels.transpose(_TRANSPOSE[rotation])
-            if max(pixels.size) > MAX_LONG_EDGE:
-                pixels.thumbnail((MAX_LONG_EDGE, MAX_LONG_EDGE), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            pixels.info.clear()
-            pixels.save(out, format="JPEG", quality=JPEG_QUALITY, exif=b"", icc_profile=None, comment=b"")
-            space = "/DeviceGray" if pixels.mode == "L" else "/DeviceRGB"
-            return out.getvalue(), pixels.width, pixels.height, space
-    except DisarmFailed:
-        raise
-    except MemoryError as error:
-        raise TooComplex("memory") from error
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
-        raise DisarmFailed(type(error).__name__) from error
+    with _image_errors(), _open(src) as image:
+        _fit_budget(image, budget)
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+        pixels = image if image.mode in ("RGB", "L") else image.convert("RGB")
+        if rotation in _TRANSPOSE:
+            pixels = pixels.transpose(_TRANSPOSE[rotation])
+        if max(pixels.size) > MAX_LONG_EDGE:
+            pixels.thumbnail((MAX_LONG_EDGE, MAX_LONG_EDGE), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        pixels.info.clear()
+        pixels.save(out, format="JPEG", quality=JPEG_QUALITY, exif=b"", icc_profile=None, comment=b"")
+        space = "/DeviceGray" if pixels.mode == "L" else "/DeviceRGB"
+        return out.getvalue(), pixels.width, pixels.height, space
 
 
 def page_box(width: int, height: int) -> tuple[float, float, float, float, float, float]:

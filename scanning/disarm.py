@@ -1,6 +1,7 @@
 """Content disarm: PDFs rewritten without anything that can act, images re-encoded so only pixels survive."""
 
 import base64
+import contextlib
 import math
 import warnings
 import zlib
@@ -583,18 +584,25 @@ def _fit_budget(image: Image.Image, budget: int, *, min_long_edge: int | None = 
     return 1
 
 
-def image_check(src: IO[bytes], *, budget: int) -> tuple[int, int]:
-    """Read only the header: the image's size, or ImageTooLarge when even a shrunk decode breaks the budget."""
+@contextlib.contextmanager
+def _image_errors() -> Iterator[None]:
+    """What decoding an image raises, as the disarm's refusals: out of memory is too complex, a damaged or
+    unknown file is unreadable (named by its class only: a parser's message can quote the file's bytes)."""
     try:
-        with _open(src) as image:
-            size = image.size
-            _fit_budget(image, budget)
+        yield
     except DisarmFailed:
         raise
     except MemoryError as error:
         raise TooComplex("memory") from error
     except (Image.UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         raise DisarmFailed(type(error).__name__) from error
+
+
+def image_check(src: IO[bytes], *, budget: int) -> tuple[int, int]:
+    """Read only the header: the image's size, or ImageTooLarge when even a shrunk decode breaks the budget."""
+    with _image_errors(), _open(src) as image:
+        size = image.size
+        _fit_budget(image, budget)
     return size
 
 
@@ -606,28 +614,21 @@ def image_disarm(
 
     An image larger than twice `min_long_edge` is halved (once or more) while its long edge stays at least that
     long (PHOTO_MIN_LONG_EDGE; None keeps every pixel)."""
-    try:
-        with _open(src) as image:
-            reduce = _fit_budget(image, budget, min_long_edge=min_long_edge)
-            image.load()
-            ImageOps.exif_transpose(image, in_place=True)
-            if reduce > 1:
-                image = image.reduce(reduce)  # a new image: nothing of the file's info comes with it
-            transparency = image.info.get("transparency") if mime == "image/png" else None
-            # Pillow's savers copy the JPEG comment and the ICC profile from im.info; nothing may survive.
-            image.info.clear()
-            image.encoderinfo = {}
-            if mime == "image/png":
-                extra = {"transparency": transparency} if transparency is not None else {}
-                image.save(out, format="PNG", optimize=False, exif=b"", icc_profile=None, pnginfo=None, **extra)
-                return "image/png"
-            pixels = image if image.mode in ("RGB", "L") else image.convert("RGB")
-            pixels.info.clear()
-            pixels.save(out, format="JPEG", quality=90, exif=b"", icc_profile=None, comment=b"")
-            return "image/jpeg"
-    except DisarmFailed:
-        raise
-    except MemoryError as error:
-        raise TooComplex("memory") from error
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
-        raise DisarmFailed(type(error).__name__) from error
+    with _image_errors(), _open(src) as image:
+        reduce = _fit_budget(image, budget, min_long_edge=min_long_edge)
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+        if reduce > 1:
+            image = image.reduce(reduce)  # a new image: nothing of the file's info comes with it
+        transparency = image.info.get("transparency") if mime == "image/png" else None
+        # Pillow's savers copy the JPEG comment and the ICC profile from im.info; nothing may survive.
+        image.info.clear()
+        image.encoderinfo = {}
+        if mime == "image/png":
+            extra = {"transparency": transparency} if transparency is not None else {}
+            image.save(out, format="PNG", optimize=False, exif=b"", icc_profile=None, pnginfo=None, **extra)
+            return "image/png"
+        pixels = image if image.mode in ("RGB", "L") else image.convert("RGB")
+        pixels.info.clear()
+        pixels.save(out, format="JPEG", quality=90, exif=b"", icc_profile=None, comment=b"")
+        return "image/jpeg"
