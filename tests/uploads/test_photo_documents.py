@@ -115,6 +115,37 @@ def test_the_arrange_endpoint_saves_for_the_member_and_answers_bad_json_with_400
         assert "ungültig" in response.json()["message"]
 
 
+def test_another_drafts_document_key_or_deeply_nested_json_is_refused_without_a_500(
+    member_client, member, other_client, other_member
+):
+    from audit.services import Actor
+
+    url = reverse("uploads:photo_document")
+    mine = upload_whole(
+        services.draft_get_or_create(member=member), Actor.member(member.user), photo(COLOURS[0]), name="p.jpg"
+    )
+    key = str(uuid.uuid4())
+    body = {"key": key, "title": "Formular", "pages": [{"id": str(mine.public_id), "rotation": 0}]}
+    assert member_client.post(url, body, content_type="application/json").status_code == 200
+
+    theirs = upload_whole(
+        services.draft_get_or_create(member=other_member),
+        Actor.member(other_member.user),
+        photo(COLOURS[1]),
+        name="q.jpg",
+    )
+    body = {"key": key, "title": "Fremd", "pages": [{"id": str(theirs.public_id), "rotation": 0}]}
+    response = other_client.post(url, body, content_type="application/json")
+    assert response.status_code == 404
+    document = PhotoDocument.objects.get(public_id=key)
+    assert (document.title, document.draft.member_id) == ("Formular", member.pk)
+    assert Upload.objects.get(pk=theirs.pk).photo_document_id is None
+
+    nested = b'{"key": "' + key.encode() + b'", "pages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = member_client.post(url, nested, content_type="application/json")
+    assert response.status_code == 400 and "ungültig" in response.json()["message"]
+
+
 # --- transmission and assembly
 
 

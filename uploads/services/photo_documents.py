@@ -67,7 +67,9 @@ def photo_document_arrange(
             for upload in uploads.values()
         ):
             raise UploadError(_("Seiten eines Dokuments können nur Fotos sein (JPEG, PNG, HEIC)."))
-        document = PhotoDocument.objects.filter(draft=locked, public_id=key).first()
+        document = PhotoDocument.objects.filter(public_id=key).first()
+        if document is not None and document.draft_id != locked.pk:
+            raise UploadNotFound(_("Eine Seite gibt es nicht mehr. Bitte laden Sie die Seite neu."))  # not theirs
         if not pages:
             if document is not None:
                 document.pages.update(photo_document=None, page_number=0, rotation=0)  # plain files again

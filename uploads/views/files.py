@@ -138,7 +138,7 @@ def photo_document_arrange(request: HttpRequest) -> HttpResponse:
     saved as a whole each time; the answer names the document as it will be sent."""
     try:
         key, title, pages = _arrangement(request)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):  # RecursionError: JSON nested too deep
         return json_message(_("Die Angaben zu den Seiten sind ungültig."), status=400)
     try:
         document = services.photo_document_arrange(
