@@ -7,6 +7,7 @@ whole serialized database.
 """
 
 import os
+import threading
 from urllib.parse import urlparse
 
 import pytest
@@ -263,6 +264,39 @@ def _empty_cache():
     cache.clear()
 
 
+class _OneRequestAtATime:
+    """A WSGI application that serves one request at a time, holding its turn until the response is sent."""
+
+    def __init__(self, app):
+        self.app = app
+        self.turn = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        self.turn.acquire()
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self.turn.release()
+            raise
+        return _TurnReleasedOnClose(result, self.turn)
+
+
+class _TurnReleasedOnClose:
+    def __init__(self, result, turn):
+        self.result = result
+        self.turn = turn
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self):
+        try:
+            if hasattr(self.result, "close"):
+                self.result.close()
+        finally:
+            self.turn.release()
+
+
 @pytest.fixture(scope="session")
 def live_server(request):
     """pytest-django's live server, started with a MEDIA_URL that Django's live-server thread can parse.
@@ -273,6 +307,12 @@ def live_server(request):
     addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
     with override_settings(MEDIA_URL="/__no-media-here__/"):
         server = LiveServer(addr)
+    if server.thread.connections_override:
+        # The embedded mode's test database is SQLite in memory, and Django hands the live server's request threads
+        # the test thread's one connection. Two requests at once (a page uploading two photos) would then run two
+        # transactions on one connection ("table locked", "error in the current transaction"). A file database has
+        # a connection per thread and waits for its lock; here the requests take turns instead.
+        server.thread.httpd.set_app(_OneRequestAtATime(server.thread.httpd.get_app()))
     yield server
     server.stop()
 
@@ -280,8 +320,6 @@ def live_server(request):
 @pytest.fixture
 def evaluations(monkeypatch):
     """The hashes every real PIN check is evaluated against (dummy checks included), in order, across threads."""
-    import threading
-
     from pins import hashing
 
     seen: list[str] = []
