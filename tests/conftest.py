@@ -20,6 +20,7 @@ from audit.services import Actor
 from pins.services import IssuedPin, pin_issue
 from portal.celery import app as celery_app
 from tests.factories import MemberFactory
+from tests.helpers import LIVE_SERVER_TURN
 
 pytest_plugins = ["tests.leakscan", "tests.clamav.plugin"]
 
@@ -269,7 +270,7 @@ class _OneRequestAtATime:
 
     def __init__(self, app):
         self.app = app
-        self.turn = threading.Lock()
+        self.turn = LIVE_SERVER_TURN
 
     def __call__(self, environ, start_response):
         self.turn.acquire()
@@ -298,20 +299,23 @@ class _TurnReleasedOnClose:
 
 
 @pytest.fixture(scope="session")
-def live_server(request):
+def live_server(request, django_db_setup):
     """pytest-django's live server, started with a MEDIA_URL that Django's live-server thread can parse.
 
     The portal's MEDIA_URL is None so that no private file ever has a URL; the live-server thread builds a media
     handler from MEDIA_URL when it starts and fails on None. A path no page links to keeps private files unserved.
     """
     addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    # Started once the test database exists (django_db_setup): Django then sees an in-memory SQLite database and
+    # hands it to the server's threads. Started before, the threads would each open the in-memory database
+    # afresh, whose shared cache refuses a read beside another connection's write at once ("table is locked").
     with override_settings(MEDIA_URL="/__no-media-here__/"):
         server = LiveServer(addr)
     if server.thread.connections_override:
-        # The embedded mode's test database is SQLite in memory, and Django hands the live server's request threads
-        # the test thread's one connection. Two requests at once (a page uploading two photos) would then run two
-        # transactions on one connection ("table locked", "error in the current transaction"). A file database has
-        # a connection per thread and waits for its lock; here the requests take turns instead.
+        # The server's request threads now share one connection: two requests at once (a page uploading two
+        # photos) would run their transactions interleaved on it. A file database has a connection per thread and
+        # waits for its lock; here the requests take turns instead (and a test's polling reads with them:
+        # tests.helpers.LIVE_SERVER_TURN).
         server.thread.httpd.set_app(_OneRequestAtATime(server.thread.httpd.get_app()))
     yield server
     server.stop()

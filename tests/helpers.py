@@ -2,6 +2,7 @@
 make the database (or the disk) fail the way an outage does."""
 
 import errno
+import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from unittest import mock
@@ -15,6 +16,11 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from pins.models import LetterPin
 from pins.session import SESSION_PIN_KEY, SESSION_SEEN_KEY, SESSION_STARTED_KEY
+
+# In the embedded mode the live server's request threads and the test share the test thread's one SQLite connection
+# (tests/conftest.py's live_server): a request holds this turn while it runs, and a test that reads the database
+# while the browser may still be sending requests (a polling loop) takes it too.
+LIVE_SERVER_TURN = threading.Lock()
 
 
 class CheapArgon2PasswordHasher(Argon2PasswordHasher):
