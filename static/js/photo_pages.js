@@ -16,11 +16,16 @@
   var status = document.getElementById("photo-status");
   var title = document.getElementById("photo-title");
   var newButton = document.getElementById("photo-new");
+  var others = document.getElementById("photo-others");
+  var othersList = document.getElementById("photo-others-list");
   var LONG_EDGE = 2000;
   var QUALITY = 0.8;
   var THUMB = 240;
-  var pages = [];
-  var key = null;
+  // Every document of photos the draft has ({key, title, pages}); `current` is the one in the composer. A page's
+  // upload may finish after the member has switched to another document: it is saved into the document it
+  // belongs to, not into the one on screen.
+  var documents = [];
+  var current = { key: null, title: "", pages: [] };
   var saving = Promise.resolve();
   var titleTimer = null;
 
@@ -96,14 +101,20 @@
   }
 
   /* The server keeps the whole arrangement; each save waits for the one before, so they arrive in order. */
-  function save(announceSaved) {
-    if (!key) {
-      key = newKey();
+  function save(doc, announceSaved) {
+    if (!doc.key) {
+      doc.key = newKey();
+    }
+    if (documents.indexOf(doc) < 0) {
+      documents.push(doc);
+    }
+    if (doc === current) {
+      doc.title = title.value;
     }
     var body = JSON.stringify({
-      key: key,
-      title: title.value,
-      pages: pages
+      key: doc.key,
+      title: doc.title,
+      pages: doc.pages
         .filter(function (page) {
           return page.id;
         })
@@ -144,13 +155,63 @@
     element.textContent = label;
     var hidden = document.createElement("span");
     hidden.className = "visually-hidden";
-    hidden.textContent = ": " + format(text.msgPage, { page: pageNumber, count: pages.length });
+    hidden.textContent = ": " + format(text.msgPage, { page: pageNumber, count: current.pages.length });
     element.append(hidden);
     element.addEventListener("click", action);
     return element;
   }
 
+  /* The draft's other documents of photos, each with a button that brings it back into the composer. */
+  function renderOthers() {
+    othersList.textContent = "";
+    var shown = documents.filter(function (doc) {
+      return doc !== current && doc.pages.length > 0;
+    });
+    others.hidden = shown.length === 0;
+    shown.forEach(function (doc) {
+      var item = document.createElement("li");
+      item.className = "composer__other";
+      var name = document.createElement("span");
+      name.className = "composer__other-name";
+      name.textContent = format(doc.pages.length === 1 ? text.msgOtherOne : text.msgOther, {
+        title: doc.title || text.msgUntitled,
+        count: doc.pages.length,
+      });
+      var edit = document.createElement("button");
+      edit.type = "button";
+      edit.className = "button button--secondary button--small photo-edit";
+      edit.textContent = text.msgEdit;
+      var hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = ": " + (doc.title || text.msgUntitled);
+      edit.append(hidden);
+      edit.addEventListener("click", function () {
+        showDocument(doc);
+      });
+      item.append(name, edit);
+      othersList.append(item);
+    });
+  }
+
+  /* Put `doc` (a known document, or a new empty one) into the composer; the one there stays in the list. */
+  function showDocument(doc) {
+    saveTitleNow();
+    current.title = title.value;
+    current = doc;
+    title.value = doc.title;
+    render();
+    title.focus();
+    if (doc.pages.length) {
+      var editing = doc.pages.length === 1 ? text.msgEditingOne : text.msgEditing;
+      announce(format(editing, { title: doc.title || text.msgUntitled, count: doc.pages.length }));
+    } else {
+      announce("");
+    }
+  }
+
   function render(focus) {
+    var pages = current.pages;
+    renderOthers();
     list.textContent = "";
     empty.hidden = pages.length > 0;
     newButton.hidden = pages.length === 0;
@@ -210,6 +271,7 @@
   }
 
   function move(index, step) {
+    var pages = current.pages;
     var to = index + step;
     if (to < 0 || to >= pages.length) {
       return;
@@ -218,18 +280,19 @@
     pages.splice(to, 0, page);
     render({ index: to, button: step < 0 ? "page-earlier" : "page-later" });
     announce(format(text.msgMoved, { page: to + 1, count: pages.length }));
-    save(false);
+    save(current, false);
   }
 
   function rotate(index) {
-    var page = pages[index];
+    var page = current.pages[index];
     page.rotation = (page.rotation + 90) % 360;
     render({ index: index, button: "page-turn" });
     announce(format(text.msgRotated, { page: index + 1, degrees: page.rotation }));
-    save(false);
+    save(current, false);
   }
 
   function drop(index) {
+    var pages = current.pages;
     var page = pages.splice(index, 1)[0];
     if (page.row && !page.id) {
       page.row.cancel();
@@ -255,7 +318,7 @@
     }
     var removed = [text.msgRemovedAll, text.msgRemovedOne][pages.length] || text.msgRemoved;
     announce(format(removed, { page: index + 1, count: pages.length }));
-    save(false);
+    save(current, false);
   }
 
   function setState(page, message) {
@@ -265,17 +328,23 @@
     }
   }
 
-  function add(file) {
+  /* A page for `doc`: it stays that document's page even if the member opens another one while it uploads. */
+  function add(file, doc) {
+    var pages = doc.pages;
     var page = { id: "", rotation: 0, thumb: "", state: text.msgPreparing, row: null };
     pages.push(page);
-    render();
-    announce(format(text.msgAdded, { page: pages.length }));
+    if (doc === current) {
+      render();
+      announce(format(text.msgAdded, { page: pages.length }));
+    }
     return prepare(file).then(function (prepared) {
       if (pages.indexOf(page) < 0) {
         return; // removed while it was being prepared
       }
       page.thumb = prepared.thumb;
-      render();
+      if (doc === current) {
+        render();
+      }
       page.row = window.PortalUploads.upload(prepared.file, {
         progress: function (message) {
           setState(page, message);
@@ -283,12 +352,12 @@
         done: function (uploadId) {
           page.id = uploadId;
           setState(page, text.msgUploaded);
-          var item = list.children[pages.indexOf(page)];
+          var item = doc === current ? list.children[pages.indexOf(page)] : null;
           if (item) {
             item.dataset.pageId = uploadId;
           }
           if (pages.indexOf(page) >= 0) {
-            save(false);
+            save(doc, false);
           }
         },
         failed: function (message) {
@@ -307,11 +376,12 @@
 
   function addAll(input) {
     var files = Array.prototype.slice.call(input.files);
+    var doc = current;
     input.value = "";
     // One after the other, so the pages keep the order in which they were taken or chosen.
     files.reduce(function (previous, file) {
       return previous.then(function () {
-        return add(file);
+        return add(file, doc);
       });
     }, Promise.resolve());
   }
@@ -322,31 +392,51 @@
   document.getElementById("photo-choose").addEventListener("change", function (event) {
     addAll(event.target);
   });
+  function uploaded(doc) {
+    return doc.pages.some(function (page) {
+      return page.id;
+    });
+  }
+
+  /* A name being typed is saved 600 ms after the last key, or at once when the member opens another document. */
+  function saveTitleNow() {
+    if (titleTimer === null) {
+      return;
+    }
+    window.clearTimeout(titleTimer);
+    titleTimer = null;
+    if (uploaded(current)) {
+      save(current, false);
+    }
+  }
+
   title.addEventListener("input", function () {
     window.clearTimeout(titleTimer);
     titleTimer = window.setTimeout(function () {
-      if (pages.some(function (page) { return page.id; })) {
-        save(false);
+      titleTimer = null;
+      if (uploaded(current)) {
+        save(current, false);
       }
     }, 600);
   });
   newButton.addEventListener("click", function () {
-    pages = [];
-    key = null;
-    title.value = "";
-    render();
-    title.focus();
+    showDocument({ key: null, title: "", pages: [] });
   });
 
-  // After a reload: the latest document made of photos comes back with its pages, as the server has them.
-  var known = JSON.parse(document.getElementById("photo-documents").textContent || "[]");
-  if (known.length) {
-    var latest = known[known.length - 1];
-    key = latest.key;
-    title.value = latest.title;
-    pages = latest.pages.map(function (page) {
-      return { id: page.id, rotation: page.rotation, url: page.url, thumb: "", state: page.name, row: null };
+  // After a reload: the draft's documents made of photos come back with their pages, as the server has them; the
+  // latest is in the composer, the others are listed with a button to edit them.
+  JSON.parse(document.getElementById("photo-documents").textContent || "[]").forEach(function (known) {
+    documents.push({
+      key: known.key,
+      title: known.title,
+      pages: known.pages.map(function (page) {
+        return { id: page.id, rotation: page.rotation, url: page.url, thumb: "", state: page.name, row: null };
+      }),
     });
+  });
+  if (documents.length) {
+    current = documents[documents.length - 1];
+    title.value = current.title;
   }
   composer.hidden = false;
   render();

@@ -13,11 +13,11 @@ import pikepdf
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings as django_settings
-from django.db import OperationalError
 from PIL import Image
 
 from scanning.assemble import page_box
 from staff.constants import Role
+from tests.helpers import LIVE_SERVER_TURN
 from tests.scanning.test_assemble import COLOURS, MARKER, corner_colours, near, photo, render
 from tests.staff.factories import browser_log_in, make_staff
 from tests.staff.viewer import image_loaded
@@ -41,17 +41,13 @@ def axe_violations(page) -> list:
 
 
 def wait_for(condition, timeout=30.0):
-    """Poll the database until `condition()` holds. Embedded mode's SQLite test database is in memory, shared with
-    the live server's thread: a read that meets the server's write is refused ("table is locked") and is asked
-    again, and polling is slow enough to leave the server's writes room."""
+    """Poll the database until `condition()` holds. Embedded mode's SQLite test database is in memory, its one
+    connection shared with the live server's requests: each read waits for the request running (LIVE_SERVER_TURN)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
+        with LIVE_SERVER_TURN:
             if condition():
                 return
-        except OperationalError as error:
-            if "locked" not in str(error):
-                raise
         time.sleep(0.5)
     raise AssertionError("condition not met in time")
 
@@ -264,4 +260,78 @@ def test_a_page_removed_with_its_button_is_deleted_and_the_rest_renumbered(brows
     assert page.evaluate("document.activeElement.classList.contains('page-remove')")
     wait_for(lambda: not Upload.objects.filter(public_id=removed).exists())
     wait_for(lambda: arranged() == [("Seite2.jpg", 0)])
+    context.close()
+
+
+def documents_on_server() -> dict[str, list[tuple[str, int]]]:
+    """Each photo document of the draft by title: its pages' names and turns, in order, as the server has them."""
+    return {
+        document.title: [
+            (u.name, u.rotation) for u in Upload.objects.filter(photo_document=document).order_by("page_number")
+        ]
+        for document in PhotoDocument.objects.all()
+    }
+
+
+def others_listed(page) -> list[tuple[str, str]]:
+    """The composer's list of the draft's other photo documents: each one's text and its button's name."""
+    return [
+        (item.locator(".composer__other-name").inner_text(), item.locator(".photo-edit").text_content())
+        for item in page.locator("#photo-others-list > li").all()
+    ]
+
+
+def test_an_earlier_photo_document_is_listed_and_can_be_edited_again_after_a_reload(
+    browser, live_server, member, issue_pin
+):
+    context = member_context(browser, live_server, issue_pin(member).pin)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/antrag/")
+    page.locator("#photo-composer").wait_for(state="visible")
+
+    # A one-page certificate, then "weiteres Dokument", then a two-page form.
+    page.set_input_files(
+        "#photo-choose", files=[{"name": "Attest.jpg", "mimeType": "image/jpeg", "buffer": photo(COLOURS[0])}]
+    )
+    page.fill("#photo-title", "Attest")
+    page.wait_for_selector("#photo-pages > li:nth-child(1)[data-page-id*='-']", timeout=60_000)
+    wait_for(lambda: documents_on_server() == {"Attest": [("Attest.jpg", 0)]})
+    page.click("#photo-new")
+    assert page.input_value("#photo-title") == ""
+    assert others_listed(page) == [("„Attest“, eine Seite", "Bearbeiten: Attest")]
+    files = [
+        {"name": f"Formular{n}.jpg", "mimeType": "image/jpeg", "buffer": photo(colour)}
+        for n, colour in enumerate(COLOURS[1:3], start=1)
+    ]
+    page.set_input_files("#photo-choose", files=files)
+    page.fill("#photo-title", "Formular")
+    page.wait_for_selector("#photo-pages > li:nth-child(2)[data-page-id*='-']", timeout=60_000)
+    form = [("Formular1.jpg", 0), ("Formular2.jpg", 0)]
+    wait_for(lambda: documents_on_server() == {"Attest": [("Attest.jpg", 0)], "Formular": form})
+
+    # After a reload the latest is in the composer and the certificate is listed with its own button.
+    page.reload()
+    page.locator("#photo-composer").wait_for(state="visible")
+    assert page.input_value("#photo-title") == "Formular"
+    assert page.locator("#photo-pages > li").count() == 2
+    assert others_listed(page) == [("„Attest“, eine Seite", "Bearbeiten: Attest")]
+    others = page.locator("#photo-others-list > li")
+    page.locator("#photo-composer").screenshot(path=str(SHOTS / "member-photo-documents-phone.png"))
+    others.first.locator(".photo-edit").click()
+    assert page.input_value("#photo-title") == "Attest"
+    assert page.locator("#photo-pages > li").count() == 1
+    assert page.inner_text("#photo-status") == "Sie bearbeiten jetzt „Attest“ (eine Seite)."
+    assert page.evaluate("document.activeElement.id") == "photo-title"
+    assert others_listed(page) == [("„Formular“, 2 Seiten", "Bearbeiten: Formular")]
+
+    # A turn and a new name now change the certificate, and only it.
+    page.locator("#photo-pages > li").first.locator(".page-turn").click()
+    page.fill("#photo-title", "Attest vom Arzt")
+    wait_for(lambda: documents_on_server() == {"Attest vom Arzt": [("Attest.jpg", 90)], "Formular": form})
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.locator("#photo-composer").screenshot(path=str(SHOTS / "member-photo-documents-wide.png"))
+    assert not errors, errors
     context.close()
