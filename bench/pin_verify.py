@@ -8,8 +8,9 @@ default) and without; the commit's fsync alone is printed too, since it bounds t
 Beside the wall clock it prints the CPU each attempt cost: this process's (time.process_time) and, on
 PostgreSQL on this host, the database backend's serving it (/proc/<pid>/schedstat, nanoseconds on the CPU),
 with the ratio of raw Argon2's CPU to the attempt's CPU in both: on a loaded machine the wall-clock ratio also
-charges other jobs' time, the CPU ratio does not. The round trips of one attempt (statements the database
-received, BEGIN and COMMIT included) are counted once per case outside the timed rounds. The load average is
+charges other jobs' time, the CPU ratio does not. The round trips of one attempt (what the database received
+at once: an attempt's BEGIN travels with its lookup and its COMMIT with its write) are counted once per case
+outside the timed rounds. The load average is
 printed before and after.
 Before it prints, it checks that every timed attempt did the work: each service call answered as its case must
 (the right PIN logs in, every other case is refused) and evaluated exactly one Argon2 hash.

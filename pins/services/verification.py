@@ -1,11 +1,14 @@
 """Checking a login attempt: the KVNR and PIN parsed once, then one lookup, one Argon2 verification, one write."""
 
 import datetime
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DatabaseError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
 from audit.constants import AuditAction
@@ -123,7 +126,9 @@ class _AttemptSql:
     """The attempt's statements, rendered once per database vendor from the models' metadata.
 
     The login path runs them on every attempt; compiling them through the ORM cost more CPU than the
-    statements themselves, so they are written here as the ORM would write them.
+    statements themselves, so they are written here as the ORM would write them. On PostgreSQL the lookup is
+    also a prepared statement (`prepare`, run once per connection; `execute` names it): planning its join
+    cost the database more than running it.
     """
 
     lookup: str
@@ -131,6 +136,8 @@ class _AttemptSql:
     pin: _Model
     member: _Model
     user: _Model
+    prepare: str = ""
+    execute: str = ""
 
 
 _SQL: dict[str, _AttemptSql] = {}
@@ -167,7 +174,21 @@ def _attempt_sql_render() -> _AttemptSql:
     )
     written = ", ".join(f"{column(LetterPin, name)} = %s" for name in _WRITTEN)
     update = f"UPDATE {pins} SET {written} WHERE {quote(LetterPin._meta.pk.column)} = %s"  # noqa: S608 - _meta
-    return _AttemptSql(lookup=lookup, update=update, pin=pin, member=member, user=user)
+    prepare = execute = ""
+    if connection.vendor == "postgresql":
+        parts = lookup.split("%s")
+        numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+        prepare = f"PREPARE {_LOOKUP_NAME} AS {numbered}"
+        execute = f"EXECUTE {_LOOKUP_NAME}({', '.join(['%s'] * (len(parts) - 1))})"
+    return _AttemptSql(
+        lookup=lookup, update=update, pin=pin, member=member, user=user, prepare=prepare, execute=execute
+    )
+
+
+_LOOKUP_NAME = "pins_attempt_lookup"
+# The PostgreSQL connections (psycopg's, one per thread and reconnect) on which the lookup is prepared. A
+# prepared statement lives as long as its session, whatever happens to the transactions around it.
+_PREPARED_ON: "weakref.WeakKeyDictionary[object, bool]" = weakref.WeakKeyDictionary()
 
 
 # The PIN's columns an attempt writes, all of them every time (the row is locked, so its values are current).
@@ -175,16 +196,21 @@ _WRITTEN = ("failed_attempts", "status", "ended_at", "last_login_at", "pin_hash"
 _NO_ROW = 0  # the id the UPDATE names when the attempt counts against no PIN: no row has it
 
 
-def _attempt_row(*, kvnr: str, selector: str) -> LetterPin | None:
+def _attempt_row(*, kvnr: str, selector: str, begin: bool) -> LetterPin | None:
     """One statement: the PIN the selector names (else one active PIN of the member), row-locked, with member
-    and user; None when the KVNR has neither.
+    and user; None when the KVNR has neither. With `begin` (see _attempt_transaction) the transaction's BEGIN
+    travels with it, and the lookup runs as the connection's prepared statement.
 
     The same query runs for every attempt; an unknown KVNR (or a malformed entry, kvnr "") finds no rows.
     Only the one row it returns is locked (LIMIT 1 before FOR UPDATE): the PIN an entry is counted against.
     """
     sql = _attempt_sql()
+    params = [kvnr, selector, PinStatus.ACTIVE.value, selector]
     with connection.cursor() as cursor:
-        cursor.execute(sql.lookup, [kvnr, selector, PinStatus.ACTIVE.value, selector])
+        if begin:
+            _lookup_begun(cursor, sql, params)
+        else:
+            cursor.execute(sql.lookup, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -195,6 +221,34 @@ def _attempt_row(*, kvnr: str, selector: str) -> LetterPin | None:
     member.user = sql.user.build(row[sizes[0] + sizes[1] :], connection)
     pin.member = member
     return pin
+
+
+def _lookup_begun(cursor, sql: _AttemptSql, params: list) -> None:
+    """BEGIN and the prepared lookup in one round trip (its PREPARE too, the first time on this connection);
+    the cursor is left on the lookup's rows.
+
+    A connection that lost its prepared statement (DISCARD ALL by a pooler, DEALLOCATE by hand) gets it again:
+    the failed transaction is rolled back and the round trip repeated with the PREPARE.
+    """
+    raw = connection.connection
+    for attempt in range(2):
+        prepared = _PREPARED_ON.get(raw, False)
+        text = f"BEGIN; {sql.execute}" if prepared else f"{sql.prepare}; BEGIN; {sql.execute}"
+        try:
+            cursor.execute(text, params)
+        except ProgrammingError as error:
+            if not prepared or attempt or getattr(error.__cause__, "sqlstate", "") != _UNDEFINED_STATEMENT:
+                raise
+            cursor.execute("ROLLBACK")
+            _PREPARED_ON.pop(raw, None)
+            continue
+        _PREPARED_ON[raw] = True
+        while cursor.nextset():  # to the last statement's result: the lookup's rows
+            pass
+        return
+
+
+_UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: no prepared statement of that name
 
 
 def _attempt_decide(*, row: LetterPin | None, selector: str, normalized: str, now: datetime.datetime) -> _Attempt:
@@ -229,9 +283,10 @@ def _result_after_match(*, pin: LetterPin, member: Member, now: datetime.datetim
     return VerifyResult.SUCCESS
 
 
-def _attempt_write(*, attempt: _Attempt, normalized: str, ip: str | None, now: datetime.datetime) -> None:
+def _attempt_write(*, attempt: _Attempt, normalized: str, ip: str | None, now: datetime.datetime, commit: bool) -> None:
     """Two statements for every attempt, whatever it decided, sent together: one UPDATE of a PIN and one INSERT
-    of audit rows (and, with PIN_ATTEMPT_SYNCHRONOUS_COMMIT off, the commit's setting).
+    of audit rows (and, with PIN_ATTEMPT_SYNCHRONOUS_COMMIT off, the commit's setting; with `commit`, the
+    COMMIT of the attempt's transaction: see _attempt_transaction).
 
     A wrong entry adds one to the PIN it names and locks it when it reaches the limit; a success records the
     login (and a renewed hash). An attempt that counts against nothing (unknown KVNR, a selector naming no PIN,
@@ -263,6 +318,8 @@ def _attempt_write(*, attempt: _Attempt, normalized: str, ip: str | None, now: d
     if not settings.PIN_ATTEMPT_SYNCHRONOUS_COMMIT and connection.vendor == "postgresql":
         # The commit returns before its WAL reaches the disk (see pin_verify_entry).
         statements.append(("SET LOCAL synchronous_commit TO off", []))
+    if commit:
+        statements.append(("COMMIT", []))
     _execute_together(statements)
 
 
@@ -299,6 +356,40 @@ def _attempt_events(*, attempt: _Attempt, locked: list[LetterPin], ip: str | Non
     return events
 
 
+@contextmanager
+def _attempt_transaction() -> Iterator[bool]:
+    """The attempt's transaction; yields True when the attempt's own statements carry its BEGIN and COMMIT.
+
+    On PostgreSQL outside any transaction (the login view) the BEGIN travels with the lookup and the COMMIT
+    with the write: two round trips in all, where Django's atomic() adds one for each. The connection stays in
+    autocommit for Django meanwhile; nothing between the two runs a query of its own. Should anything raise
+    before the COMMIT, the transaction is rolled back here (and a connection that cannot roll back closed, as
+    atomic() does). Inside a caller's transaction, and on other databases, atomic() wraps the attempt.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        with transaction.atomic():
+            yield False
+        return
+    try:
+        yield True
+    except BaseException:
+        _rollback_open_transaction()
+        raise
+
+
+def _rollback_open_transaction() -> None:
+    from psycopg.pq import TransactionStatus
+
+    raw = connection.connection
+    if raw is None or raw.info.transaction_status == TransactionStatus.IDLE:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+    except DatabaseError:
+        connection.close()
+
+
 def pin_verify(*, kvnr: str, pin: str, ip: str | None) -> VerifyOutcome:
     """Check a KVNR and PIN as typed (scripts, the demo, tests): parsed here once, then pin_verify_entry."""
     return pin_verify_entry(entry=login_entry_parse(kvnr=kvnr, pin=pin), ip=ip)
@@ -309,7 +400,8 @@ def pin_verify_entry(*, entry: LoginEntry, ip: str | None) -> VerifyOutcome:
 
     Every attempt runs the same statements: the lookup (one SELECT ... FOR UPDATE), one Argon2 verification
     (a dummy one where there is no hash to check), one UPDATE of the counted PIN and one INSERT of audit rows
-    (sent together), then the commit. The PIN row stays locked while the hash is checked and the attempt
+    (sent together), then the commit: on PostgreSQL two round trips, BEGIN with the lookup and COMMIT with the
+    write (_attempt_transaction). The PIN row stays locked while the hash is checked and the attempt
     counted, so concurrent attempts on one PIN are evaluated one after another and each sees the count the
     previous one left: never more than PIN_MAX_FAILED_ATTEMPTS wrong guesses are evaluated.
 
@@ -322,9 +414,9 @@ def pin_verify_entry(*, entry: LoginEntry, ip: str | None) -> VerifyOutcome:
     parsed = entry.pin
     selector = parsed.selector if parsed else ""
     normalized = parsed.normalized if parsed else ""
-    with transaction.atomic():
+    with _attempt_transaction() as own:
         # A malformed PIN finds no rows, as an unknown KVNR does.
-        row = _attempt_row(kvnr=entry.kvnr if parsed else "", selector=selector)
+        row = _attempt_row(kvnr=entry.kvnr if parsed else "", selector=selector, begin=own)
         attempt = _attempt_decide(row=row, selector=selector, normalized=normalized, now=now)
-        _attempt_write(attempt=attempt, normalized=normalized, ip=ip, now=now)
+        _attempt_write(attempt=attempt, normalized=normalized, ip=ip, now=now, commit=own)
     return VerifyOutcome(result=attempt.result, matched=attempt.matched, member=attempt.member, pin=attempt.pin)

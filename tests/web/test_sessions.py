@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pins.session import SESSION_PIN_KEY
+from tests.pins.cases import wrong_secret
 
 from .conftest import login_post
 
@@ -81,3 +82,54 @@ def test_a_staff_login_still_records_last_login(client, django_user_model):
 
     staff.refresh_from_db()
     assert staff.last_login is not None
+
+
+def test_session_keys_are_32_characters_of_djangos_alphabet_and_differ():
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+
+    from web.sessions import SessionStore
+
+    keys = {SessionStore()._get_new_session_key() for _ in range(200)}
+    assert len(keys) == 200
+    assert all(len(key) == 32 and set(key) <= set(VALID_KEY_CHARS) for key in keys)
+    # Every character of the alphabet turns up, in the first place as elsewhere: no digit is left out.
+    assert {key[0] for key in keys} | {key[-1] for key in keys} == set(VALID_KEY_CHARS)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the attempt's own transaction is PostgreSQL's")
+def test_a_login_costs_three_round_trips_to_the_database(client, member, issue_pin):
+    """The attempt's two (BEGIN with its lookup, COMMIT with its write) and the session's INSERT, in autocommit."""
+    issued = issue_pin(member)
+    login_post(client, kvnr=member.kvnr, pin=wrong_secret(issued.plaintext))  # prepares the attempt's lookup
+
+    with CaptureQueriesContext(connection) as queries:
+        response = login_post(client, kvnr=member.kvnr, pin=issued.plaintext)
+
+    assert response.status_code == 302
+    sent = [query["sql"] for query in queries.captured_queries]
+    assert len(sent) == 3, sent
+    assert sent[0].startswith("BEGIN; EXECUTE pins_attempt_lookup(")
+    assert sent[1].startswith('UPDATE "pins_letterpin"') and sent[1].endswith("; COMMIT")
+    assert sent[2].startswith('INSERT INTO "django_session"')
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert Session.objects.get(session_key=key).get_decoded()[SESSION_PIN_KEY] == issued.pin.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_session_whose_key_is_taken_draws_another(member, monkeypatch):
+    from web.sessions import SessionStore
+
+    taken = SessionStore()
+    taken["n"] = 1
+    taken.create()
+    keys = iter([taken.session_key, "b" * 32])
+    monkeypatch.setattr(SessionStore, "_get_new_session_key", lambda self: next(keys))
+
+    fresh = SessionStore()
+    fresh["n"] = 2
+    fresh.create()
+
+    assert fresh.session_key == "b" * 32
+    assert Session.objects.get(session_key=taken.session_key).get_decoded() == {"n": 1}
+    assert Session.objects.get(session_key="b" * 32).get_decoded() == {"n": 2}
