@@ -227,8 +227,9 @@ def _lookup_begun(cursor, sql: _AttemptSql, params: list) -> None:
     """BEGIN and the prepared lookup in one round trip (its PREPARE too, the first time on this connection);
     the cursor is left on the lookup's rows.
 
-    A connection that lost its prepared statement (DISCARD ALL by a pooler, DEALLOCATE by hand) gets it again:
-    the failed transaction is rolled back and the round trip repeated with the PREPARE.
+    A transaction pooler may change the server session under the connection: one that lost its prepared
+    statement (DISCARD ALL, DEALLOCATE) gets it again, and one that already has it (prepared there through
+    another client) uses it. Either way the failed round trip is rolled back and sent once more.
     """
     raw = connection.connection
     for attempt in range(2):
@@ -237,10 +238,11 @@ def _lookup_begun(cursor, sql: _AttemptSql, params: list) -> None:
         try:
             cursor.execute(text, params)
         except ProgrammingError as error:
-            if not prepared or attempt or getattr(error.__cause__, "sqlstate", "") != _UNDEFINED_STATEMENT:
+            state = getattr(error.__cause__, "sqlstate", "")
+            if attempt or state != (_UNDEFINED_STATEMENT if prepared else _DUPLICATE_STATEMENT):
                 raise
             cursor.execute("ROLLBACK")
-            _PREPARED_ON.pop(raw, None)
+            _PREPARED_ON[raw] = not prepared
             continue
         _PREPARED_ON[raw] = True
         while cursor.nextset():  # to the last statement's result: the lookup's rows
@@ -249,6 +251,7 @@ def _lookup_begun(cursor, sql: _AttemptSql, params: list) -> None:
 
 
 _UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: no prepared statement of that name
+_DUPLICATE_STATEMENT = "42P05"  # duplicate_prepared_statement: the session has it already
 
 
 def _attempt_decide(*, row: LetterPin | None, selector: str, normalized: str, now: datetime.datetime) -> _Attempt:

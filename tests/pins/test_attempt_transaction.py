@@ -67,6 +67,18 @@ def test_a_connection_that_lost_its_prepared_lookup_prepares_it_again(issue_pin,
     assert LetterPin.objects.get(pk=issued.pin.pk).failed_attempts == 1
 
 
+def test_a_connection_whose_session_has_the_lookup_prepared_already_uses_it(issue_pin, member):
+    from pins.services import verification
+
+    issued = issue_pin(member)
+    assert pin_verify(kvnr=member.kvnr, pin=wrong_secret(issued.plaintext), ip=None).result == VerifyResult.WRONG
+    # A transaction pooler hands this client a server session where the lookup is prepared (through another
+    # client): the PREPARE it sends fails, and the attempt goes on with the statement the session has.
+    verification._PREPARED_ON.pop(connection.connection, None)
+    assert pin_verify(kvnr=member.kvnr, pin=issued.plaintext, ip=None).ok
+    assert LetterPin.objects.get(pk=issued.pin.pk).failed_attempts == 1
+
+
 def test_an_error_between_lookup_and_write_rolls_back_and_releases_the_pin(issue_pin, member, monkeypatch):
     issued = issue_pin(member)
     events = AuditEvent.objects.count()
