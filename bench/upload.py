@@ -11,10 +11,11 @@ Prints, measured side by side in one run:
 - the peak RSS of the gunicorn worker for a 10 MB and a 200 MB upload, each on a fresh server (goal: less
   than 10 MB apart, i.e. memory does not grow with the file).
 The portal keeps its database connection across requests (production's CONN_MAX_AGE=60; CONN_MAX_AGE=0 in the
-environment opens one per request) and runs with a broker (kombu's in-memory transport), as in production: completing an upload queues the
-worker's check (scan + disarm, timed by bench/scan.py) and the web request does not run it. Without a broker the
-portal runs Celery eagerly and the check (a second pass: the whole file decrypted into a temporary file, disarmed,
-re-encrypted) would run inside the last PATCH; --check-in-request measures that for comparison.
+environment opens one per request) and runs with a broker (kombu's in-memory transport), as in production:
+completing an upload queues the worker's check (scan + disarm, timed by bench/scan.py) and the web request does
+not run it. Without a broker the portal runs Celery eagerly and the check (a second pass: the whole file
+decrypted into a temporary file, disarmed, re-encrypted) would run inside the last PATCH; --check-in-request
+measures that for comparison.
 With --s3 the portal stores in moto's S3 server (started here on a free loopback port) instead of local disk.
 The timed steps run interleaved over several rounds on warm servers and the medians are compared, each step
 starting from the same page-cache state (see recycle_page_cache). Runs on its own SQLite database and storage
