@@ -10,10 +10,12 @@ Prints, measured side by side in one run:
   upload's within 1.4x of the ceiling's), with the load average before and after the rounds;
 - the peak RSS of the gunicorn worker for a 10 MB and a 200 MB upload, each on a fresh server (goal: less
   than 10 MB apart, i.e. memory does not grow with the file).
-The portal runs with a broker (kombu's in-memory transport), as in production: completing an upload queues the
-worker's check (scan + disarm, timed by bench/scan.py) and the web request does not run it. Without a broker the
-portal runs Celery eagerly and the check (a second pass: the whole file decrypted into a temporary file, disarmed,
-re-encrypted) would run inside the last PATCH; --check-in-request measures that for comparison.
+The portal keeps its database connection across requests (production's CONN_MAX_AGE=60; CONN_MAX_AGE=0 in the
+environment opens one per request) and runs with a broker (kombu's in-memory transport), as in production:
+completing an upload queues the worker's check (scan + disarm, timed by bench/scan.py) and the web request does
+not run it. Without a broker the portal runs Celery eagerly and the check (a second pass: the whole file
+decrypted into a temporary file, disarmed, re-encrypted) would run inside the last PATCH; --check-in-request
+measures that for comparison.
 With --s3 the portal stores in moto's S3 server (started here on a free loopback port) instead of local disk.
 The timed steps run interleaved over several rounds on warm servers and the medians are compared, each step
 starting from the same page-cache state (see recycle_page_cache). Runs on its own SQLite database and storage
@@ -86,6 +88,8 @@ def server_env(work: Path) -> dict[str, str]:
         PORTAL_VAR_DIR=str(work / "var"),
         DEBUG="0",
         LOG_LEVEL="WARNING",
+        # Production's default: a worker keeps its database connection instead of opening one per request.
+        CONN_MAX_AGE=os.environ.get("CONN_MAX_AGE", "60"),
         UPLOAD_MAX_FILE_SIZE=str(300 * MB),
         UPLOAD_MAX_DRAFT_SIZE=str(2000 * MB),
         UPLOAD_MAX_DRAFT_FILES="100",
@@ -499,7 +503,10 @@ def main() -> None:
     gigabytes = args.rounds * size_mb / 1024
     where = "moto's S3 server (loopback)" if args.s3 else "local disk"
     check = "run in the last PATCH (no broker, Celery eager)" if args.check_in_request else "queued for the worker"
-    print(f"storage: {where}; chunk size per PATCH: {args.chunk_mb} MB, gunicorn 1 sync worker, loopback, SQLite")
+    print(
+        f"storage: {where}; chunk size per PATCH: {args.chunk_mb} MB, gunicorn 1 sync worker, loopback, SQLite, "
+        f"CONN_MAX_AGE={env['CONN_MAX_AGE']} (0 = a new connection per request)"
+    )
     print(f"the worker's check of each upload: {check}; load average before / after the rounds: {' / '.join(loads)}")
     print(f"medians of {args.rounds} interleaved rounds, {size_mb} MB each:")
     print(f"  tus upload (receive, hash, encrypt, store segments, check): {up:6.3f} s {size_mb / up:7.1f} MB/s")

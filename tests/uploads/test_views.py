@@ -556,8 +556,10 @@ def test_database_lost_at_the_upload_row_lock_answers_503_not_busy(member, issue
     url = tus_create(client, len(data))["Location"]
 
     def the_row_lock(sql: str) -> bool:
-        # The locking read joins the draft and the member (select_related); nothing else of a PATCH does.
-        return sql.lstrip().upper().startswith("SELECT") and "uploads_upload" in sql and "members_member" in sql
+        # The locking read takes the upload's row by its id alone; the member's lookup before it joins the draft.
+        return (
+            sql.lstrip().upper().startswith("SELECT") and 'FROM "uploads_upload" WHERE "uploads_upload"."id" = ' in sql
+        )
 
     with database_unreachable(the_row_lock):
         response = tus_patch(client, url, 0, data)

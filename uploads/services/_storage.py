@@ -30,8 +30,9 @@ def storage_failed(error: OSError, *, upload: Upload, step: str) -> StorageFaile
 def upload_discard_unfinished(*, upload: Upload, **conditions) -> bool:
     """Delete the upload and its files if it is still in progress (and matches `conditions`); True if it was.
 
-    Each PATCH asks twice whether its upload expired; almost always it did not. A read answers that without a write
-    transaction (its lock and commit); the DELETE runs, and decides again, only for a row that matched."""
+    A HEAD asks whether its upload expired; almost always it did not. A read answers that without a write
+    transaction (its lock and commit); the DELETE runs, and decides again, only for a row that matched. (A PATCH
+    answers it from the row it locks anyway: uploads.services.receiving.upload_append.)"""
     matching = Upload.objects.filter(pk=upload.pk, status=UploadStatus.IN_PROGRESS, **conditions)
     if not matching.exists():
         return False

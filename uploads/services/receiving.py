@@ -6,7 +6,7 @@ writer, the type check on the first bytes and the file check on completion, then
 
 import datetime
 import errno
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -34,6 +34,7 @@ from ..exceptions import (
     UploadTooLarge,
 )
 from ..models import Draft, SubmissionDocument, Upload
+from ._part_sql import part_lock, part_save
 from ._segments import running_hash_keep, running_hash_take, segment_write, sha256_of, upload_received
 from ._storage import storage_failed, upload_discard_unfinished
 
@@ -83,18 +84,17 @@ def upload_create(*, draft: Draft, name: str, length: int, fingerprint: str = ""
 
 
 def _lock(upload: Upload) -> Upload:
+    """The upload's row, locked against a second writer (one statement, not compiled per request)."""
     try:
-        locked = (
-            Upload.objects.select_for_update(nowait=True, of=("self",))
-            .select_related("draft__member")
-            .get(pk=upload.pk)
-        )
+        locked = part_lock(pk=upload.pk)
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise  # the database itself is away: the 503 page, not "busy"
         raise UploadBusy(_("Diese Datei wird gerade in einem anderen Fenster hochgeladen.")) from error
-    except Upload.DoesNotExist as error:
-        raise UploadNotFound(_("Diese Datei gibt es nicht mehr.")) from error
+    if locked is None:
+        raise UploadNotFound(_("Diese Datei gibt es nicht mehr."))
+    if Upload.draft.is_cached(upload) and upload.draft_id == locked.draft_id:
+        locked.draft = upload.draft  # its member is the audit row's on completion; else it is loaded then
     return locked
 
 
@@ -102,6 +102,37 @@ def upload_ensure_live(*, upload: Upload, now: datetime.datetime | None = None) 
     """An unfinished upload past its expiry is deleted here and then; raises UploadExpired (410) for it."""
     if upload_discard_unfinished(upload=upload, expires_at__lte=now or timezone.now()):
         raise UploadExpired(_EXPIRED)
+
+
+def _store_part(
+    locked: Upload, *, offset: int, stream: IO[bytes], content_length: int | None, actor: Actor
+) -> tuple[Any, UploadError | None]:
+    """The locked upload's next part, in its transaction: the segment, the type check on the first bytes,
+    completion with the last. Returns the SHA-256 so far (None when this process had not got it) and the
+    UploadError that refuses the file, if any (the caller deletes it after the transaction)."""
+    if content_length is not None and offset + content_length > locked.length:
+        raise UploadTooLarge(_("Es wurden mehr Daten gesendet als angekündigt."))
+    running = running_hash_take(upload=locked)
+    segment = segment_write(upload=locked, offset=offset, stream=stream, running=running)
+    if segment is not None:
+        locked.segments = [*locked.segments, segment]
+        locked.offset += segment["size"]
+    try:
+        if not locked.mime_type and locked.offset >= min(files.SNIFF_BYTES, locked.length):
+            with upload_received(upload=locked) as received:
+                head = received.read(files.SNIFF_BYTES)
+            locked.mime_type = files.type_detect(head=head, name=locked.name)
+        if locked.offset == locked.length:
+            _complete(locked, actor=actor, running=running)
+        else:
+            part_save(upload=locked)
+    except StorageFailed:
+        raise  # rolls the offset back; the upload stays for a retry
+    except OSError as error:
+        raise storage_failed(error, upload=locked, step="storing the file") from error
+    except UploadError as error:
+        return running, error
+    return running, None
 
 
 def upload_append(
@@ -115,39 +146,28 @@ def upload_append(
     StorageFailed (507/503) when the bytes cannot be written: the offset stays where it was, so the client
     sends the same bytes again later.
     """
-    upload_ensure_live(upload=upload)
-    refusal: UploadError | None = None
+    now = timezone.now()
     with transaction.atomic():
         locked = _lock(upload)
-        if offset != locked.offset:
-            raise OffsetMismatch(
-                _("Der Upload steht an einer anderen Stelle (%(offset)s Bytes). Bitte fortsetzen.")
-                % {"offset": locked.offset}
+        # The locked row says whether the upload expired, so a PATCH spends no query of its own on that: an
+        # expired one is deleted under the lock, and refused (410) once that is committed.
+        expired = not locked.is_complete and locked.expires_at <= now
+        if expired:
+            Upload.objects.filter(pk=locked.pk).delete()
+        else:
+            if offset != locked.offset:
+                raise OffsetMismatch(
+                    _("Der Upload steht an einer anderen Stelle (%(offset)s Bytes). Bitte fortsetzen.")
+                    % {"offset": locked.offset}
+                )
+            if locked.is_complete:
+                return locked
+            running, refusal = _store_part(
+                locked, offset=offset, stream=stream, content_length=content_length, actor=actor
             )
-        if locked.is_complete:
-            return locked
-        if content_length is not None and offset + content_length > locked.length:
-            raise UploadTooLarge(_("Es wurden mehr Daten gesendet als angekündigt."))
-        running = running_hash_take(upload=locked)
-        segment = segment_write(upload=locked, offset=offset, stream=stream, running=running)
-        if segment is not None:
-            locked.segments = [*locked.segments, segment]
-            locked.offset += segment["size"]
-        try:
-            if not locked.mime_type and locked.offset >= min(files.SNIFF_BYTES, locked.length):
-                with upload_received(upload=locked) as received:
-                    head = received.read(files.SNIFF_BYTES)
-                locked.mime_type = files.type_detect(head=head, name=locked.name)
-            if locked.offset == locked.length:
-                _complete(locked, actor=actor, running=running)
-            else:
-                locked.save(update_fields=["offset", "segments", "mime_type", "updated_at"])
-        except StorageFailed:
-            raise  # rolls the offset back; the upload stays for a retry
-        except OSError as error:
-            raise storage_failed(error, upload=locked, step="storing the file") from error
-        except UploadError as error:
-            refusal = error
+    if expired:
+        locked.discard()
+        raise UploadExpired(_EXPIRED)
     if refusal is not None:
         locked.discard()
         Upload.objects.filter(pk=locked.pk).delete()

@@ -57,10 +57,10 @@ def tus_upload(request: HttpRequest, public_id) -> HttpResponse:
     if request.method == "DELETE":
         services.upload_delete(upload=upload, actor=member_actor(request))
         return tus.tus_response(204)
-    services.upload_ensure_live(upload=upload)
     if request.method == "HEAD":
+        services.upload_ensure_live(upload=upload)
         return tus.tus_response(200, upload=upload)
-    return _append(request, upload)
+    return _append(request, upload)  # upload_append refuses an expired upload from its locked row
 
 
 def _append(request: HttpRequest, upload: Upload) -> HttpResponse:
