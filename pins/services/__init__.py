@@ -5,7 +5,7 @@ PINs (invalidation, expiry, purge) in `ending`.
 """
 
 from .ending import pin_expire_due, pin_invalidate, pin_invalidate_all, pin_purge_dead
-from .issuing import IssuedPin, pin_issue
+from .issuing import IssuedPin, pin_issue, pin_issue_many
 from .validity import pin_is_expired, pin_is_usable, pin_valid_until, pin_validity
 from .verification import LoginEntry, VerifyOutcome, login_entry_parse, pin_verify, pin_verify_entry
 
@@ -20,6 +20,7 @@ __all__ = [
     "pin_is_expired",
     "pin_is_usable",
     "pin_issue",
+    "pin_issue_many",
     "pin_purge_dead",
     "pin_valid_until",
     "pin_validity",
