@@ -16,7 +16,7 @@ from audit.services import Actor, audit_record, audit_record_many
 from core.crypto import save_encrypted
 from core.storage import private_storage
 from members.models import Member
-from pins.services import pin_issue, pin_issue_many
+from pins.services import pin_issue, pins_issue_many
 
 from ..composition import SharedLayer
 from ..constants import LetterStatus
@@ -133,7 +133,7 @@ def letters_create_rendered(
     now = timezone.now()
     # No savepoint of its own inside the caller's transaction: whatever fails here fails the caller's too.
     with transaction.atomic(savepoint=False):
-        issued = pin_issue_many(members=members, purpose=purpose, actor=actor, validity_days=validity_days)
+        issued = pins_issue_many(members=members, purpose=purpose, actor=actor, validity_days=validity_days)
         letters = [
             LetterRequest(
                 member=member,

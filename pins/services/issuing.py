@@ -92,7 +92,7 @@ def _selector_free(used: set[str]) -> str:
             return selector
 
 
-def pin_issue_many(
+def pins_issue_many(
     *, members: Sequence[Member], purpose: str, actor: Actor, validity_days: int | None = None
 ) -> list[IssuedPin]:
     """A new PIN for each member (a campaign's group of letters), in the members' order: what pin_issue makes,

@@ -75,12 +75,12 @@ def test_a_campaign_letters_pin_audit_row_states_the_campaigns_validity(member):
 @pytest.mark.django_db
 def test_many_pins_are_issued_in_order_each_with_its_audit_row_and_the_validity_asked_for(issue_pin):
     from pins import hashing
-    from pins.services import pin_issue_many
+    from pins.services import pins_issue_many
     from tests.factories import MemberFactory
 
     members = MemberFactory.create_batch(3)
     issue_pin(members[1])
-    issued = pin_issue_many(members=members, purpose="Kampagne", actor=Actor.system(), validity_days=14)
+    issued = pins_issue_many(members=members, purpose="Kampagne", actor=Actor.system(), validity_days=14)
     assert [one.pin.member_id for one in issued] == [member.pk for member in members]
     for one in issued:
         pin = LetterPin.objects.get(pk=one.pin.pk)
@@ -97,14 +97,14 @@ def test_many_pins_are_issued_in_order_each_with_its_audit_row_and_the_validity_
 
 @pytest.mark.django_db
 def test_a_selector_taken_meanwhile_makes_each_pin_issued_on_its_own_with_one_audit_row(issue_pin, monkeypatch):
-    from pins.services import issuing, pin_issue_many
+    from pins.services import issuing, pins_issue_many
     from tests.factories import MemberFactory
 
     members = MemberFactory.create_batch(2)
     taken = issue_pin(members[0]).pin.selector
     # As if another process had issued this selector to the member between the read and the insert.
     monkeypatch.setattr(issuing, "_selector_free", lambda used: taken)
-    issued = pin_issue_many(members=members, purpose="Kampagne", actor=Actor.system())
+    issued = pins_issue_many(members=members, purpose="Kampagne", actor=Actor.system())
     assert [one.pin.member_id for one in issued] == [member.pk for member in members]
     assert LetterPin.objects.filter(member=members[0]).values("selector").distinct().count() == 2
     assert LetterPin.objects.count() == 3
