@@ -1,8 +1,9 @@
-"""Reads for campaigns: a campaign's progress in one aggregate query, its print batches."""
+"""Reads for campaigns: a campaign's progress in one aggregate query, its print batches, its letters waiting for one."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from letters.constants import LetterStatus
+from letters.models import LetterRequest
 
 from .models import Campaign, CampaignRecipient
 
@@ -38,3 +39,30 @@ def campaign_failures(*, campaign: Campaign, limit: int = 20) -> list[tuple[str,
 
 def campaign_batches(*, campaign: Campaign) -> list:
     return [link.batch for link in campaign.batches.select_related("batch").order_by("batch__prepared_at", "pk")]
+
+
+def _letters_waiting_for_a_batch(*, campaign_id: int) -> QuerySet[LetterRequest]:
+    """The campaign's rendered letters in no print batch yet, oldest first.
+
+    Read from the small index of the letters that wait for a batch (letters_rendered_unbatched), each letter
+    asked for its campaign through its recipient row's unique letter: what it costs follows the letters waiting,
+    never the campaign's size. (A join let the planner, with the statistics of tables that were empty a minute
+    ago, compare every waiting letter with every recipient of the campaign: 65 ms a question at 2,000 letters.)
+    """
+    campaign_of_letter = CampaignRecipient.objects.filter(letter_id=OuterRef("pk")).values("campaign_id")[:1]
+    return (
+        LetterRequest.objects.filter(status=LetterStatus.RENDERED, batch__isnull=True)
+        .alias(campaign_id=Subquery(campaign_of_letter))
+        .filter(campaign_id=campaign_id)
+        .order_by("id")
+    )
+
+
+def campaign_letters_waiting_reach(*, campaign_id: int, count: int) -> bool:
+    """Whether at least `count` of the campaign's rendered letters wait for a print batch."""
+    return _letters_waiting_for_a_batch(campaign_id=campaign_id)[count - 1 : count].exists()
+
+
+def campaign_letter_ids_waiting(*, campaign_id: int, limit: int) -> list[int]:
+    """Up to `limit` ids of the campaign's rendered letters in no print batch yet, oldest first."""
+    return list(_letters_waiting_for_a_batch(campaign_id=campaign_id).values_list("id", flat=True)[:limit])

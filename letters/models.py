@@ -152,6 +152,13 @@ class LetterRequest(EncryptedFile):
             models.Index(fields=["status", "enqueued_at"], name="letters_status_enqueued"),
             models.Index(fields=["status", "collected_at"], name="letters_status_collected"),
             models.Index(fields=["member", "-created_at"], name="letters_member_created"),
+            # The letters waiting for a print batch, only they: a campaign's worker asks after every group of
+            # letters whether a batch's worth waits, at a cost that grows with the batch, not with the campaign.
+            models.Index(
+                fields=["id"],
+                condition=Q(status=LetterStatus.RENDERED, batch__isnull=True),
+                name="letters_rendered_unbatched",
+            ),
         ]
 
     def __str__(self) -> str:

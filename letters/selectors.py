@@ -67,25 +67,3 @@ def letter_newest_created_at_in_campaign(*, campaign_id: int) -> datetime.dateti
         .values_list("created_at", flat=True)
         .first()
     )
-
-
-def letters_rendered_unbatched_in_campaign_reach(*, campaign_id: int, count: int) -> bool:
-    """Whether a campaign has at least `count` rendered letters in no print batch yet (one indexed probe)."""
-    return (
-        LetterRequest.objects.filter(
-            campaign_recipient__campaign_id=campaign_id, status=LetterStatus.RENDERED, batch__isnull=True
-        )
-        .order_by("id")[count - 1 : count]
-        .exists()
-    )
-
-
-def letter_ids_rendered_unbatched_in_campaign(*, campaign_id: int, limit: int) -> list[int]:
-    """Up to `limit` ids of a campaign's rendered letters in no print batch yet, oldest first."""
-    return list(
-        LetterRequest.objects.filter(
-            campaign_recipient__campaign_id=campaign_id, status=LetterStatus.RENDERED, batch__isnull=True
-        )
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
-    )

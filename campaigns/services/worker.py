@@ -14,15 +14,12 @@ from django.utils import timezone
 
 from audit.services import Actor
 from letters.rendering import LetterRenderError
-from letters.selectors import (
-    letter_ids_rendered_unbatched_in_campaign,
-    letter_newest_created_at_in_campaign,
-    letters_rendered_unbatched_in_campaign_reach,
-)
+from letters.selectors import letter_newest_created_at_in_campaign
 from letters.services import batch_prepare, letters_create_rendered
 
 from ..constants import CampaignStatus
 from ..models import Campaign, CampaignBatch, CampaignRecipient
+from ..selectors import campaign_letter_ids_waiting, campaign_letters_waiting_reach
 from .lifecycle import campaign_locked
 
 
@@ -130,14 +127,14 @@ def campaign_batch_ready(*, campaign_id: int, final: bool = False) -> int:
     """Form print batches of CAMPAIGN_BATCH_SIZE rendered letters (and, when `final`, one of the rest)."""
     size = settings.CAMPAIGN_BATCH_SIZE
     made = 0
-    if not final and not letters_rendered_unbatched_in_campaign_reach(campaign_id=campaign_id, count=size):
+    if not final and not campaign_letters_waiting_reach(campaign_id=campaign_id, count=size):
         return made  # the cheap probe that runs after every group: not enough letters wait yet
     campaign = Campaign.objects.get(pk=campaign_id)
     while True:
         with transaction.atomic():
             if not _try_lock(campaign_id):
                 return made
-            ids = letter_ids_rendered_unbatched_in_campaign(campaign_id=campaign_id, limit=size)
+            ids = campaign_letter_ids_waiting(campaign_id=campaign_id, limit=size)
             if not ids or (len(ids) < size and not final):
                 return made
             batch = batch_prepare(letter_ids=ids, label=f"{campaign.reference} {campaign.name}")

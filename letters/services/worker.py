@@ -7,7 +7,7 @@ rendered and stored in one transaction.
 import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ from audit.services import Actor, audit_record, audit_record_many
 from core.crypto import save_encrypted
 from core.storage import private_storage
 from members.models import Member
-from pins.services import pin_issue
+from pins.services import pin_issue, pins_issue_many
 
 from ..composition import SharedLayer
 from ..constants import LetterStatus
@@ -108,33 +108,55 @@ def _layer_for(result: LayeredLetter, layers: dict[str, LetterLayer]) -> LetterL
     return layers[result.layer.digest]
 
 
+def _letter_ids_reserved(*, count: int) -> list[int] | None:
+    """`count` ids for new letters from their table's sequence (PostgreSQL), so that each letter, whose id its
+    reference and file name need before it is rendered, is written once and complete; None on other databases."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [LetterRequest._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def letters_create_rendered(
     *, members: list[Member], purpose: str, case_title: str, template: str, validity_days: int, actor: Actor
 ) -> list[LetterRequest]:
     """A campaign's letters for `members`: created, PINs issued, rendered together and stored encrypted, atomically.
 
     Nothing of them exists unless all of them do; the caller links them to its campaign in the same transaction.
-    Rendering several letters at once shares WeasyPrint's per-document cost (letters.layered).
+    Rendering several letters at once shares WeasyPrint's per-document cost (letters.layered); the PINs, the
+    letters, their history and their audit rows are written a statement per table for the whole group.
     """
     now = timezone.now()
-    with transaction.atomic():
-        letters = LetterRequest.objects.bulk_create(
+    # No savepoint of its own inside the caller's transaction: whatever fails here fails the caller's too.
+    with transaction.atomic(savepoint=False):
+        issued = pins_issue_many(members=members, purpose=purpose, actor=actor, validity_days=validity_days)
+        letters = [
             LetterRequest(
                 member=member,
+                pin=one.pin,
                 purpose=purpose[:200],
                 case_title=case_title[:200],
                 requested_by=actor.user,
                 created_at=now,
                 enqueued_at=now,
             )
-            for member in members
-        )
-        contents = []
-        for letter, member in zip(letters, members, strict=True):
-            letter.member = member
-            issued = pin_issue(member=member, purpose=purpose, actor=actor, validity_days=validity_days)
-            letter.pin = issued.pin
-            contents.append(_content(letter=letter, pin_display=issued.display, valid_until=issued.pin.expires_at))
+            for member, one in zip(members, issued, strict=True)
+        ]
+        ids = _letter_ids_reserved(count=len(letters))
+        if ids is None:
+            LetterRequest.objects.bulk_create(letters)
+        else:
+            for letter, pk in zip(letters, ids, strict=True):
+                letter.pk = pk
+        contents = [
+            _content(letter=letter, pin_display=one.display, valid_until=one.pin.expires_at)
+            for letter, one in zip(letters, issued, strict=True)
+        ]
+        del issued
         rendered = render_campaign_letters(contents=contents, template=template)
         del contents  # the PINs' plaintext: not kept longer than the rendering needs it
         layers: dict[str, LetterLayer] = {}
@@ -148,9 +170,12 @@ def letters_create_rendered(
                     letter=letter, status=LetterStatus.RENDERED, at=letter.rendered_at, note=result.method
                 ),
             ]
-        LetterRequest.objects.bulk_update(
-            letters, ["status", "pin", "pdf_name", "pdf_sha256", "pages", "rendered_at", "layer"]
-        )
+        if ids is None:
+            LetterRequest.objects.bulk_update(
+                letters, ["status", "pdf_name", "pdf_sha256", "pages", "rendered_at", "layer"]
+            )
+        else:
+            LetterRequest.objects.bulk_create(letters)
         LetterStatusChange.objects.bulk_create(history)
         audit_record_many(
             action=AuditAction.LETTER_RENDERED,

@@ -5,7 +5,7 @@ PINs (invalidation, expiry, purge) in `ending`.
 """
 
 from .ending import pin_expire_due, pin_invalidate, pin_invalidate_all, pin_purge_dead
-from .issuing import IssuedPin, pin_issue
+from .issuing import IssuedPin, pin_issue, pins_issue_many
 from .validity import pin_is_expired, pin_is_usable, pin_valid_until, pin_validity
 from .verification import LoginEntry, VerifyOutcome, login_entry_parse, pin_verify, pin_verify_entry
 
@@ -25,4 +25,5 @@ __all__ = [
     "pin_validity",
     "pin_verify",
     "pin_verify_entry",
+    "pins_issue_many",
 ]

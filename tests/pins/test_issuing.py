@@ -70,3 +70,44 @@ def test_a_campaign_letters_pin_audit_row_states_the_campaigns_validity(member):
     assert (timezone.localdate(pin.expires_at) - timezone.localdate(pin.issued_at)).days == 14
     event = AuditEvent.objects.get(action=AuditAction.PIN_ISSUED, data__pin_id=pin.pk)
     assert datetime.datetime.fromisoformat(event.data["expires_at"]) == pin.expires_at
+
+
+@pytest.mark.django_db
+def test_many_pins_are_issued_in_order_each_with_its_audit_row_and_the_validity_asked_for(issue_pin):
+    from pins import hashing
+    from pins.services import pins_issue_many
+    from tests.factories import MemberFactory
+
+    members = MemberFactory.create_batch(3)
+    issue_pin(members[1])
+    issued = pins_issue_many(members=members, purpose="Kampagne", actor=Actor.system(), validity_days=14)
+    assert [one.pin.member_id for one in issued] == [member.pk for member in members]
+    for one in issued:
+        pin = LetterPin.objects.get(pk=one.pin.pk)
+        assert hashing.pin_hash_verify(pin.pin_hash, one.plaintext)
+        assert pin.selector == one.plaintext[:2]
+        assert (timezone.localdate(pin.expires_at) - timezone.localdate(pin.issued_at)).days == 14
+        (event,) = AuditEvent.objects.filter(action=AuditAction.PIN_ISSUED, data__pin_id=pin.pk)
+        assert event.member_id == pin.member_id and event.reason == "Kampagne"
+        assert datetime.datetime.fromisoformat(event.data["expires_at"]) == pin.expires_at
+        assert one.plaintext not in str(event.data)
+    # The member who had a PIN keeps it valid and got one with another selector.
+    assert LetterPin.objects.filter(member=members[1]).values("selector").distinct().count() == 2
+
+
+@pytest.mark.django_db
+def test_a_selector_taken_meanwhile_makes_each_pin_issued_on_its_own_with_one_audit_row(issue_pin, monkeypatch):
+    from pins.services import issuing, pins_issue_many
+    from tests.factories import MemberFactory
+
+    members = MemberFactory.create_batch(2)
+    taken = issue_pin(members[0]).pin.selector
+    # As if another process had issued this selector to the member between the read and the insert.
+    monkeypatch.setattr(issuing, "_selector_free", lambda used: taken)
+    issued = pins_issue_many(members=members, purpose="Kampagne", actor=Actor.system())
+    assert [one.pin.member_id for one in issued] == [member.pk for member in members]
+    assert LetterPin.objects.filter(member=members[0]).values("selector").distinct().count() == 2
+    assert LetterPin.objects.count() == 3
+    assert AuditEvent.objects.filter(action=AuditAction.PIN_ISSUED).count() == 3
+    for one in issued:
+        assert LetterPin.objects.get(pk=one.pin.pk).selector == one.plaintext[:2]
