@@ -167,6 +167,16 @@ def pytest_configure(config):
     override_settings(**overrides).enable()
 
 
+def pytest_sessionfinish(session):
+    """The process that ran the whole session (pytest-xdist's controller, or the only one) removes what the
+    workers made once for the run outside its temporary folder: the benches' PostgreSQL template."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not hasattr(session.config, "_tmp_path_factory"):
+        return
+    from tests.bench.conftest import drop_postgres_template
+
+    drop_postgres_template(session.config._tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_argon2():
     """PINs and staff passwords hash with the cheapest Argon2id the library accepts, for the whole session."""
