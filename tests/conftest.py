@@ -168,10 +168,60 @@ def pytest_configure(config):
     override_settings(**overrides).enable()
 
 
+def pytest_sessionfinish(session):
+    """The process that ran the whole session (pytest-xdist's controller, or the only one) removes what the
+    workers made once for the run outside its temporary folder: the benches' PostgreSQL template."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not hasattr(session.config, "_tmp_path_factory"):
+        return
+    from tests.bench.conftest import drop_postgres_template
+
+    drop_postgres_template(session.config._tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_argon2():
     """PINs and staff passwords hash with the cheapest Argon2id the library accepts, for the whole session."""
     with override_settings(PIN_ARGON2=CHEAP_PIN_ARGON2, PASSWORD_HASHERS=CHEAP_PASSWORD_HASHERS):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_listed_once():
+    """WhiteNoise lists the static files once per test process, not once for each test client.
+
+    Each django.test.Client loads the middleware anew, and WhiteNoise's middleware, with WHITENOISE_USE_FINDERS
+    (every start but production's), lists and stats every file the finders know (the apps' and the admin's, about
+    150) and builds their headers: about 65 ms of CPU for each test that sends a request, a sixth of such a test's
+    time. The files do not change during a run; the listing is kept for the settings it depends on, and every new
+    middleware gets the same entries the scan would have made.
+    """
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    scan = WhiteNoiseMiddleware.add_files_from_finders
+    listed: dict[tuple, dict] = {}
+
+    def add_files_from_finders(self):
+        key = (
+            self.static_prefix,
+            self.max_age,
+            self.allow_all_origins,
+            self.charset,
+            self.index_file,
+            self.add_headers_function,
+            repr(django_settings.STATICFILES_DIRS),
+            tuple(django_settings.STATICFILES_FINDERS),
+            tuple(django_settings.INSTALLED_APPS),
+            repr(django_settings.STORAGES.get("staticfiles")),
+            repr(getattr(django_settings, "WHITENOISE_MIMETYPES", None)),
+        )
+        if key not in listed:
+            before = dict(self.files)
+            scan(self)
+            listed[key] = {url: entry for url, entry in self.files.items() if before.get(url) is not entry}
+        self.files.update(listed[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_from_finders)
         yield
 
 

@@ -1,10 +1,14 @@
-"""Helpers shared by the tests of several apps: open a member or staff session without a login round-trip, and
-make the database (or the disk) fail the way an outage does."""
+"""Helpers shared by the tests of several apps: open a member or staff session without a login round-trip, make
+the database (or the disk) fail the way an outage does, and make something once for all xdist workers of a run."""
 
 import errno
+import fcntl
+import os
+import shutil
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
+from pathlib import Path
 from unittest import mock
 
 from django.contrib.auth.hashers import Argon2PasswordHasher
@@ -108,3 +112,28 @@ def broker_unreachable(monkeypatch, task) -> None:
     # The connection pools were made for the configured transport: drop them now and after the test.
     monkeypatch.setattr(current_app, "_pool", None)
     monkeypatch.setattr(current_app.amqp, "_producer_pool", None)
+
+
+def run_folder(tmp_path_factory) -> Path:
+    """The temporary folder of the whole run: the one pytest-xdist's workers have theirs in, else the session's."""
+    basetemp = tmp_path_factory.getbasetemp()
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+
+
+def once_per_run(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder `name` of the run's temporary folder, filled by `make(folder)` by the first worker that asks.
+
+    Session fixtures run once per xdist worker; what takes seconds of CPU and is the same for every worker (the
+    image's static files, a migrated database to copy) is made once for the run instead. The others wait for it
+    under a lock; a `make` that failed leaves no mark, and the next worker tries again (and fails the same way).
+    """
+    folder = run_folder(tmp_path_factory) / name
+    done = folder / ".made"
+    with open(f"{folder}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder

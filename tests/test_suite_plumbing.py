@@ -127,3 +127,24 @@ def test_this_runs_order_keeps_transactional_tests_last_and_starts_the_longest_f
         assert marked == sorted(marked, reverse=True)
         if marked:
             assert seconds[0] == marked[0]
+
+
+def test_every_test_client_serves_the_static_files_with_the_listing_made_once():
+    """WhiteNoise lists the static files once per process (tests/conftest.py); each new client still serves
+    them, the app's and the project's, byte for byte."""
+    from django.test import Client
+
+    from portal.settings import BASE_DIR
+
+    for _client in range(2):
+        client = Client()
+        for url, path in (
+            ("/static/campaigns/progress.js", BASE_DIR / "campaigns" / "static" / "campaigns" / "progress.js"),
+            (
+                "/static/vendor/tus-js-client/tus.min.js",
+                BASE_DIR / "static" / "vendor" / "tus-js-client" / "tus.min.js",
+            ),
+        ):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert b"".join(response.streaming_content) == path.read_bytes()

@@ -1,8 +1,8 @@
 """Fixtures for the bench smoke tests: each bench runs small as its own process, on a copy of a migrated database.
 
-The benches create their own throw-away databases; here they start from a template migrated once per xdist
-worker (BENCH_TEMPLATE_DATABASE for PostgreSQL, BENCH_TEMPLATE_SQLITE for the benches on SQLite), so that a
-smoke test spends its time in the bench and not in `migrate`. PINs hash with the cheapest Argon2id: the smoke
+The benches create their own throw-away databases; here they start from a template migrated once per run and
+shared by the xdist workers (BENCH_TEMPLATE_DATABASE for PostgreSQL, BENCH_TEMPLATE_SQLITE for the benches on
+SQLite), so that a smoke test spends its time in the bench and not in `migrate`. PINs hash with the cheapest Argon2id: the smoke
 tests check that each bench did its work, never how fast.
 """
 
@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from tests.helpers import once_per_run
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -35,30 +37,45 @@ def _migrate(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=600)
 
 
+POSTGRES_TEMPLATE = "bench-postgres-template"  # its folder in the run's temporary folder names the database
+
+
 @pytest.fixture(scope="session")
-def bench_postgres_template():
-    """A migrated PostgreSQL database of this worker's own, dropped at the end: the benches copy it."""
+def bench_postgres_template(tmp_path_factory):
+    """A migrated PostgreSQL database for the whole run (the first worker that needs it migrates it, the others
+    wait): the benches copy it. The run drops it when it ends (drop_postgres_template, from tests/conftest.py)."""
     url = postgres_url()
     if not url:
-        yield ""
-        return
-    name = f"{urlparse(url).path.strip('/')}_benchtpl_{WORKER}"
-    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{name}"')
-    try:
-        _migrate({**os.environ, "DATABASE_URL": urlparse(url)._replace(path=f"/{name}").geturl()})
-        yield name
-    finally:
+        return ""
+
+    def make(folder: Path) -> None:
+        name = f"{urlparse(url).path.strip('/')}_benchtpl"
         _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _admin(url, f'CREATE DATABASE "{name}"')
+        (folder / "database").write_text(name)
+        _migrate({**os.environ, "DATABASE_URL": urlparse(url)._replace(path=f"/{name}").geturl()})
+
+    return (once_per_run(tmp_path_factory, POSTGRES_TEMPLATE, make) / "database").read_text()
+
+
+def drop_postgres_template(run_folder: Path) -> None:
+    """Drop the run's PostgreSQL template if a worker made one (called once every worker has finished)."""
+    database = run_folder / POSTGRES_TEMPLATE / "database"
+    url = postgres_url()
+    if url and database.exists():
+        _admin(url, f'DROP DATABASE IF EXISTS "{database.read_text()}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def bench_sqlite_template(tmp_path_factory):
-    """A migrated SQLite file: the benches that run on SQLite (upload, letters) start from a copy of it."""
-    path = tmp_path_factory.mktemp("bench-template") / "migrated.sqlite3"
+    """A migrated SQLite file for the whole run: the benches that run on SQLite (upload, letters) start from a
+    copy of it."""
     env = {key: value for key, value in os.environ.items() if key not in ("CELERY_BROKER_URL",)}
-    _migrate({**env, "DATABASE_URL": f"sqlite:///{path}"})
-    return path
+
+    def make(folder: Path) -> None:
+        _migrate({**env, "DATABASE_URL": f"sqlite:///{folder / 'migrated.sqlite3'}"})
+
+    return once_per_run(tmp_path_factory, "bench-sqlite-template", make) / "migrated.sqlite3"
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ say: each app service's command with its environment after Compose's interpolati
 gives, one-shot jobs run to completion before their dependants, each long-running service until its own
 healthcheck passes. Only the addresses of the services the file takes from images (postgres, valkey, clamav) are
 this machine's (the test's PostgreSQL database, its Redis DB numbers, a clamd on a loopback port), the bucket is
-moto's (bring your own S3), and /app/var is a folder where collectstatic ran as in the image. Every other value
-is passed as the file has it, so the file and what is tested cannot drift apart.
+moto's (bring your own S3), and /app/var is a folder holding what the image's static step (scripts/collectstatic.sh)
+wrote. Every other value is passed as the file has it, so the file and what is tested cannot drift apart.
 """
 
 import json
@@ -30,6 +30,7 @@ import yaml
 from django.db import connection
 
 from tests.clamav import daemon as clamav
+from tests.cluster.conftest import collected_static  # noqa: F401
 from tests.loopback import free_port
 from tests.s3.conftest import moto_endpoint  # noqa: F401
 
@@ -174,14 +175,10 @@ class Stack:
         return ["sh", "-c", rest[0]] if kind == "CMD-SHELL" else rest
 
     # --- running it ------------------------------------------------------------------------------------------
-    def build_static(self) -> None:
-        """What the image's build does for static files: collectstatic into /app/var/static, production mode."""
-        env = self.environment("web-1")
-        result = subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr[-3000:]
+    def build_static(self, collected: Path) -> None:
+        """What the image's build leaves in /app/var/static: the output of its static step, scripts/collectstatic.sh
+        (the run makes it once, tests/cluster/conftest.py), copied as each image has its own."""
+        shutil.copytree(collected, self.var / "static")
 
     def run_once(self, name: str) -> subprocess.CompletedProcess:
         words = self.command(name, SERVICES[name]["command"])
@@ -257,7 +254,11 @@ def get(url: str, *, host: str) -> tuple[int, bytes]:
 @pytest.mark.slow(45)
 @needs_services
 @pytest.mark.django_db(transaction=True)
-def test_the_compose_files_services_start_in_their_order_and_become_healthy(moto_endpoint, tmp_path):  # noqa: F811
+def test_the_compose_files_services_start_in_their_order_and_become_healthy(
+    moto_endpoint,  # noqa: F811
+    collected_static,  # noqa: F811
+    tmp_path,
+):
     stack = Stack(tmp_path, endpoint=moto_endpoint)
     names = order()
     web = [name for name in names if SERVICES[name]["command"][0] == "gunicorn"]
@@ -266,7 +267,7 @@ def test_the_compose_files_services_start_in_their_order_and_become_healthy(moto
     stack.var.mkdir()
     host = stack.dot_env["ALLOWED_HOSTS"].split(",")[0]
     try:
-        stack.build_static()
+        stack.build_static(collected_static)
         for name in names:
             service = SERVICES[name]
             if "clamav" in service.get("depends_on", {}) and stack.clamd is None:
