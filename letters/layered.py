@@ -23,16 +23,14 @@ from django.utils.dateformat import format as date_format_fn
 from weasyprint import CSS
 from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
+from .engine import LetterHTML, LetterRenderer, renderer
 from .rendering import (
     DATE_FORMATS,
     PDF_VARIANT,
     LetterContent,
-    LetterHTML,
-    LetterRenderer,
     LetterRenderError,
     RenderedLetter,
     _font_css,
-    renderer,
 )
 
 # pikepdf announces its logger bridge at INFO on import; nobody needs that line in every command's output.

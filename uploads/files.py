@@ -7,7 +7,6 @@ from typing import IO
 import magic
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from pypdf import PdfReader
 
 from scanning.disarm import DisarmFailed, ImageTooLarge, image_check
 
@@ -71,6 +70,8 @@ def type_detect(*, head: bytes, name: str) -> str:
 
 
 def _check_pdf(src: IO[bytes]) -> None:
+    from pypdf import PdfReader  # about 0.1 s to import: loaded by the process that checks a PDF, not by every one
+
     try:
         reader = PdfReader(src, strict=False)
         encrypted = reader.is_encrypted

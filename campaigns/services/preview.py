@@ -6,8 +6,6 @@ import io
 from django.conf import settings
 from django.utils import timezone
 
-from letters.layered import render_campaign_letter
-from letters.pdfmerge import PdfConcatenator
 from letters.rendering import SPECIMEN_PIN, LetterContent
 
 from ..models import Campaign, CampaignRecipient
@@ -15,6 +13,10 @@ from ..models import Campaign, CampaignRecipient
 
 def campaign_preview(*, campaign_id: int, count: int = 3) -> bytes:
     """The first `count` letters as one PDF with a specimen PIN that cannot log in; nothing is written."""
+    # WeasyPrint and pypdf: imported where a letter is set, not by every process that loads the campaigns' services.
+    from letters.layered import render_campaign_letter
+    from letters.pdfmerge import PdfConcatenator
+
     campaign = Campaign.objects.get(pk=campaign_id)
     recipients = CampaignRecipient.objects.filter(campaign=campaign).select_related("member").order_by("pk")[:count]
     out = io.BytesIO()

@@ -26,7 +26,6 @@ from ..composition import SharedLayer, compose
 from ..constants import PRINT_BATCH_MAX, BatchChannel, LetterStatus
 from ..exceptions import LetterStateError
 from ..models import LetterLayer, LetterRequest, LetterStatusChange, PrintBatch
-from ..pdfmerge import PdfConcatenator
 from ..selectors import print_queue
 from .common import letter_history_add, letter_locked
 
@@ -74,6 +73,8 @@ def letter_pdf(*, letter: LetterRequest, layers: dict[int, SharedLayer] | None =
 def _write_batch(*, letters: list[LetterRequest], pdf_out: IO[bytes], manifest_out: IO[str]) -> list[ManifestRow]:
     """The merged PDF (objects the letters share, such as a campaign's static page and fonts, written once) and
     the manifest; each row's SHA-256 is that of the complete letter as letter_pdf returns it."""
+    from ..pdfmerge import PdfConcatenator  # pypdf: imported by the process that writes a batch
+
     merged = PdfConcatenator(pdf_out)
     rows: list[ManifestRow] = []
     layers: dict[int, SharedLayer] = {}

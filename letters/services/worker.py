@@ -5,6 +5,7 @@ rendered and stored in one transaction.
 """
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -20,10 +21,12 @@ from pins.services import pin_issue, pins_issue_many
 
 from ..composition import SharedLayer
 from ..constants import LetterStatus
-from ..layered import LayeredLetter, render_campaign_letters
 from ..models import LetterLayer, LetterRequest, LetterStatusChange
 from ..rendering import LetterContent, RenderedLetter, render_letter
 from .common import letter_history_add
+
+if TYPE_CHECKING:
+    from ..layered import LayeredLetter
 
 
 def _content(*, letter: LetterRequest, pin_display: str, valid_until: datetime.datetime) -> LetterContent:
@@ -100,7 +103,7 @@ def letter_render(*, request_id: int) -> None:
         )
 
 
-def _layer_for(result: LayeredLetter, layers: dict[str, LetterLayer]) -> LetterLayer | None:
+def _layer_for(result: "LayeredLetter", layers: dict[str, LetterLayer]) -> LetterLayer | None:
     if result.layer is None:
         return None
     if result.layer.digest not in layers:
@@ -157,6 +160,8 @@ def letters_create_rendered(
             for letter, one in zip(letters, issued, strict=True)
         ]
         del issued
+        from ..layered import render_campaign_letters  # WeasyPrint: imported by the processes that set letters
+
         rendered = render_campaign_letters(contents=contents, template=template)
         del contents  # the PINs' plaintext: not kept longer than the rendering needs it
         layers: dict[str, LetterLayer] = {}

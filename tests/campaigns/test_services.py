@@ -190,9 +190,9 @@ def test_preview_shows_three_letters_with_the_specimen_pin_and_writes_nothing(ma
 
 
 def test_a_letter_that_cannot_be_rendered_fails_alone_with_its_reason(make_campaign, members, run, monkeypatch):
-    from letters.services import worker as letter_worker
+    from letters import layered  # the worker imports it when it sets letters
 
-    original = letter_worker.render_campaign_letters
+    original = layered.render_campaign_letters
     broken = members[2].full_name
 
     def failing(*, contents, template):
@@ -200,7 +200,7 @@ def test_a_letter_that_cannot_be_rendered_fails_alone_with_its_reason(make_campa
             raise LetterRenderError("Brief konnte nicht gesetzt werden (Test)")
         return original(contents=contents, template=template)
 
-    monkeypatch.setattr(letter_worker, "render_campaign_letters", failing)
+    monkeypatch.setattr(layered, "render_campaign_letters", failing)
     campaign = make_campaign(members)
     run(campaign_start, campaign)
     assert _letters(campaign).count() == 4
