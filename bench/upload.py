@@ -18,8 +18,9 @@ decrypted into a temporary file, disarmed, re-encrypted) would run inside the la
 measures that for comparison.
 With --s3 the portal stores in moto's S3 server (started here on a free loopback port) instead of local disk.
 The timed steps run interleaved over several rounds on warm servers and the medians are compared, each step
-starting from the same page-cache state (see recycle_page_cache). Runs on its own SQLite database and storage
-folders in a temporary directory.
+starting from the same page-cache state (see recycle_page_cache). Runs on a throw-away PostgreSQL database of
+its own when DATABASE_URL names a server (production's shape: one WAL flush per commit), else on an SQLite file,
+with its storage folders in a temporary directory.
 
 Before it prints a rate it checks that every timed step moved the whole file: each tus upload ended complete
 with all of the file's bytes received, their SHA-256 recorded as sent, its stored segments decrypting to exactly
@@ -41,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -80,11 +82,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env(work: Path) -> dict[str, str]:
+def bench_database(work: Path):
+    """The portal's database for the run and a function that drops it: a throw-away PostgreSQL database next to
+    DATABASE_URL's (a copy of BENCH_TEMPLATE_DATABASE when set) when that names a server, else an SQLite file."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{work / 'bench.sqlite3'}", lambda: None
+    import psycopg
+
+    parsed = urlparse(url)
+    name = f"{parsed.path.lstrip('/')}_upload"
+    admin = parsed._replace(path="/postgres").geturl()
+    template = os.environ.get("BENCH_TEMPLATE_DATABASE", "")
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    drop()
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return parsed._replace(path=f"/{name}").geturl(), drop
+
+
+def server_env(work: Path, database_url: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "CELERY_BROKER_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings",
-        DATABASE_URL=f"sqlite:///{work / 'bench.sqlite3'}",
+        DATABASE_URL=database_url,
         PORTAL_VAR_DIR=str(work / "var"),
         DEBUG="0",
         LOG_LEVEL="WARNING",
@@ -113,9 +138,10 @@ client = login_member(Client(), pin_issue(member=member, purpose="bench", actor=
 print(client.cookies[settings.SESSION_COOKIE_NAME].value)
 """
     template = os.environ.get("BENCH_TEMPLATE_SQLITE", "")  # a migrated copy to start from (tests/bench)
-    database = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
-    if template and not database.exists():
-        shutil.copyfile(template, database)
+    if env["DATABASE_URL"].startswith("sqlite:///"):
+        database = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
+        if template and not database.exists():
+            shutil.copyfile(template, database)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True)
     return result.stdout.decode().strip().splitlines()[-1]
@@ -306,13 +332,19 @@ def assert_uploaded(work: Path, path: Path, digest: str, *, env: dict[str, str],
     """The newest upload is complete: all of the file's bytes received (offset = length = the file's size) with the
     file's SHA-256 as sent, its stored segments decrypt to exactly those bytes (SHA-256 of the stored plaintext,
     read back in another process), and (with a broker) its check is queued for the worker, not done."""
-    import sqlite3
+    query = (
+        'SELECT status, length, "offset", sent_sha256, storage_name, scan_status FROM uploads_upload ORDER BY id DESC'
+    )
+    if env["DATABASE_URL"].startswith("sqlite:///"):
+        import sqlite3
 
-    with sqlite3.connect(work / "bench.sqlite3") as db:
-        row = db.execute(
-            'SELECT status, length, "offset", sent_sha256, storage_name, scan_status FROM uploads_upload '
-            "ORDER BY id DESC"
-        ).fetchone()
+        with sqlite3.connect(work / "bench.sqlite3") as db:
+            row = db.execute(query).fetchone()
+    else:
+        import psycopg
+
+        with psycopg.connect(env["DATABASE_URL"]) as db:
+            row = db.execute(query).fetchone()
     size = path.stat().st_size
     assert row is not None, "no upload stored"
     status, length, offset, sent_sha256, _name, scan_status = row
@@ -406,7 +438,8 @@ def main() -> None:
     moto = None
     with tempfile.TemporaryDirectory(prefix="upload-bench-") as tmp:
         work = Path(tmp)
-        env = server_env(work)
+        database_url, drop_database = bench_database(work)
+        env = server_env(work, database_url)
         if not args.check_in_request:
             # A broker the web process can send to and nobody consumes: the check is queued, as in production.
             env["CELERY_BROKER_URL"] = "memory://localhost/"
@@ -498,13 +531,15 @@ def main() -> None:
             if moto is not None:
                 moto.terminate()
                 moto.wait(10)
+            drop_database()
 
     up, top, disk, bare = (median(timings[key]) for key in ("upload", "ceiling", "disk", "sink"))
     gigabytes = args.rounds * size_mb / 1024
     where = "moto's S3 server (loopback)" if args.s3 else "local disk"
     check = "run in the last PATCH (no broker, Celery eager)" if args.check_in_request else "queued for the worker"
     print(
-        f"storage: {where}; chunk size per PATCH: {args.chunk_mb} MB, gunicorn 1 sync worker, loopback, SQLite, "
+        f"storage: {where}; chunk size per PATCH: {args.chunk_mb} MB, gunicorn 1 sync worker, loopback, "
+        f"{'SQLite' if database_url.startswith('sqlite') else 'PostgreSQL'}, "
         f"CONN_MAX_AGE={env['CONN_MAX_AGE']} (0 = a new connection per request)"
     )
     print(f"the worker's check of each upload: {check}; load average before / after the rounds: {' / '.join(loads)}")

@@ -96,7 +96,7 @@ def run_bench(request, tmp_path):
             # the test database of this run.
             env["DATABASE_URL"] = urlparse(url)._replace(path=f"{urlparse(url).path}_bench_{WORKER}").geturl()
             env["BENCH_TEMPLATE_DATABASE"] = request.getfixturevalue("bench_postgres_template")
-        if database == "sqlite":
+        if database == "sqlite" or (database == "any" and not postgres_url()):
             env["BENCH_TEMPLATE_SQLITE"] = str(request.getfixturevalue("bench_sqlite_template"))
         done = subprocess.run(
             [sys.executable, str(ROOT / "bench" / script), *args],
