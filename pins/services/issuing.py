@@ -49,21 +49,8 @@ def pin_issue(
     expires_at = pin_valid_until(issued_at=now, days=validity_days)
     used = set(LetterPin.objects.filter(member=member).values_list("selector", flat=True))
     for _try in range(SELECTOR_TRIES):
-        free = [a + b for a in PIN_ALPHABET for b in PIN_ALPHABET if a + b not in used]
-        if not free:
-            raise RuntimeError("member has no free PIN selector left")
-        selector = secrets.choice(free)
-        plaintext = pin_generate(selector=selector)
-        pin = LetterPin(
-            user_id=member.user_id,
-            member=member,
-            name=f"Brief-PIN {now:%Y-%m-%d}",
-            selector=selector,
-            pin_hash=hashing.pin_hash_create(plaintext),
-            purpose=purpose[:200],
-            issued_at=now,
-            expires_at=expires_at,
-        )
+        issued = _pin_new(member=member, selector=_selector_free(used), purpose=purpose, now=now, expires_at=expires_at)
+        pin = issued.pin
         try:
             with transaction.atomic():
                 pin.save()
@@ -76,10 +63,28 @@ def pin_issue(
                 )
         except IntegrityError:
             # Another PIN took this selector at the same moment: pick again.
-            used.add(selector)
+            used.add(pin.selector)
             continue
-        return IssuedPin(pin=pin, plaintext=plaintext)
+        return issued
     raise RuntimeError("could not find a free PIN selector")
+
+
+def _pin_new(
+    *, member: Member, selector: str, purpose: str, now: datetime.datetime, expires_at: datetime.datetime
+) -> IssuedPin:
+    """A PIN for the member with that selector, not yet saved, and its plaintext for the letter."""
+    plaintext = pin_generate(selector=selector)
+    pin = LetterPin(
+        user_id=member.user_id,
+        member=member,
+        name=f"Brief-PIN {now:%Y-%m-%d}",
+        selector=selector,
+        pin_hash=hashing.pin_hash_create(plaintext),
+        purpose=purpose[:200],
+        issued_at=now,
+        expires_at=expires_at,
+    )
+    return IssuedPin(pin=pin, plaintext=plaintext)
 
 
 def _selector_free(used: set[str]) -> str:
@@ -110,18 +115,7 @@ def pins_issue_many(
     for member in members:
         selector = _selector_free(used[member.pk])
         used[member.pk].add(selector)
-        plaintext = pin_generate(selector=selector)
-        pin = LetterPin(
-            user_id=member.user_id,
-            member=member,
-            name=f"Brief-PIN {now:%Y-%m-%d}",
-            selector=selector,
-            pin_hash=hashing.pin_hash_create(plaintext),
-            purpose=purpose[:200],
-            issued_at=now,
-            expires_at=expires_at,
-        )
-        issued.append(IssuedPin(pin=pin, plaintext=plaintext))
+        issued.append(_pin_new(member=member, selector=selector, purpose=purpose, now=now, expires_at=expires_at))
     try:
         with transaction.atomic():
             LetterPin.objects.bulk_create([one.pin for one in issued])

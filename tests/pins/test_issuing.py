@@ -102,8 +102,11 @@ def test_a_selector_taken_meanwhile_makes_each_pin_issued_on_its_own_with_one_au
 
     members = MemberFactory.create_batch(2)
     taken = issue_pin(members[0]).pin.selector
-    # As if another process had issued this selector to the member between the read and the insert.
-    monkeypatch.setattr(issuing, "_selector_free", lambda used: taken)
+    # As if another process had issued this selector to the member between the read and the insert: the group's
+    # picks (one per member) all name it; pin_issue's own picks afterwards are the real ones.
+    picks = iter([taken] * len(members))
+    real = issuing._selector_free
+    monkeypatch.setattr(issuing, "_selector_free", lambda used: next(picks, None) or real(used))
     issued = pins_issue_many(members=members, purpose="Kampagne", actor=Actor.system())
     assert [one.pin.member_id for one in issued] == [member.pk for member in members]
     assert LetterPin.objects.filter(member=members[0]).values("selector").distinct().count() == 2
